@@ -1,0 +1,40 @@
+# Two commands set everything up: `make run` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
+
+.PHONY: run test lint bench index clean
+
+# The CPU build of torch goes first, on its own line: an unpinned torch (or one pulled in by
+# another package) would be a multi-GB CUDA build.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -c "import torch, sys; sys.exit('torch has CUDA: reinstall torch==2.13.0' if torch.version.cuda else 0)"
+	touch $(STAMP)
+
+$(DATA)/index/manifest.json: | $(STAMP)
+	$(BIN)/archive-bot index --data-dir $(DATA)
+
+run: $(STAMP) $(DATA)/index/manifest.json
+	$(BIN)/archive-bot run --data-dir $(DATA)
+
+index: $(STAMP)
+	$(BIN)/archive-bot index --data-dir $(DATA)
+
+test: $(STAMP)
+	$(BIN)/ruff check --quiet .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(PY) scripts/bench_retrieval.py --write BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) data

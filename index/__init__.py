@@ -1,0 +1,1 @@
+"""Turns the documents of `corpus/` into a searchable index and searches it."""

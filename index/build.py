@@ -1,0 +1,162 @@
+"""Building the index from the corpus, re-embedding only what changed.
+
+    corpus/ files -> documents -> passages -> vectors -> index store (atomically replaced)
+
+A document whose content hash (text and metadata) is the one recorded in the current index keeps
+its passages and vectors; added and changed documents are split and embedded; removed ones are
+dropped. `full=True`, another model or an unreadable old index rebuild everything.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.documents import Problem, load_corpus
+from index.embed import DEFAULT_MODEL, Embedder, load_embedder
+from index.errors import ArchiveError
+from index.passages import Passage, split_passages
+from index.store import CURRENT, IndexStore, read_manifest, write_index
+
+logger = logging.getLogger(__name__)
+
+LOCK = "index.lock"
+
+#: Makes a progress callback for `total` passages to embed, or None for no progress display.
+ProgressFactory = Callable[[int], Callable[[int], object] | None]
+
+
+@dataclass
+class BuildReport:
+    """What a build did: the summary that `archive-bot index --json` prints."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    passages_embedded: int = 0
+    passages_total: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "passages_embedded": self.passages_embedded,
+            "passages_total": self.passages_total,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@contextmanager
+def build_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir's build lock, or fail at once if another build holds it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / LOCK, "w") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveError(
+                f"another `archive-bot index` is running on {data_dir}; wait for it to finish"
+            ) from None
+        yield
+
+
+def _previous(data_dir: Path, model: str, full: bool) -> IndexStore | None:
+    """Return the current index when its passages can be reused, else None."""
+    if full or not (data_dir / CURRENT).exists():
+        return None
+    try:
+        if read_manifest(data_dir)["model"] != model:
+            logger.warning("the index was built with another model; rebuilding everything")
+            return None
+        return IndexStore(data_dir)
+    except ArchiveError as error:
+        logger.warning("rebuilding everything: %s", error)
+        return None
+
+
+def build_index(
+    corpus_dir: Path,
+    data_dir: Path,
+    *,
+    model: str = DEFAULT_MODEL,
+    full: bool = False,
+    embedder: Embedder | None = None,
+    progress: ProgressFactory | None = None,
+) -> BuildReport:
+    """Build or update the index of `corpus_dir` in `data_dir`.
+
+    Args:
+        corpus_dir: the archive's documents.
+        data_dir: where the index lives.
+        model: the embedding model's name (ignored when `embedder` is given).
+        full: re-embed every document even when it did not change.
+        embedder: an already loaded model; loaded only when something needs embedding.
+        progress: makes the callback that reports embedding progress.
+
+    Returns:
+        What changed, with the files that could not be read in `problems`.
+
+    Raises:
+        ArchiveError: the corpus is missing or empty, or another build is running.
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    model = embedder.name if embedder else model
+    try:
+        documents, problems = load_corpus(corpus_dir)
+    except (FileNotFoundError, ValueError) as error:
+        raise ArchiveError(str(error)) from error
+    if not documents:
+        raise ArchiveError(f"no readable documents (.txt, .md) in {corpus_dir}")
+    report = BuildReport(problems=problems)
+    with build_lock(data_dir):
+        previous = _previous(data_dir, model, full)
+        old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}
+        keep = [d for d in documents if old.get(d.id) == d.sha256]
+        fresh = [d for d in documents if old.get(d.id) != d.sha256]
+        report.added = [d.id for d in fresh if d.id not in old]
+        report.changed = [d.id for d in fresh if d.id in old]
+        report.removed = sorted(set(old) - {d.id for d in documents})
+        report.unchanged = len(keep)
+        if previous and not fresh and not report.removed:
+            report.passages_total = previous.manifest["passages"]
+            report.seconds = time.perf_counter() - started
+            return report
+        embedder = embedder or load_embedder(model)
+        kept = previous.passages_of([d.id for d in keep]) if previous and keep else []
+        new = [
+            p for d in fresh for p in split_passages(d, embedder.count_tokens, embedder.max_tokens)
+        ]
+        new_vectors = embedder.encode(
+            [p.search_text for p in new], progress(len(new)) if progress else None
+        )
+        passages = [
+            Passage(
+                s.document["id"], s.paragraph, s.part, s.section, s.start, s.end, s.text, s.heading
+            )
+            for s in kept
+        ] + new
+        vectors = (
+            np.vstack([previous.vectors([s.row for s in kept]), new_vectors])
+            if kept
+            else new_vectors
+        )
+        order = sorted(range(len(passages)), key=lambda i: passages[i].sort_key)
+        write_index(
+            data_dir, documents, [passages[i] for i in order], vectors[order], embedder.name
+        )
+    report.passages_embedded = len(new)
+    report.passages_total = len(passages)
+    report.seconds = time.perf_counter() - started
+    return report

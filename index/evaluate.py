@@ -1,0 +1,125 @@
+"""Retrieval quality on a question file: hit@1, hit@3, MRR@5, answered and declined shares.
+
+Question files are JSON Lines: {"q": "...", "gold": ["phrase", ...]} for questions the archive
+answers (a hit is a passage containing any gold phrase, compared in folded form), or
+{"q": "...", "out_of_scope": true} for questions it should decline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.errors import ArchiveError
+from index.normalize import fold
+from index.search import Fusion, Mode, Searcher
+
+RANKS = 5  # MRR@5 and hit@k need the five best passages whatever the answer's top k
+
+
+@dataclass(frozen=True)
+class Question:
+    q: str
+    gold: tuple[str, ...] = ()
+    out_of_scope: bool = False
+
+
+@dataclass
+class EvalReport:
+    """Scores over one question file; shares are in [0, 1] (None when no question applies)."""
+
+    questions: int = 0
+    hit_at_1: float | None = None
+    hit_at_3: float | None = None
+    mrr_at_5: float | None = None
+    answered: float | None = None  # share of in-scope questions with found = true
+    declined: float | None = None  # share of out-of-scope questions with found = false
+    ms_per_question: float = 0.0
+    misses: list[str] = field(default_factory=list)  # in-scope questions with no hit in the top 5
+
+    def summary(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a question file.
+
+    Raises:
+        ArchiveError: the file is missing or a line is not a valid question.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ArchiveError(f"cannot read the question file {path}: {error}") from error
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            question = Question(
+                q=item["q"],
+                gold=tuple(item.get("gold", ())),
+                out_of_scope=bool(item.get("out_of_scope")),
+            )
+            if not isinstance(question.q, str) or not all(
+                isinstance(g, str) for g in question.gold
+            ):
+                raise TypeError("q and gold must be text")
+            if not question.gold and not question.out_of_scope:
+                raise KeyError("gold")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ArchiveError(
+                f'{path}:{number}: expected {{"q": ..., "gold": [...]}} or '
+                f'{{"q": ..., "out_of_scope": true}} ({error})'
+            ) from error
+        questions.append(question)
+    return questions
+
+
+def is_hit(text: str, gold: tuple[str, ...]) -> bool:
+    """Whether the passage `text` contains any gold phrase, in folded form."""
+    folded = fold(text)
+    return any(fold(phrase) in folded for phrase in gold)
+
+
+def evaluate(
+    searcher: Searcher,
+    questions: list[Question],
+    top_k: int = RANKS,
+    mode: Mode = "hybrid",
+    fusion: Fusion = "weighted",
+) -> EvalReport:
+    """Search every question and score the rankings (over max(top_k, 5) passages)."""
+    report = EvalReport(questions=len(questions))
+    ranks: list[int | None] = []
+    answered, declined = [], []
+    started = time.perf_counter()
+    for question in questions:
+        result = searcher.search(question.q, max(top_k, RANKS), mode=mode, fusion=fusion)
+        if question.out_of_scope:
+            declined.append(not result.found)
+            continue
+        answered.append(result.found)
+        rank = next(
+            (
+                i
+                for i, hit in enumerate(result.hits[:RANKS], 1)
+                if is_hit(hit.passage.text, question.gold)
+            ),
+            None,
+        )
+        ranks.append(rank)
+        if rank is None:
+            report.misses.append(question.q)
+    report.ms_per_question = 1000 * (time.perf_counter() - started) / max(len(questions), 1)
+    if ranks:
+        report.hit_at_1 = sum(r == 1 for r in ranks if r) / len(ranks)
+        report.hit_at_3 = sum(r <= 3 for r in ranks if r) / len(ranks)
+        report.mrr_at_5 = sum(1 / r for r in ranks if r) / len(ranks)
+        report.answered = sum(answered) / len(answered)
+    if declined:
+        report.declined = sum(declined) / len(declined)
+    return report

@@ -1,0 +1,57 @@
+"""The folded form of text used for search, never for display.
+
+Passages and questions go through the same `fold`, so a plain Latin question finds
+`М. Ablyazov` (Cyrillic М) or `WATСH` (Cyrillic С), and curly quotes match straight ones.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Cyrillic letters that look like Latin ones. Folded only inside words that have no other
+# Cyrillic letter, so genuine Russian or Kazakh words keep their spelling.
+_LOOKALIKES = {
+    "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ԁ": "D",
+    "а": "a", "е": "e", "ё": "e", "к": "k", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+    "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l",
+}  # fmt: skip
+_LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
+_PUNCTUATION_TABLE = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′`´", "'"),
+        **dict.fromkeys("“”„‟″«»‹›", '"'),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+    }
+)
+# Invisible characters (soft hyphen, zero-width, direction marks, BOM) and lone surrogates.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ud800-\udfff]")
+_CYRILLIC = re.compile("[\u0400-\u052f]")
+_WORD = re.compile(r"\w+")
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    word = match.group()
+    if not _CYRILLIC.search(word):
+        return word
+    if all(c in _LOOKALIKES for c in _CYRILLIC.findall(word)):
+        return word.translate(_LOOKALIKE_TABLE)
+    return word
+
+
+def fold(text: str) -> str:
+    """Return the search form of `text`.
+
+    Unicode NFKC, invisible characters removed, Cyrillic look-alikes folded to Latin, curly
+    quotes and dashes made plain, lower case, runs of whitespace made one space.
+    """
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
+    text = _WORD.sub(_fold_word, text.translate(_PUNCTUATION_TABLE))
+    return " ".join(text.lower().split())
+
+
+def tokens(text: str) -> list[str]:
+    """Return the words of the folded `text` (letters and digits only)."""
+    return _TOKEN.findall(fold(text))

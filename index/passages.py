@@ -1,0 +1,202 @@
+"""Splitting a document into passages: paragraphs, under headings, within the model's window.
+
+A passage is a verbatim slice `document.text[start:end]`. Headings (`Section: …` lines, Markdown
+`#` lines, short lines ending in `:`) are not passages; they name the `section` of the passages
+below them. Paragraphs are blocks separated by blank lines, or single lines in a text that has
+no blank lines (as the letter). A paragraph longer than the model's window is cut at sentence
+boundaries into parts that keep its number, so nothing is ever truncated away.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from index.documents import Document
+
+#: Counts the word pieces of each text (without the model's special tokens).
+TokenCounter = Callable[[list[str]], list[int]]
+
+_SECTION_LINE = re.compile(r"section:\s*(?P<name>.+)", re.IGNORECASE)
+_MARKDOWN_HEADING = re.compile(r"#{1,6}\s+(?P<name>.+?)\s*#*")
+_MAX_HEADING_WORDS = 8
+_MAX_HEADING_CHARS = 80
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+# A sentence ends at . ! ? or … (plus closing quotes or brackets) followed by whitespace and a
+# capital, a digit or an opening quote. Initials ("N. Nazarbaev") and common abbreviations
+# ("Mr. Smesov") do not end sentences.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=[\"'“‘«(\[]?[^\W\d_a-zа-яё]|\d)")
+_ABBREVIATIONS = set(
+    "mr mrs ms dr st no nos vs prof gen gov jr sr co inc ltd art p pp vol e.g i.e cf etc".split()
+)
+_LAST_WORD = re.compile(r"([\w.]+)[.!?…]+[\"'”’»)\]]*\s+$")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A verbatim slice of a document, the unit that is embedded, searched and quoted."""
+
+    doc_id: str
+    paragraph: int  # 1-based number among the document's body paragraphs (headings excluded)
+    part: int  # 1-based; more than one part only when the paragraph exceeded the window
+    section: str | None
+    start: int  # offsets into Document.text
+    end: int
+    text: str
+    heading: str | None = None  # the heading lines directly above the paragraph, if any
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded and keyword-indexed: the text, after the heading right above it.
+
+        Only the heading directly above a paragraph joins it: the letter's last section runs
+        for twenty paragraphs, and naming it in each one drowned their own words (measured).
+        """
+        return f"{self.heading}\n{self.text}" if self.heading and self.part == 1 else self.text
+
+    @property
+    def passage_id(self) -> str:
+        return f"{self.doc_id}#{self.paragraph}.{self.part}"
+
+    @property
+    def sort_key(self) -> tuple[str, int, int]:
+        return self.doc_id, self.paragraph, self.part
+
+
+def heading(line: str, markdown: bool = False) -> tuple[int, str] | None:
+    """Return (level, name) when `line` is a heading, else None.
+
+    Level 1 (`Section: …`, a Markdown `#` heading) starts a new section; level 2 (a short line
+    ending in `:`) names a subsection within it.
+    """
+    line = line.strip()
+    if match := _SECTION_LINE.fullmatch(line):
+        return 1, match["name"].strip()
+    if markdown and (match := _MARKDOWN_HEADING.fullmatch(line)):
+        return 1, match["name"]
+    if (
+        line.endswith(":")
+        and len(line) <= _MAX_HEADING_CHARS
+        and len(line.split()) <= _MAX_HEADING_WORDS
+    ):
+        return 2, line[:-1].strip()
+    return None
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) offsets of the sentences of `text`, without surrounding spaces."""
+    spans = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        last = _LAST_WORD.search(text, start, match.end())
+        word = last.group(1).lower().rstrip(".") if last else ""
+        if len(word) == 1 and word.isalpha() or word in _ABBREVIATIONS:
+            continue  # an initial or an abbreviation, not the end of a sentence
+        end = match.start() + len(match.group().rstrip())
+        spans.append((start, end))
+        start = match.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return [
+        (s + len(text[s:e]) - len(text[s:e].lstrip()), e) for s, e in spans if text[s:e].strip()
+    ]
+
+
+def _paragraphs(text: str, start: int) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of each non-empty line or blank-line-separated block after `start`."""
+    body = text[start:]
+    separator = _BLANK_LINE if _BLANK_LINE.search(body.strip()) else re.compile(r"\n")
+    position = 0
+    for match in [*separator.finditer(body), None]:
+        end = match.start() if match else len(body)
+        block = body[position:end]
+        if block.strip():
+            lead = len(block) - len(block.lstrip())
+            yield start + position + lead, start + position + len(block.rstrip())
+        position = match.end() if match else end
+
+
+def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of each non-empty line in `text[start:end]`, stripped."""
+    position = start
+    for line in text[start:end].split("\n"):
+        stripped = line.strip()
+        if stripped:
+            lead = len(line) - len(line.lstrip())
+            yield position + lead, position + lead + len(stripped)
+        position += len(line) + 1
+
+
+def _pack(spans: list[tuple[int, int]], sizes: list[int], limit: int) -> list[tuple[int, int]]:
+    """Join consecutive spans greedily into groups whose summed size stays within `limit`."""
+    groups: list[tuple[int, int]] = []
+    total = 0
+    for (start, end), size in zip(spans, sizes, strict=True):
+        if groups and total + size <= limit:
+            groups[-1] = (groups[-1][0], end)
+            total += size
+        else:
+            groups.append((start, end))
+            total = size
+    return groups
+
+
+def fit_window(
+    text: str, start: int, end: int, count_tokens: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """Cut `text[start:end]` into consecutive spans of at most `max_tokens` word pieces each.
+
+    Cuts fall between sentences; a sentence longer than the window is cut between words.
+    A single word longer than the window stays whole (the model reads its beginning).
+    """
+    if count_tokens([text[start:end]])[0] <= max_tokens:
+        return [(start, end)]
+    spans: list[tuple[int, int]] = []
+    sentences = [(start + s, start + e) for s, e in sentence_spans(text[start:end])]
+    for (s, e), size in zip(
+        sentences, count_tokens([text[s:e] for s, e in sentences]), strict=True
+    ):
+        if size <= max_tokens:
+            spans.append((s, e))
+            continue
+        words = [(s + m.start(), s + m.end()) for m in re.finditer(r"\S+", text[s:e])]
+        spans.extend(_pack(words, count_tokens([text[a:b] for a, b in words]), max_tokens))
+    return _pack(spans, count_tokens([text[s:e] for s, e in spans]), max_tokens)
+
+
+def split_passages(
+    document: Document, count_tokens: TokenCounter, max_tokens: int
+) -> list[Passage]:
+    """Split `document` into passages that each fit the model's window of `max_tokens`."""
+    markdown = document.format == ".md"
+    text = document.text
+    passages: list[Passage] = []
+    section: str | None = None
+    subsection: str | None = None
+    number = 0
+    headings: list[str] = []
+    for block_start, block_end in _paragraphs(text, document.body_start):
+        body_start = None
+        for line_start, line_end in _lines(text, block_start, block_end):
+            found = heading(text[line_start:line_end], markdown) if body_start is None else None
+            if found is None:
+                body_start = line_start if body_start is None else body_start
+                continue
+            level, name = found
+            headings.append(name)
+            section, subsection = (name, None) if level == 1 else (section, name)
+        if body_start is None:
+            continue  # the block held only headings
+        above = ". ".join(headings) or None
+        headings = []
+        number += 1
+        label = " › ".join(name for name in (section, subsection) if name) or None
+        window = max_tokens - (count_tokens([above])[0] + 1 if above else 0)
+        parts = fit_window(text, body_start, block_end, count_tokens, window)
+        passages.extend(
+            Passage(document.id, number, part, label, s, e, text[s:e], above)
+            for part, (s, e) in enumerate(parts, start=1)
+        )
+    return passages

@@ -1,0 +1,306 @@
+"""The index on disk: vectors in FAISS, passages and documents in SQLite, a manifest beside them.
+
+    data/index -> index-<build id>/      a symlink, swapped atomically by each build
+        manifest.json                    model, dimension, counts, build time, format version
+        vectors.faiss                    exact inner-product index; vector i is passage row i
+        passages.db                      documents, passages, passages_fts (FTS5 on folded text)
+
+A build writes a new `index-<build id>` directory and then replaces the symlink in one
+`os.replace`, so readers see either the old index or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.errors import ArchiveError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from index.documents import Document
+    from index.passages import Passage
+
+FORMAT_VERSION = 1
+CURRENT = "index"
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+DATABASE = "passages.db"
+# Porter stemming over the folded text: "extradite" finds "extradition".
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+REBUILD_HINT = "run `archive-bot index --full` to rebuild it"
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage as read back from the index, with its document's metadata."""
+
+    row: int
+    passage_id: str
+    paragraph: int
+    part: int
+    section: str | None
+    heading: str | None
+    start: int
+    end: int
+    text: str
+    document: dict[str, str | None]
+
+
+def write_index(
+    data_dir: Path,
+    documents: list[Document],
+    passages: list[Passage],
+    vectors: np.ndarray,
+    model: str,
+) -> dict:
+    """Write a complete index and make it the current one atomically.
+
+    Args:
+        data_dir: where the index lives (created if missing).
+        documents: every document of the new index.
+        passages: every passage, in the order of `vectors`' rows.
+        vectors: (len(passages), dimension) float32 unit vectors.
+        model: the name of the model that made the vectors.
+
+    Returns:
+        The manifest of the new index.
+    """
+    import faiss
+    import sqlite_utils
+
+    from index.normalize import fold
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    target = data_dir / f"index-{build_id}"
+    staging = data_dir / f".staging-{build_id}"
+    staging.mkdir()
+    try:
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        faiss.write_index(index, str(staging / VECTORS))
+
+        db = sqlite_utils.Database(staging / DATABASE)
+        counts = {d.id: 0 for d in documents}
+        for passage in passages:
+            counts[passage.doc_id] += 1
+        db["documents"].insert_all(
+            (
+                {**d.metadata(), "text": d.text, "sha256": d.sha256, "passages": counts[d.id]}
+                for d in documents
+            ),
+            pk="id",
+        )
+        db["passages"].insert_all(
+            (
+                {
+                    "id": row,
+                    "passage_id": p.passage_id,
+                    "doc_id": p.doc_id,
+                    "paragraph": p.paragraph,
+                    "part": p.part,
+                    "section": p.section,
+                    "heading": p.heading,
+                    "start": p.start,
+                    "end": p.end,
+                    "text": p.text,
+                    "folded": fold(p.search_text),
+                }
+                for row, p in enumerate(passages)
+            ),
+            pk="id",
+            columns={"section": str, "heading": str},
+        )
+        db["passages"].create_index(["passage_id"], unique=True)
+        db["passages"].create_index(["doc_id", "paragraph"])
+        db["passages"].enable_fts(["folded"], tokenize=FTS_TOKENIZER)
+        db.close()
+
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "build_id": build_id,
+            "model": model,
+            "dimension": int(vectors.shape[1]),
+            "documents": len(documents),
+            "passages": len(passages),
+            "faiss_index": "IndexFlatIP",
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for path in staging.iterdir():
+            with open(path, "rb") as file:
+                os.fsync(file.fileno())
+        staging.rename(target)
+        link = data_dir / f".{CURRENT}-{build_id}"
+        link.symlink_to(target.name)
+        previous = (data_dir / CURRENT).resolve() if (data_dir / CURRENT).is_symlink() else None
+        os.replace(link, data_dir / CURRENT)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    remove_stale(data_dir, keep={target.name, previous.name if previous else ""})
+    return manifest
+
+
+def remove_stale(data_dir: Path, keep: set[str]) -> None:
+    """Delete leftovers of interrupted builds and all but the kept index directories."""
+    for path in data_dir.iterdir():
+        if path.name in keep or path.name == CURRENT:
+            continue
+        if path.name.startswith((".staging-", f".{CURRENT}-")) or (
+            path.name.startswith(f"{CURRENT}-") and path.is_dir()
+        ):
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def read_manifest(data_dir: Path) -> dict:
+    """Return the manifest of the current index.
+
+    Raises:
+        ArchiveError: there is no index, or its manifest is unreadable.
+    """
+    path = data_dir / CURRENT / MANIFEST
+    if not path.exists():
+        raise ArchiveError(f"no index in {data_dir}: run `archive-bot index` to build it")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["format_version"], manifest["model"], manifest["passages"]  # noqa: B018
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ArchiveError(f"the index manifest {path} is unreadable: {REBUILD_HINT}") from error
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise ArchiveError(
+            f"the index in {data_dir} has format version {manifest['format_version']}, "
+            f"this archive-bot reads version {FORMAT_VERSION}: {REBUILD_HINT}"
+        )
+    return manifest
+
+
+class IndexStore:
+    """A read-only, loaded index: FAISS vectors in memory, passages in SQLite.
+
+    Safe to use from several threads.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        """Load the current index of `data_dir`.
+
+        Raises:
+            ArchiveError: the index is missing, of another format, or damaged.
+        """
+        import faiss
+
+        self.manifest = read_manifest(data_dir)
+        directory = (data_dir / CURRENT).resolve()
+        try:
+            self.index = faiss.read_index(str(directory / VECTORS))
+            uri = f"file:{directory / DATABASE}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            stored = self._db.execute("select count(*) from passages").fetchone()[0]
+        except (RuntimeError, sqlite3.Error) as error:
+            raise ArchiveError(
+                f"the index in {data_dir} is damaged ({error}): {REBUILD_HINT}"
+            ) from error
+        if not self.index.ntotal == stored == self.manifest["passages"]:
+            raise ArchiveError(
+                f"the index in {data_dir} is inconsistent ({self.index.ntotal} vectors, "
+                f"{stored} passages): {REBUILD_HINT}"
+            )
+        self._lock = threading.Lock()
+
+    def _query(self, sql: str, parameters: tuple | list = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    def dense(self, vectors: np.ndarray, limit: int) -> list[list[tuple[int, float]]]:
+        """Return, per query vector, up to `limit` (row, cosine similarity) pairs, best first."""
+        scores, rows = self.index.search(vectors, min(limit, self.index.ntotal))
+        return [
+            [(int(r), float(s)) for r, s in zip(row, score, strict=True) if r >= 0]
+            for row, score in zip(rows, scores, strict=True)
+        ]
+
+    def keyword(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """Return up to `limit` (row, BM25 score) pairs for an FTS5 MATCH expression, best first."""
+        rows = self._query(
+            "select rowid, -bm25(passages_fts) as score from passages_fts "
+            "where passages_fts match ? order by score desc limit ?",
+            (match, limit),
+        )
+        return [(row["rowid"], row["score"]) for row in rows]
+
+    def passages(self, rows: list[int]) -> dict[int, StoredPassage]:
+        """Return the passages stored at `rows`, with their documents' metadata."""
+        found = self._query(
+            "select p.*, d.title, d.author, d.date, d.source from passages p "
+            f"join documents d on d.id = p.doc_id where p.id in ({','.join('?' * len(rows))})",
+            rows,
+        )
+        return {row["id"]: _stored(row) for row in found}
+
+    def paragraph(self, doc_id: str, paragraph: int) -> list[StoredPassage]:
+        """Return the passages of one paragraph, in order (several when it was split)."""
+        found = self._query(
+            "select p.*, d.title, d.author, d.date, d.source from passages p "
+            "join documents d on d.id = p.doc_id where p.doc_id = ? and p.paragraph = ? "
+            "order by p.part",
+            (doc_id, paragraph),
+        )
+        return [_stored(row) for row in found]
+
+    def documents(self) -> list[dict]:
+        """Return every document's metadata, hash and passage count (not its text)."""
+        rows = self._query(
+            "select id, title, author, date, source, note, sha256, passages "
+            "from documents order by id"
+        )
+        return [dict(row) for row in rows]
+
+    def document_text(self, doc_id: str) -> str:
+        """Return the full text of the document `doc_id` as it was indexed."""
+        return self._query("select text from documents where id = ?", (doc_id,))[0]["text"]
+
+    def passages_of(self, doc_ids: list[str]) -> list[StoredPassage]:
+        """Return every passage of the given documents, in index order."""
+        found = self._query(
+            "select p.*, d.title, d.author, d.date, d.source from passages p join documents d "
+            f"on d.id = p.doc_id where p.doc_id in ({','.join('?' * len(doc_ids))}) order by p.id",
+            doc_ids,
+        )
+        return [_stored(row) for row in found]
+
+    def vectors(self, rows: list[int]) -> np.ndarray:
+        """Return the stored vectors at `rows`."""
+        import numpy as np
+
+        if not rows:
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return np.vstack([self.index.reconstruct(row) for row in rows])
+
+
+def _stored(row: sqlite3.Row) -> StoredPassage:
+    return StoredPassage(
+        row=row["id"],
+        passage_id=row["passage_id"],
+        paragraph=row["paragraph"],
+        part=row["part"],
+        section=row["section"],
+        heading=row["heading"],
+        start=row["start"],
+        end=row["end"],
+        text=row["text"],
+        document={k: row[k] for k in ("title", "author", "date", "source")} | {"id": row["doc_id"]},
+    )

@@ -1,0 +1,62 @@
+"""Shared fixtures: the real model (loaded once), a real index of the shipped corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.embed import Embedder, load_embedder
+from index.search import Searcher
+from index.store import IndexStore
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+LETTER_ID = "khrapunov-open-letter-ablyazov.txt"
+LETTER = (CORPUS / LETTER_ID).read_text(encoding="utf-8")
+DEV_QUESTIONS = ROOT / "tests" / "dev_questions.jsonl"
+OWN_QUESTIONS = ROOT / "tests" / "questions.jsonl"
+
+PROJECT_VARIABLES = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_BASE_URL",
+    "ARCHIVE_BOT_DATA_DIR",
+    "ARCHIVE_BOT_CORPUS",
+    "ARCHIVE_BOT_MODERATORS",
+    "ARCHIVE_BOT_MODEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's own bot token or data directory."""
+    for name in PROJECT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once per session (shared with CLI calls in-process)."""
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data directory holding the index of the shipped corpus; tests must not change it."""
+    data_dir = tmp_path_factory.mktemp("data")
+    build_index(CORPUS, data_dir, embedder=embedder)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def searcher(index_dir: Path, embedder: Embedder) -> Searcher:
+    return Searcher(IndexStore(index_dir), embedder)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """An empty corpus directory for a test to fill."""
+    path = tmp_path / "corpus"
+    path.mkdir()
+    return path

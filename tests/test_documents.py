@@ -1,0 +1,65 @@
+import logging
+from pathlib import Path
+
+from index.documents import load_corpus
+
+from .conftest import CORPUS, LETTER, LETTER_ID
+
+
+def test_letter_metadata_comes_from_the_catalogue():
+    documents, problems = load_corpus(CORPUS)
+    assert problems == []
+    (letter,) = documents
+    assert letter.id == LETTER_ID
+    assert letter.text == LETTER
+    assert letter.title == "Open letter on the extradition of Mukhtar Ablyazov"
+    assert letter.author == "Viktor Khrapunov"
+    assert letter.date == "2013"  # the letter gives its year, not its day
+    assert "Political Freedoms in Kazakhstan" in letter.note
+    assert "April 2004" in letter.note
+
+
+def test_markdown_front_matter_and_catalogue_precedence(corpus: Path):
+    (corpus / "a.md").write_text(
+        "---\ntitle: From front matter\nauthor: Someone\ndate: 2020-01-02\n---\nBody text.\n",
+        encoding="utf-8",
+    )
+    (corpus / "catalogue.toml").write_text('["a.md"]\nauthor = "Catalogue"\n', encoding="utf-8")
+    (document,), _ = load_corpus(corpus)
+    assert (document.title, document.author, document.date) == (
+        "From front matter",
+        "Catalogue",
+        "2020-01-02",
+    )
+    assert document.text[document.body_start :] == "Body text.\n"
+
+
+def test_missing_title_falls_back_to_the_file_name(corpus: Path, caplog):
+    (corpus / "notes-2024.txt").write_text("Some text.", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        (document,), _ = load_corpus(corpus)
+    assert document.title == "notes-2024"
+    assert "no title" in caplog.text
+
+
+def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
+    (corpus / "good.txt").write_text("Readable.", encoding="utf-8")
+    (corpus / "empty.txt").write_text("  \n", encoding="utf-8")
+    (corpus / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01")
+    (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
+    documents, problems = load_corpus(corpus)
+    assert [d.id for d in documents] == ["good.txt"]
+    reasons = {p.path: p.reason for p in problems}
+    assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
+    assert "UTF-8" in reasons["latin1.txt"]
+
+
+def test_content_hash_changes_with_text_and_metadata(corpus: Path):
+    (corpus / "a.txt").write_text("One.", encoding="utf-8")
+    (first,), _ = load_corpus(corpus)
+    (corpus / "catalogue.toml").write_text('["a.txt"]\ntitle = "A"\n', encoding="utf-8")
+    (second,), _ = load_corpus(corpus)
+    (corpus / "a.txt").write_text("Two.", encoding="utf-8")
+    (third,), _ = load_corpus(corpus)
+    assert len({first.sha256, second.sha256, third.sha256}) == 3
