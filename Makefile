@@ -33,7 +33,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+# Peers (txtai, rank-bm25) are installed for benchmarks only, never at run time.
+$(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_retrieval.py --write BENCHMARKS.md
 
 clean:

@@ -85,6 +85,21 @@ def is_hit(text: str, gold: tuple[str, ...]) -> bool:
     return any(fold(phrase) in folded for phrase in gold)
 
 
+def first_hit(texts: list[str], gold: tuple[str, ...]) -> int | None:
+    """Return the 1-based rank of the first text among the top 5 that holds a gold phrase."""
+    return next((i for i, text in enumerate(texts[:RANKS], 1) if is_hit(text, gold)), None)
+
+
+def rank_scores(ranks: list[int | None]) -> tuple[float, float, float]:
+    """Return hit@1, hit@3 and MRR@5 for the first-hit ranks of a set of questions."""
+    found = [r for r in ranks if r]
+    return (
+        sum(r == 1 for r in found) / len(ranks),
+        sum(r <= 3 for r in found) / len(ranks),
+        sum(1 / r for r in found) / len(ranks),
+    )
+
+
 def evaluate(
     searcher: Searcher,
     questions: list[Question],
@@ -103,22 +118,13 @@ def evaluate(
             declined.append(not result.found)
             continue
         answered.append(result.found)
-        rank = next(
-            (
-                i
-                for i, hit in enumerate(result.hits[:RANKS], 1)
-                if is_hit(hit.passage.text, question.gold)
-            ),
-            None,
-        )
+        rank = first_hit([hit.passage.text for hit in result.hits], question.gold)
         ranks.append(rank)
         if rank is None:
             report.misses.append(question.q)
     report.ms_per_question = 1000 * (time.perf_counter() - started) / max(len(questions), 1)
     if ranks:
-        report.hit_at_1 = sum(r == 1 for r in ranks if r) / len(ranks)
-        report.hit_at_3 = sum(r <= 3 for r in ranks if r) / len(ranks)
-        report.mrr_at_5 = sum(1 / r for r in ranks if r) / len(ranks)
+        report.hit_at_1, report.hit_at_3, report.mrr_at_5 = rank_scores(ranks)
         report.answered = sum(answered) / len(answered)
     if declined:
         report.declined = sum(declined) / len(declined)

@@ -1,0 +1,43 @@
+"""Helpers shared by the benchmarks: describing the machine, updating BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+
+def machine() -> str:
+    """Return a one-line description of this machine and Python."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}"
+
+
+def command() -> str:
+    return "python " + " ".join([sys.argv[0], *sys.argv[1:]])
+
+
+def write_section(path: Path, name: str, markdown: str) -> None:
+    """Replace the text between `<!-- name:start -->` and `<!-- name:end -->` in `path`.
+
+    The section is appended when the markers are not there yet.
+    """
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,134 @@
+import json
+import shutil
+from pathlib import Path
+
+import faiss
+import pytest
+
+from index.build import build_index, build_lock
+from index.errors import ArchiveError
+from index.search import Searcher
+from index.store import CURRENT, FORMAT_VERSION, IndexStore
+
+from .conftest import CORPUS, LETTER_ID
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, index_dir: Path) -> Path:
+    """A private copy of the shipped corpus's index, for tests that change it."""
+    target = tmp_path / "data"
+    shutil.copytree(index_dir, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+def own_corpus(corpus: Path) -> Path:
+    shutil.copy(CORPUS / LETTER_ID, corpus)
+    shutil.copy(CORPUS / "catalogue.toml", corpus)
+    return corpus
+
+
+def test_manifest_describes_the_index(index_dir: Path):
+    manifest = json.loads((index_dir / CURRENT / "manifest.json").read_text())
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["model"] == "all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    assert manifest["documents"] == 1
+    assert manifest["passages"] == 33
+    assert manifest["built_at"]
+    assert (index_dir / CURRENT).is_symlink()
+
+
+def test_incremental_add_change_remove(own_corpus: Path, tmp_path: Path, embedder):
+    data_dir = tmp_path / "data"
+    first = build_index(own_corpus, data_dir, embedder=embedder)
+    assert first.added == [LETTER_ID] and first.passages_embedded == 33
+
+    again = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (again.unchanged, again.passages_embedded, again.passages_total) == (1, 0, 33)
+
+    (own_corpus / "note.txt").write_text("A maintainer's note.\n\nSecond paragraph.", "utf-8")
+    added = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (added.added, added.unchanged, added.passages_embedded) == (["note.txt"], 1, 2)
+
+    (own_corpus / "note.txt").write_text("A maintainer's changed note.", "utf-8")
+    changed = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (changed.changed, changed.passages_embedded, changed.passages_total) == (
+        ["note.txt"],
+        1,
+        34,
+    )
+    (own_corpus / "note.txt").unlink()
+    removed = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (removed.removed, removed.passages_embedded, removed.passages_total) == (
+        ["note.txt"],
+        0,
+        33,
+    )
+    # Reused vectors are the ones a full build computes.
+    full = build_index(own_corpus, tmp_path / "full", embedder=embedder, full=True)
+    assert full.passages_embedded == 33
+    reused, fresh = IndexStore(data_dir), IndexStore(tmp_path / "full")
+    assert (reused.vectors(list(range(33))) == fresh.vectors(list(range(33)))).all()
+    # Only the current and the previous index directories are kept.
+    assert len([p for p in data_dir.iterdir() if p.name.startswith("index-")]) == 2
+
+
+def test_a_failed_build_leaves_the_previous_index_searchable(
+    data_dir: Path, own_corpus: Path, embedder, monkeypatch
+):
+    before = (data_dir / CURRENT).resolve()
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", disk_full)
+    with pytest.raises(OSError):
+        build_index(own_corpus, data_dir, embedder=embedder, full=True)
+    assert (data_dir / CURRENT).resolve() == before
+    assert not [p for p in data_dir.iterdir() if p.name.startswith(".")]
+    result = Searcher(IndexStore(data_dir), embedder).search("Who was the French ambassador?")
+    assert "Serge Smesov" in result.hits[0].passage.text
+
+
+def test_a_second_build_is_refused_while_one_runs(data_dir: Path, own_corpus: Path, embedder):
+    with build_lock(data_dir):
+        with pytest.raises(ArchiveError, match="another `archive-bot index` is running"):
+            build_index(own_corpus, data_dir, embedder=embedder)
+
+
+def test_missing_index(tmp_path: Path):
+    with pytest.raises(ArchiveError, match=r"no index in .*: run `archive-bot index`"):
+        IndexStore(tmp_path)
+
+
+def _edit_manifest(data_dir: Path, **changes) -> None:
+    path = data_dir / CURRENT / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(manifest | changes))
+
+
+def test_index_of_another_model_is_refused(data_dir: Path):
+    _edit_manifest(data_dir, model="another-model")
+    with pytest.raises(ArchiveError, match=r"built with the model 'another-model'.*--full"):
+        Searcher.open(data_dir)
+
+
+def test_index_of_another_format_version_is_refused(data_dir: Path):
+    _edit_manifest(data_dir, format_version=FORMAT_VERSION + 1)
+    with pytest.raises(ArchiveError, match=r"format version .*--full"):
+        IndexStore(data_dir)
+
+
+@pytest.mark.parametrize("name", ["vectors.faiss", "passages.db", "manifest.json"])
+def test_a_corrupt_file_is_reported(data_dir: Path, name: str):
+    (data_dir / CURRENT / name).write_bytes(b"garbage")
+    with pytest.raises(ArchiveError, match="--full"):
+        IndexStore(data_dir)
+
+
+def test_an_empty_corpus_is_refused(corpus: Path, tmp_path: Path, embedder):
+    with pytest.raises(ArchiveError, match="no readable documents"):
+        build_index(corpus, tmp_path / "data", embedder=embedder)
+    with pytest.raises(ArchiveError, match="no corpus directory"):
+        build_index(tmp_path / "nowhere", tmp_path / "data", embedder=embedder)

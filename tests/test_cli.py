@@ -1,0 +1,162 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from index.store import CURRENT
+
+from .conftest import CORPUS, DEV_QUESTIONS, LETTER, LETTER_ID, ROOT
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_index_json_summary_is_the_last_stdout_line(runner, tmp_path: Path):
+    result = runner.invoke(
+        cli, ["index", "--corpus", str(CORPUS), "--data-dir", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["added"] == [LETTER_ID]
+    assert (summary["changed"], summary["removed"], summary["unchanged"]) == ([], [], 0)
+    assert summary["passages_embedded"] == summary["passages_total"] == 33
+    assert summary["seconds"] >= 0
+    again = runner.invoke(cli, ["index", "--corpus", str(CORPUS), "--data-dir", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "0 passages embedded, 33 in the index" in again.stdout
+
+
+def test_index_reports_broken_files_and_exits_1(runner, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("A readable paragraph.", encoding="utf-8")
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe\x00\x00")
+    env = {"ARCHIVE_BOT_CORPUS": str(corpus), "ARCHIVE_BOT_DATA_DIR": str(tmp_path / "d")}
+    result = runner.invoke(cli, ["index", "--json"], env=env)
+    assert result.exit_code == 1
+    assert "cannot read bad.txt:" in result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["added"] == ["good.txt"]
+
+
+def test_ask_json_follows_the_contract(runner, index_dir: Path):
+    result = runner.invoke(
+        cli, ["ask", "--json", "--data-dir", str(index_dir), "Who was the French ambassador?"]
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["query"] == "Who was the French ambassador?"
+    assert answer["found"] is True
+    assert len(answer["passages"]) == 3
+    first = answer["passages"][0]
+    assert set(first) == {"text", "score", "document", "section", "paragraph", "passage_id"}
+    assert "Serge Smesov" in first["text"] and first["text"] in LETTER
+    assert first["document"] == {
+        "id": LETTER_ID,
+        "title": "Open letter on the extradition of Mukhtar Ablyazov",
+        "author": "Viktor Khrapunov",
+        "date": "2013",
+        "source": None,
+    }
+    assert first["section"] == "Political Prisoners"
+    assert first["passage_id"] == f"{LETTER_ID}#{first['paragraph']}.1"
+
+
+def test_ask_text_quotes_and_attributes(runner, index_dir: Path):
+    result = runner.invoke(
+        cli, ["ask", "--top-k", "1", "--data-dir", str(index_dir), "French ambassador"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Serge Smesov" in result.stdout
+    assert "Viktor Khrapunov, 2013, section “Political Prisoners”, ¶ " in result.stdout
+
+
+def test_ask_reads_one_question_per_line(runner, index_dir: Path):
+    questions = "Tokaev\n\nHow do I bake sourdough bread?\n" + "x" * 10_000 + "\n"
+    env = {"ARCHIVE_BOT_DATA_DIR": str(index_dir)}
+    result = runner.invoke(cli, ["ask", "--json", "-"], input=questions, env=env)
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["query"][:6] for a in answers] == ["Tokaev", "", "How do", "xxxxxx"]
+    assert [a["found"] for a in answers] == [True, False, False, False]
+    assert "empty" in answers[1]["note"] and "first" in answers[3]["note"]
+
+
+def test_ask_refuses_an_empty_question(runner, index_dir: Path):
+    result = runner.invoke(cli, ["ask", "--data-dir", str(index_dir), "   "])
+    assert result.exit_code == 2
+    assert "question is empty" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["missing", "model", "corrupt"])
+def test_index_problems_end_in_one_line_and_a_command(runner, index_dir, tmp_path, damage):
+    data_dir = tmp_path / "data"
+    if damage != "missing":
+        shutil.copytree(index_dir, data_dir, symlinks=True)
+    if damage == "model":
+        manifest = data_dir / CURRENT / "manifest.json"
+        manifest.write_text(manifest.read_text().replace("all-MiniLM-L6-v2", "other-model"))
+    if damage == "corrupt":
+        (data_dir / CURRENT / "vectors.faiss").write_bytes(b"\x00" * 10)
+    result = runner.invoke(cli, ["ask", "--data-dir", str(data_dir), "Tokaev"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and "run `archive-bot index" in line
+
+
+def test_eval_prints_the_scores(runner, index_dir: Path):
+    result = runner.invoke(cli, ["eval", str(DEV_QUESTIONS), "--data-dir", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    for name in ("hit_at_1", "hit_at_3", "mrr_at_5", "answered", "declined"):
+        assert name in result.stdout
+    data = runner.invoke(
+        cli, ["eval", str(DEV_QUESTIONS), "--json", "--data-dir", str(index_dir)]
+    )
+    scores = json.loads(data.stdout)
+    assert scores["questions"] == 17 and scores["declined"] == 1.0
+
+
+def test_eval_rejects_a_malformed_question_file(runner, index_dir: Path, tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"q": "fine", "gold": ["x"]}\n{"question": "wrong key"}\n')
+    result = runner.invoke(cli, ["eval", str(bad), "--data-dir", str(index_dir)])
+    assert result.exit_code == 1
+    assert "bad.jsonl:2" in result.stderr
+
+
+def test_help_does_not_import_torch_or_faiss():
+    code = (
+        "import sys\n"
+        "from bot.cli import cli\n"
+        "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'torch', 'faiss', 'sentence_transformers', 'numpy'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_run_without_a_token_is_a_terminal_chat(index_dir: Path):
+    env = {**os.environ, "ARCHIVE_BOT_DATA_DIR": str(index_dir)}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="Who was the French ambassador?\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Serge Smesov" in done.stdout
+    assert "TELEGRAM_BOT_TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
