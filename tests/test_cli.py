@@ -117,9 +117,7 @@ def test_eval_prints_the_scores(runner, index_dir: Path):
     assert result.exit_code == 0, result.output
     for name in ("hit_at_1", "hit_at_3", "mrr_at_5", "answered", "declined"):
         assert name in result.stdout
-    data = runner.invoke(
-        cli, ["eval", str(DEV_QUESTIONS), "--json", "--data-dir", str(index_dir)]
-    )
+    data = runner.invoke(cli, ["eval", str(DEV_QUESTIONS), "--json", "--data-dir", str(index_dir)])
     scores = json.loads(data.stdout)
     assert scores["questions"] == 17 and scores["declined"] == 1.0
 

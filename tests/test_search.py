@@ -35,7 +35,9 @@ def test_random_queries_quote_verbatim(searcher: Searcher):
         _assert_verbatim(searcher.search(" ".join(rng.sample(words, rng.randint(1, 12))), 5))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_fails(searcher: Searcher, text: str):
     result = answer(searcher, text).result
