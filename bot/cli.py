@@ -191,11 +191,37 @@ def run(top_k: int, data_dir: Path, model: str) -> None:
       echo "Who was the French ambassador?" | archive-bot run
       TELEGRAM_BOT_TOKEN=123:abc archive-bot run         # Telegram
     """
-    from bot.console import chat
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        from bot.console import chat
 
-    if os.environ.get("TELEGRAM_BOT_TOKEN"):
-        raise click.ClickException("the Telegram bot is not built yet; unset TELEGRAM_BOT_TOKEN")
-    chat(lambda: load_searcher(data_dir, model), top_k)
+        chat(lambda: load_searcher(data_dir, model), top_k)
+        return
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import DEFAULT_BASE_URL, build_application, run_bot
+    from index.errors import ArchiveError
+    from index.store import read_manifest
+
+    try:
+        read_manifest(data_dir)  # fail before connecting when there is no index
+    except ArchiveError as error:
+        raise fail(error) from error
+    base_url = os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
+    application = build_application(token, data_dir, model, base_url=base_url, top_k=top_k)
+    click.echo(f"Connecting to the Bot API at {base_url} … (Ctrl-C stops the bot)", err=True)
+    try:
+        run_bot(token, application)
+    except InvalidToken:
+        raise click.ClickException(
+            "Telegram rejected the token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
+        ) from None
+    except NetworkError as error:
+        raise click.ClickException(
+            f"cannot reach the Bot API at {base_url} ({type(error).__name__})"
+        ) from None
+    except ArchiveError as error:
+        raise fail(error) from error
 
 
 @cli.command(name="eval")

@@ -1,25 +1,32 @@
-"""Rendering answers: JSON for scripts, plain text for the terminal.
+"""Rendering answers: JSON for scripts, plain text for the terminal, HTML for Telegram.
 
-Quotes are shown exactly as they stand in the source; only markup around them is added.
+Quotes are shown exactly as they stand in the source; only markup around them is added, and a
+quote too long for one Telegram message is cut at a sentence with "…" at the cut.
 """
 
 from __future__ import annotations
 
+from html import escape
+
 import click
 
 from bot.answering import Answer
-from index.search import Hit
+from index.passages import sentence_spans
+from index.store import StoredPassage
 
 NOTHING_FOUND = "The archive has no passage that answers this question."
+TELEGRAM_LIMIT = 4096
+ELLIPSIS = " …"
 
 
-def attribution(hit: Hit) -> str:
-    """Return "title, author, date, section, ¶ n" for a hit (missing parts left out)."""
-    document = hit.passage.document
+def attribution_of(passage: StoredPassage, paragraph: bool = True) -> str:
+    """Return "title, author, date, section, ¶ n" for a passage (missing parts left out)."""
+    document = passage.document
     parts = [document["title"], document["author"], document["date"]]
-    if hit.passage.section:
-        parts.append(f"section “{hit.passage.section}”")
-    parts.append(f"¶ {hit.passage.paragraph}")
+    if passage.section:
+        parts.append(f"section “{passage.section}”")
+    if paragraph:
+        parts.append(f"¶ {passage.paragraph}")
     return ", ".join(p for p in parts if p)
 
 
@@ -63,5 +70,87 @@ def to_text(answer: Answer, color: bool = False) -> str:
         if color and hit.best_sentence:
             start, end = hit.best_sentence
             text = text[:start] + click.style(text[start:end], bold=True) + text[end:]
-        lines += [f"{number}. “{text}”", f"   — {attribution(hit)}", ""]
+        lines += [f"{number}. “{text}”", f"   — {attribution_of(hit.passage)}", ""]
     return "\n".join(lines).rstrip()
+
+
+def _html_quote(text: str, bold: tuple[int, int] | None) -> str:
+    """Escape `text` and put the span `bold` (offsets into `text`) in <b>."""
+    if not bold:
+        return escape(text, quote=False)
+    start, end = bold
+    return (
+        escape(text[:start], quote=False)
+        + f"<b>{escape(text[start:end], quote=False)}</b>"
+        + escape(text[end:], quote=False)
+    )
+
+
+def _cut_quote(text: str, bold: tuple[int, int] | None, budget: int) -> str:
+    """Return the HTML of the longest head of `text` that fits `budget`, cut at a sentence.
+
+    A single sentence longer than the budget is cut between words. "…" marks the cut.
+    """
+    ends = [end for _, end in sentence_spans(text)]
+    ends += [i for i, c in enumerate(text) if c.isspace() and i < (ends[0] if ends else len(text))]
+    for end in sorted(set(ends), reverse=True):
+        head = text[:end].rstrip()
+        clipped = (bold[0], min(bold[1], len(head))) if bold and bold[0] < len(head) else None
+        html = _html_quote(head, clipped) + (ELLIPSIS if end < len(text.rstrip()) else "")
+        if len(html) <= budget:
+            return html
+    return ELLIPSIS.strip()
+
+
+def passage_html(passage: StoredPassage, bold: tuple[int, int] | None, budget: int) -> str:
+    """Return one quoted passage and its attribution as Telegram HTML within `budget`."""
+    line = f"— {escape(attribution_of(passage), quote=False)}"
+    quote = _cut_quote(passage.text, bold, budget - len(line) - len("<blockquote></blockquote>\n"))
+    return f"<blockquote>{quote}</blockquote>\n{line}"
+
+
+def to_html(answer: Answer, examples: list[str], limit: int = TELEGRAM_LIMIT) -> str:
+    """Return the Telegram message for an answer: quotes in <blockquote>s, each attributed.
+
+    Passages that do not fit `limit` are dropped from the end; a first passage that alone
+    does not fit is cut at a sentence.
+    """
+    head = f"<i>{escape(answer.note, quote=False)}</i>\n\n" if answer.note else ""
+    result = answer.result
+    if not result.query:
+        return head.strip()
+    if not result.found or not result.hits:
+        return head + nothing_found_html(examples)
+    blocks: list[str] = []
+    budget = limit - len(head)
+    for hit in result.hits:
+        block = passage_html(hit.passage, hit.best_sentence, budget if not blocks else 10**9)
+        if blocks and len(block) + 2 > budget:
+            break
+        blocks.append(block)
+        budget -= len(block) + 2
+    return head + "\n\n".join(blocks)
+
+
+def nothing_found_html(examples: list[str]) -> str:
+    """Return the "nothing found" message with example questions the archive answers."""
+    lines = [escape(NOTHING_FOUND, quote=False)]
+    if examples:
+        lines += ["", "You could ask, for example:"]
+        lines += [f"• {escape(q, quote=False)}" for q in examples[:3]]
+    return "\n".join(lines)
+
+
+def context_html(passages: list[StoredPassage], quoted: int, limit: int = TELEGRAM_LIMIT) -> str:
+    """Return the paragraphs around paragraph `quoted` as an expandable blockquote."""
+    first = passages[0]
+    parts = []
+    for p in passages:
+        marker = "▶ " if p.paragraph == quoted else ""
+        parts.append(f"{marker}¶ {p.paragraph}\n{escape(p.text, quote=False)}")
+    line = f"— {escape(attribution_of(first, paragraph=False), quote=False)}"
+    body = "\n\n".join(parts)
+    if len(body) + len(line) + 40 > limit:  # the quoted paragraph alone, cut to fit
+        (p,) = [p for p in passages if p.paragraph == quoted] or passages[:1]
+        body = f"¶ {p.paragraph}\n" + _cut_quote(p.text, None, limit - len(line) - 60)
+    return f"<blockquote expandable>{body}</blockquote>\n{line}"

@@ -114,7 +114,7 @@ def build_index(
     started = time.perf_counter()
     model = embedder.name if embedder else model
     try:
-        documents, problems = load_corpus(corpus_dir)
+        documents, problems, examples = load_corpus(corpus_dir)
     except (FileNotFoundError, ValueError) as error:
         raise ArchiveError(str(error)) from error
     if not documents:
@@ -130,31 +130,34 @@ def build_index(
         report.removed = sorted(set(old) - {d.id for d in documents})
         report.unchanged = len(keep)
         if previous and not fresh and not report.removed:
-            report.passages_total = previous.manifest["passages"]
-            report.seconds = time.perf_counter() - started
-            return report
-        embedder = embedder or load_embedder(model)
+            if previous.manifest.get("examples") == examples:
+                report.passages_total = previous.manifest["passages"]
+                report.seconds = time.perf_counter() - started
+                return report
         kept = previous.passages_of([d.id for d in keep]) if previous and keep else []
-        new = [
-            p for d in fresh for p in split_passages(d, embedder.count_tokens, embedder.max_tokens)
-        ]
-        new_vectors = embedder.encode(
-            [p.search_text for p in new], progress(len(new)) if progress else None
-        )
         passages = [
             Passage(
                 s.document["id"], s.paragraph, s.part, s.section, s.start, s.end, s.text, s.heading
             )
             for s in kept
-        ] + new
-        vectors = (
-            np.vstack([previous.vectors([s.row for s in kept]), new_vectors])
-            if kept
-            else new_vectors
-        )
+        ]
+        vectors = previous.vectors([s.row for s in kept]) if previous else None
+        new: list[Passage] = []
+        if fresh:
+            embedder = embedder or load_embedder(model)
+            new = [
+                p
+                for d in fresh
+                for p in split_passages(d, embedder.count_tokens, embedder.max_tokens)
+            ]
+            new_vectors = embedder.encode(
+                [p.search_text for p in new], progress(len(new)) if progress else None
+            )
+            vectors = new_vectors if vectors is None else np.vstack([vectors, new_vectors])
+        passages += new
         order = sorted(range(len(passages)), key=lambda i: passages[i].sort_key)
         write_index(
-            data_dir, documents, [passages[i] for i in order], vectors[order], embedder.name
+            data_dir, documents, [passages[i] for i in order], vectors[order], model, examples
         )
     report.passages_embedded = len(new)
     report.passages_total = len(passages)

@@ -2,6 +2,8 @@
 
 Metadata comes from `corpus/catalogue.toml` (one table per document id) and, for Markdown, from
 YAML front matter; the catalogue wins. A document's id is its path relative to the corpus.
+The catalogue's `[archive]` table holds `examples`: questions the archive answers well, offered
+to askers whose question found nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import logging
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
 logger = logging.getLogger(__name__)
 
 CATALOGUE = "catalogue.toml"
+ARCHIVE_TABLE = "archive"  # the catalogue's table about the archive itself, not a document
 FORMATS = {".txt", ".md"}
 METADATA_FIELDS = ("title", "author", "date", "source", "note")
 
@@ -54,6 +58,12 @@ class Problem:
 
     path: str
     reason: str
+
+
+class Corpus(NamedTuple):
+    documents: list[Document]
+    problems: list[Problem]
+    examples: list[str]
 
 
 def load_catalogue(corpus_dir: Path) -> dict[str, dict]:
@@ -111,15 +121,21 @@ def read_document(path: Path, doc_id: str, catalogue_entry: dict | None = None) 
     return Document(id=doc_id, text=text, body_start=body_start, sha256=digest, **fields)
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
+def load_corpus(corpus_dir: Path) -> Corpus:
     """Read every supported file under `corpus_dir`, sorted by id.
 
     Returns:
-        The documents that could be read, and one `Problem` for each file that could not.
+        The documents that could be read, one `Problem` for each file that could not, and the
+        catalogue's example questions.
+
+    Raises:
+        FileNotFoundError: there is no such directory.
+        ValueError: the catalogue is not valid TOML.
     """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"no corpus directory at {corpus_dir}")
     catalogue = load_catalogue(corpus_dir)
+    examples = [str(q) for q in catalogue.pop(ARCHIVE_TABLE, {}).get("examples", [])]
     documents: list[Document] = []
     problems: list[Problem] = []
     for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
@@ -137,4 +153,4 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[Problem]]:
             problems.append(Problem(doc_id, str(error)))
     for doc_id in sorted(set(catalogue) - {d.id for d in documents} - {p.path for p in problems}):
         logger.warning("%s lists %s, which is not in the corpus", CATALOGUE, doc_id)
-    return documents, problems
+    return Corpus(documents, problems, examples)

@@ -62,6 +62,7 @@ def write_index(
     passages: list[Passage],
     vectors: np.ndarray,
     model: str,
+    examples: list[str],
 ) -> dict:
     """Write a complete index and make it the current one atomically.
 
@@ -71,6 +72,7 @@ def write_index(
         passages: every passage, in the order of `vectors`' rows.
         vectors: (len(passages), dimension) float32 unit vectors.
         model: the name of the model that made the vectors.
+        examples: questions the archive answers well (from the catalogue).
 
     Returns:
         The manifest of the new index.
@@ -134,6 +136,7 @@ def write_index(
             "documents": len(documents),
             "passages": len(passages),
             "faiss_index": "IndexFlatIP",
+            "examples": examples,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -7,8 +7,9 @@ from .conftest import CORPUS, LETTER, LETTER_ID
 
 
 def test_letter_metadata_comes_from_the_catalogue():
-    documents, problems = load_corpus(CORPUS)
+    documents, problems, examples = load_corpus(CORPUS)
     assert problems == []
+    assert len(examples) >= 3
     (letter,) = documents
     assert letter.id == LETTER_ID
     assert letter.text == LETTER
@@ -25,7 +26,7 @@ def test_markdown_front_matter_and_catalogue_precedence(corpus: Path):
         encoding="utf-8",
     )
     (corpus / "catalogue.toml").write_text('["a.md"]\nauthor = "Catalogue"\n', encoding="utf-8")
-    (document,), _ = load_corpus(corpus)
+    (document,) = load_corpus(corpus).documents
     assert (document.title, document.author, document.date) == (
         "From front matter",
         "Catalogue",
@@ -37,7 +38,7 @@ def test_markdown_front_matter_and_catalogue_precedence(corpus: Path):
 def test_missing_title_falls_back_to_the_file_name(corpus: Path, caplog):
     (corpus / "notes-2024.txt").write_text("Some text.", encoding="utf-8")
     with caplog.at_level(logging.WARNING):
-        (document,), _ = load_corpus(corpus)
+        (document,) = load_corpus(corpus).documents
     assert document.title == "notes-2024"
     assert "no title" in caplog.text
 
@@ -48,7 +49,7 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
     (corpus / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01")
     (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
-    documents, problems = load_corpus(corpus)
+    documents, problems, _ = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
     reasons = {p.path: p.reason for p in problems}
     assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
@@ -57,9 +58,9 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
 
 def test_content_hash_changes_with_text_and_metadata(corpus: Path):
     (corpus / "a.txt").write_text("One.", encoding="utf-8")
-    (first,), _ = load_corpus(corpus)
+    (first,) = load_corpus(corpus).documents
     (corpus / "catalogue.toml").write_text('["a.txt"]\ntitle = "A"\n', encoding="utf-8")
-    (second,), _ = load_corpus(corpus)
+    (second,) = load_corpus(corpus).documents
     (corpus / "a.txt").write_text("Two.", encoding="utf-8")
-    (third,), _ = load_corpus(corpus)
+    (third,) = load_corpus(corpus).documents
     assert len({first.sha256, second.sha256, third.sha256}) == 3

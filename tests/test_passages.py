@@ -13,7 +13,7 @@ LETTER_LINES = LETTER.split("\n")
 
 @pytest.fixture(scope="module")
 def letter():
-    (document,), _ = load_corpus(CORPUS)
+    (document,) = load_corpus(CORPUS).documents
     return document
 
 

@@ -1,0 +1,183 @@
+"""The Telegram application: built in one function, the archive loaded in `post_init`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot import handlers
+from bot.callbacks import document_key
+from bot.throttle import Throttle
+from index.search import Searcher
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+COMMANDS = [
+    BotCommand("start", "What this bot is and how to ask"),
+    BotCommand("help", "Commands and tips"),
+    BotCommand("sources", "The documents of the archive"),
+    BotCommand("about", "Version and how answers are made"),
+]
+SHORT_DESCRIPTION = "Answers questions about a document archive with verbatim quotes and sources."
+DESCRIPTION = (
+    "Ask a question about the archive: the bot answers with passages quoted word for word from "
+    "its documents, each with its source. It never writes an answer of its own."
+)
+NETWORK_RETRIES = 3  # a reply is retried this often after a timeout or a connection error
+RECENT_ANSWERS = 10_000  # answers whose buttons still work, kept in memory
+
+
+@dataclass
+class Shown:
+    """An answer on screen: what its buttons refer to."""
+
+    query: str
+    shown: int
+    feedback: str | None = None
+
+
+class RecentAnswers:
+    """The last answers, by random id; older ones expire and their buttons say so."""
+
+    def __init__(self, size: int = RECENT_ANSWERS) -> None:
+        self.size = size
+        self._answers: OrderedDict[str, Shown] = OrderedDict()
+
+    def add(self, query: str, shown: int) -> str:
+        answer_id = secrets.token_urlsafe(6)  # 8 characters
+        self._answers[answer_id] = Shown(query, shown)
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+        return answer_id
+
+    def get(self, answer_id: str) -> Shown | None:
+        return self._answers.get(answer_id)
+
+
+@dataclass
+class BotState:
+    """Everything the handlers share; the searcher arrives in `post_init`."""
+
+    data_dir: Path
+    model: str
+    top_k: int = 3
+    searcher: Searcher | None = None
+    documents: dict[str, str] = field(default_factory=dict)  # document key -> id
+    answers: RecentAnswers = field(default_factory=RecentAnswers)
+    questions: Throttle = field(default_factory=lambda: Throttle(burst=8, interval=3.0))
+    inline: Throttle = field(default_factory=lambda: Throttle(burst=20, interval=1.0))
+
+    @property
+    def examples(self) -> list[str]:
+        return self.searcher.store.manifest.get("examples", []) if self.searcher else []
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """Telegram's rate limits (waiting out 429s), plus retries after timeouts and network errors.
+
+    A reply that meets one slow response or dropped connection is sent again instead of lost.
+    """
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        for attempt in range(NETWORK_RETRIES + 1):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except BadRequest:
+                raise
+            except NetworkError as error:
+                if attempt == NETWORK_RETRIES:
+                    raise
+                logger.warning("%s failed (%s); retrying", endpoint, type(error).__name__)
+                await asyncio.sleep(0.5 * 2**attempt)
+
+
+async def post_init(application: Application) -> None:
+    """Load the index and the model, then tell Telegram the bot's commands and description."""
+    state: BotState = application.bot_data["state"]
+    state.searcher = await asyncio.to_thread(Searcher.open, state.data_dir, state.model)
+    state.documents = {document_key(d["id"]): d["id"] for d in state.searcher.store.documents()}
+    try:
+        await application.bot.set_my_commands(COMMANDS)
+        await application.bot.set_my_short_description(SHORT_DESCRIPTION)
+        await application.bot.set_my_description(DESCRIPTION)
+    except TelegramError as error:
+        logger.warning("could not register the bot's commands: %s", type(error).__name__)
+
+
+def build_application(
+    token: str,
+    data_dir: Path,
+    model: str,
+    base_url: str = DEFAULT_BASE_URL,
+    top_k: int = 3,
+    timeout: float = 20.0,
+) -> Application:
+    """Build the bot: handlers, rate limiter with retries, concurrent updates, timeouts.
+
+    Args:
+        token: the bot token from @BotFather.
+        data_dir: where the index is.
+        model: the embedding model the index must have been built with.
+        base_url: the Bot API endpoint (Telegram's, or a self-hosted or test server).
+        top_k: passages per answer.
+        timeout: seconds to wait for each HTTP read or write (sized for a busy server).
+    """
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        allow_sending_without_reply=True,
+    )
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .defaults(defaults)
+        .concurrent_updates(64)
+        .rate_limiter(RetryingRateLimiter(max_retries=5))
+        .connection_pool_size(128)
+        .read_timeout(timeout)
+        .write_timeout(timeout)
+        .connect_timeout(timeout / 2)
+        .pool_timeout(timeout)
+        .post_init(post_init)
+        .build()
+    )
+    application.bot_data["state"] = BotState(data_dir=data_dir, model=model, top_k=top_k)
+    handlers.register(application)
+    return application
+
+
+class RedactToken(logging.Filter):
+    """Replaces the bot token wherever it appears in a log line (e.g. in an error's URL)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "[token]"), None
+        if record.exc_info and record.exc_info[1] and self.token in str(record.exc_info[1]):
+            record.exc_info = None
+            record.msg = f"{record.msg} (exception details hidden: they held the token)"
+        return True
+
+
+def run_bot(token: str, application: Application) -> None:
+    """Poll Telegram until SIGINT or SIGTERM, logging nothing that holds the token."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactToken(token))
+    application.run_polling(allowed_updates=Update.ALL_TYPES)

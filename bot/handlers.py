@@ -1,0 +1,344 @@
+"""Telegram handlers: flat coroutines, one per kind of update. Each message gets one reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from html import escape
+from typing import TYPE_CHECKING
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, MessageEntityType
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import __version__, callbacks
+from bot.answering import Answer, answer
+from bot.render import (
+    TELEGRAM_LIMIT,
+    attribution_of,
+    context_html,
+    passage_html,
+    to_html,
+)
+from index.search import SearchResult
+
+if TYPE_CHECKING:
+    from bot.app import BotState
+
+logger = logging.getLogger(__name__)
+
+MORE_LIMIT = 12  # "More" pages through at most this many passages
+INLINE_RESULTS = 5
+SLOW_DOWN = "You are asking faster than I can answer. Please wait a few seconds, then ask again."
+NOT_TEXT = "I answer questions written as text. Please type your question about the archive."
+APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
+EXPIRED = "This answer has expired. Please ask your question again."
+LOADING = "The archive is still loading. Please ask again in a few seconds."
+HELP = (
+    "<b>How to ask</b>\n"
+    "Write a question in your own words, e.g. <i>{example}</i>. Names alone work too.\n"
+    "In groups, mention me or reply to one of my messages. In any chat, type "
+    "<code>@{username} your question</code> to share a quote.\n\n"
+    "<b>Buttons</b>\n"
+    "Context — the paragraphs around a quote\n"
+    "More — further passages\n"
+    "👍 / 👎 — tell us whether the answer helped\n\n"
+    "<b>Commands</b>\n"
+    "/sources — the documents of the archive\n"
+    "/about — how answers are made\n"
+    "/help — this message"
+)
+
+
+def state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    return context.bot_data["state"]
+
+
+def register(application: Application) -> None:
+    """Attach every handler to `application`."""
+    new_messages = filters.UpdateType.MESSAGE  # edited messages are ignored
+    application.add_handler(CommandHandler("start", start, filters=new_messages))
+    application.add_handler(CommandHandler("help", help_command, filters=new_messages))
+    application.add_handler(CommandHandler("sources", sources, filters=new_messages))
+    application.add_handler(CommandHandler("about", about, filters=new_messages))
+    application.add_handler(
+        MessageHandler(new_messages & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND, question)
+    )
+    application.add_handler(MessageHandler(new_messages & ~filters.TEXT, not_text))
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_error_handler(error_handler)
+
+
+def example(context: ContextTypes.DEFAULT_TYPE) -> str:
+    examples = state(context).examples
+    return examples[0] if examples else "Who was the French ambassador?"
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what the bot is, what the archive holds, how to ask, and what is kept."""
+    searcher = state(context).searcher
+    documents = searcher.store.manifest["documents"] if searcher else 0
+    passages = searcher.store.manifest["passages"] if searcher else 0
+    text = (
+        "I answer questions about a document archive with <b>passages quoted word for word</b> "
+        "from its documents, each with its source. I never write an answer of my own; when "
+        "the archive has nothing on a question, I say so.\n\n"
+        f"The archive holds {documents} document{'s' * (documents != 1)} "
+        f"({passages} passages): /sources lists them.\n\n"
+        f"Just send a question, for example:\n<i>{escape(example(context))}</i>\n\n"
+        "<b>Privacy</b>: I do not store your name, username or Telegram id. Your questions are "
+        "kept in memory only, to serve the buttons under my answers, and are lost on restart."
+    )
+    await update.effective_message.reply_text(text)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the commands and tips."""
+    text = HELP.format(example=escape(example(context)), username=context.bot.username)
+    await update.effective_message.reply_text(text)
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the archive's documents with title, author, date and passage count."""
+    searcher = state(context).searcher
+    if searcher is None:
+        await update.effective_message.reply_text(LOADING)
+        return
+    lines = ["<b>The archive</b>"]
+    for d in searcher.store.documents():
+        byline = ", ".join(escape(x) for x in (d["author"], d["date"]) if x)
+        lines.append(
+            f"• <b>{escape(d['title'])}</b>{' — ' + byline if byline else ''} "
+            f"({d['passages']} passages)" + (f"\n  <i>{escape(d['note'])}</i>" if d["note"] else "")
+        )
+    text = "\n".join(lines)
+    if len(text) > TELEGRAM_LIMIT:
+        text = text[: text.rfind("\n•", 0, TELEGRAM_LIMIT - 20)] + "\n…"
+    await update.effective_message.reply_text(text)
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Give the version and how answers are made."""
+    searcher = state(context).searcher
+    built = searcher.store.manifest.get("built_at", "?") if searcher else "?"
+    await update.effective_message.reply_text(
+        f"<b>archive-bot {__version__}</b>\n\n"
+        "Answers are quotes only, never generated text. Your question is compared with every "
+        "passage of the archive by meaning (a sentence-embedding model, all-MiniLM-L6-v2) and "
+        "by words (full-text search); the best passages are shown exactly as they stand in the "
+        "source, with the document, author, date, section and paragraph.\n\n"
+        f"Index built {escape(built)}."
+    )
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point to /help for commands the bot does not know."""
+    await update.effective_message.reply_text("I don't know that command. /help lists mine.")
+
+
+def addressed_text(message: Message, username: str, bot_id: int) -> str | None:
+    """Return the question in `message`, or None when a group message is not for the bot.
+
+    In private chats every text is a question. In groups, only a mention of the bot (removed
+    from the question) or a reply to one of the bot's messages is.
+    """
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    mention = f"@{username}".lower()
+    for entity, value in message.parse_entities([MessageEntityType.MENTION]).items():
+        if value.lower() == mention:
+            return text[: entity.offset] + text[entity.offset + entity.length :]
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return text
+    return None
+
+
+def keyboard(answer_id: str, result: SearchResult, shown: int) -> InlineKeyboardMarkup:
+    """Buttons under an answer: Context per passage, then More and feedback."""
+    context_row = [
+        InlineKeyboardButton(
+            f"Context ¶ {hit.passage.paragraph}",
+            callback_data=callbacks.context(hit.passage.document["id"], hit.passage.paragraph),
+        )
+        for hit in result.hits
+    ]
+    last_row = [
+        InlineKeyboardButton("👍", callback_data=callbacks.feedback(answer_id, "up")),
+        InlineKeyboardButton("👎", callback_data=callbacks.feedback(answer_id, "down")),
+    ]
+    if shown < MORE_LIMIT:
+        last_row.insert(
+            0, InlineKeyboardButton("More", callback_data=callbacks.more(answer_id, shown))
+        )
+    return InlineKeyboardMarkup([context_row, last_row])
+
+
+async def search(context: ContextTypes.DEFAULT_TYPE, text: str, top_k: int) -> Answer:
+    """Run the (blocking) search off the event loop."""
+    return await asyncio.to_thread(answer, state(context).searcher, text, top_k)
+
+
+async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a question with quoted passages, or say that the archive has none."""
+    message = update.effective_message
+    text = addressed_text(message, context.bot.username, context.bot.id)
+    if text is None:
+        return  # group chatter
+    bot_state = state(context)
+    user = update.effective_user
+    if not bot_state.questions.allow(user.id if user else message.chat_id):
+        await message.reply_text(SLOW_DOWN)
+        return
+    if bot_state.searcher is None:
+        await message.reply_text(LOADING)
+        return
+    try:
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+    except TelegramError:
+        pass  # "typing…" is a courtesy; the answer matters
+    result = await search(context, text, bot_state.top_k)
+    html = to_html(result, bot_state.examples)
+    if not result.result.found or not result.result.hits:
+        await message.reply_text(html)
+        return
+    answer_id = bot_state.answers.add(result.result.query, len(result.result.hits))
+    await message.reply_text(
+        html, reply_markup=keyboard(answer_id, result.result, len(result.result.hits))
+    )
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tell the asker that only text questions are answered (private chats, replies to us)."""
+    message = update.effective_message
+    if message.chat.type != ChatType.PRIVATE:
+        replied = message.reply_to_message
+        if not (replied and replied.from_user and replied.from_user.id == context.bot.id):
+            return
+    await message.reply_text(NOT_TEXT)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Handle More, Context and feedback buttons; every press is answered, even forged ones."""
+    query = update.callback_query
+    parsed = callbacks.parse(query.data)
+    bot_state = state(context)
+    if parsed is None:
+        await query.answer("This button is not valid any more.")
+        return
+    if bot_state.searcher is None:
+        await query.answer(LOADING)
+        return
+    if parsed.kind == "ctx":
+        doc_id = bot_state.documents.get(parsed.document)
+        store = bot_state.searcher.store
+        around = [
+            p
+            for number in (parsed.number - 1, parsed.number, parsed.number + 1)
+            for p in (store.paragraph(doc_id, number) if doc_id else [])
+        ]
+        if not any(p.paragraph == parsed.number for p in around):
+            await query.answer("That passage is no longer in the archive.")
+            return
+        await query.answer()
+        if query.message:
+            await query.message.reply_text(context_html(around, parsed.number))
+        return
+    shown = bot_state.answers.get(parsed.answer)
+    if shown is None:
+        await query.answer(EXPIRED, show_alert=True)
+        return
+    if parsed.kind == "fb":
+        shown.feedback = parsed.vote
+        await query.answer("Thank you for the feedback.")
+        return
+    start = parsed.number
+    result = await search(context, shown.query, min(start + bot_state.top_k, MORE_LIMIT))
+    hits = result.result.hits[start:]
+    if not hits:
+        await query.answer("There are no more passages on this.")
+        return
+    await query.answer()
+    page = SearchResult(result.result.query, True, hits)
+    now_shown = start + len(hits)
+    shown.shown = max(shown.shown, now_shown)
+    if query.message:
+        await query.message.reply_text(
+            to_html(Answer(page), bot_state.examples),
+            reply_markup=keyboard(parsed.answer, page, now_shown),
+        )
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer up to five quoted passages as articles to send into any chat."""
+    query = update.inline_query
+    bot_state = state(context)
+    text = query.query.strip()
+    if not text or bot_state.searcher is None:
+        hint = InlineQueryResultsButton(
+            text="Type a question about the archive", start_parameter="help"
+        )
+        await query.answer([], button=hint, cache_time=5, is_personal=True)
+        return
+    if not bot_state.inline.allow(query.from_user.id):
+        slow = InlineQueryResultsButton(
+            text="Too many searches — wait a moment", start_parameter="help"
+        )
+        await query.answer([], button=slow, cache_time=0, is_personal=True)
+        return
+    result = (await search(context, text, INLINE_RESULTS)).result
+    if not result.found:
+        none = InlineQueryResultsButton(
+            text="Nothing in the archive on that", start_parameter="help"
+        )
+        await query.answer([], button=none, cache_time=10, is_personal=True)
+        return
+    articles = [
+        InlineQueryResultArticle(
+            id=str(number),
+            title=hit.passage.text[:80],
+            description=attribution_of(hit.passage)[:200],
+            input_message_content=InputTextMessageContent(
+                passage_html(hit.passage, hit.best_sentence, TELEGRAM_LIMIT)
+            ),
+        )
+        for number, hit in enumerate(result.hits)
+    ]
+    await query.answer(articles, cache_time=10, is_personal=True)
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error (never the asker's text or id) and apologise to the asker."""
+    error = context.error
+    logger.error("error while handling an update: %s", type(error).__name__, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(APOLOGY)
+        elif update.effective_message and update.effective_chat:
+            await update.effective_message.reply_text(APOLOGY)
+    except TelegramError:
+        logger.warning("could not send the apology either")

@@ -1,0 +1,244 @@
+"""A Bot API stand-in on 127.0.0.1 for end-to-end tests of the real python-telegram-bot stack.
+
+It serves queued updates through `getUpdates` long polling, answers the methods the bot uses,
+records every call with its decoded parameters, and can be told to fail a method with a status
+code (429 with `retry_after`, 500, …), to hang past the client's timeout, or to be unreachable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+BOT_USER = {
+    "id": 4242,
+    "is_bot": True,
+    "first_name": "Archive",
+    "username": "archive_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": True,
+}
+JSON_FIELDS = {"reply_markup", "results", "commands", "button", "link_preview_options",
+               "reply_parameters", "entities"}  # fmt: skip
+EMPTY_POLL_SECONDS = 0.3  # an empty getUpdates holds this long, or PTB polls in a busy loop
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # clients that gave up on a hanging response are expected here
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int  # HTTP status; 0 hangs until the client times out
+    retry_after: int | None = None
+    body: bytes | None = None  # raw body instead of JSON (e.g. malformed)
+
+
+class BotAPI:
+    """The stand-in server. Use as a context manager; `base_url` goes to the Application."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._updates: list[dict] = []
+        self._failures: dict[str, list[Failure]] = {}
+        self._lock = threading.Condition()
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self.down = False  # connection refused-like: every request gets a closed socket
+        self.server = QuietServer(("127.0.0.1", 0), self._handler())
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+
+    def __enter__(self) -> BotAPI:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- driving the bot -----------------------------------------------------------------
+
+    def push(self, update: dict) -> int:
+        with self._lock:
+            update_id = next(self._ids)
+            self._updates.append({"update_id": update_id, **update})
+            self._lock.notify_all()
+        return update_id
+
+    def fail(self, method: str, status: int, times: int = 1, **kwargs) -> None:
+        with self._lock:
+            self._failures.setdefault(method, []).extend(
+                Failure(status, **kwargs) for _ in range(times)
+            )
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    # --- the HTTP side -------------------------------------------------------------------
+
+    def _handler(self):
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                method = self.path.rsplit("/", 1)[-1]
+                params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+                if self.headers.get("Content-Type", "").startswith("application/json") and body:
+                    params = json.loads(body)
+                for key in JSON_FIELDS & params.keys():
+                    if isinstance(params[key], str):
+                        params[key] = json.loads(params[key])
+                if api.down:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                failure = api._take_failure(method)
+                if failure is not None:
+                    if failure.status == 0:
+                        time.sleep(30)
+                        return
+                    payload = {
+                        "ok": False,
+                        "error_code": failure.status,
+                        "description": "stand-in failure",
+                    }
+                    if failure.retry_after is not None:
+                        payload["parameters"] = {"retry_after": failure.retry_after}
+                    self._send(failure.status, failure.body or json.dumps(payload).encode())
+                    return
+                result = api._answer(method, params)
+                self._send(200, json.dumps({"ok": True, "result": result}).encode())
+
+            do_GET = do_POST
+
+            def _send(self, status: int, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def _take_failure(self, method: str) -> Failure | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            return queue.pop(0) if queue else None
+
+    def _answer(self, method: str, params: dict):
+        if method == "getUpdates":
+            return self._get_updates(params)
+        with self._lock:
+            self.calls.append(Call(method, params))
+        if method == "getMe":
+            return BOT_USER
+        if method in {"sendMessage", "editMessageText"}:
+            chat_id = int(params.get("chat_id", 0))
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "from": BOT_USER,
+                "text": params.get("text", ""),
+            }
+        return True
+
+    def _get_updates(self, params: dict) -> list[dict]:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), EMPTY_POLL_SECONDS)
+        with self._lock:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                self._lock.wait(deadline - time.monotonic())
+            return list(self._updates[:100])
+
+
+# --- updates as Telegram sends them -----------------------------------------------------------
+
+_message_ids = itertools.count(1)
+
+
+def user(user_id: int, username: str = "asker", first_name: str = "Ann") -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": first_name, "username": username,
+            "language_code": "en"}  # fmt: skip
+
+
+def message(
+    text: str | None = None,
+    user_id: int = 1001,
+    chat_id: int | None = None,
+    chat_type: str = "private",
+    reply_to_bot: bool = False,
+    **extra,
+) -> dict:
+    """A `message` update; commands and @mentions get their entities, as Telegram adds them."""
+    chat_id = chat_id if chat_id is not None else user_id
+    chat = {"id": chat_id, "type": chat_type}
+    if chat_type != "private":
+        chat["title"] = "Readers"
+    body = {"message_id": next(_message_ids), "date": int(time.time()), "chat": chat,
+            "from": user(user_id), **extra}  # fmt: skip
+    if text is not None:
+        body["text"] = text
+        entities = []
+        if text.startswith("/"):
+            entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+        at = text.find("@" + BOT_USER["username"])
+        if at >= 0 and not text.startswith("/"):
+            entities.append(
+                {"type": "mention", "offset": at, "length": len(BOT_USER["username"]) + 1}
+            )
+        if entities:
+            body["entities"] = entities
+    if reply_to_bot:
+        body["reply_to_message"] = {"message_id": 1, "date": int(time.time()), "chat": chat,
+                                    "from": BOT_USER, "text": "an earlier answer"}  # fmt: skip
+    return {"message": body}
+
+
+def callback(data: str, user_id: int = 1001, message_text: str = "answer") -> dict:
+    return {
+        "callback_query": {
+            "id": str(next(_message_ids)),
+            "from": user(user_id),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": 900,
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "from": BOT_USER,
+                "text": message_text,
+            },  # fmt: skip
+        }
+    }
+
+
+def inline(query: str, user_id: int = 1001) -> dict:
+    return {"inline_query": {"id": str(next(_message_ids)), "from": user(user_id), "query": query,
+                             "offset": ""}}  # fmt: skip

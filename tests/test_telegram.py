@@ -1,0 +1,401 @@
+"""End to end: the real python-telegram-bot Application against the Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.handlers import NOT_TEXT, SLOW_DOWN
+from index.embed import DEFAULT_MODEL
+
+from . import botapi
+from .botapi import BotAPI, callback, inline, message
+from .conftest import LETTER, ROOT
+
+TOKEN = "123456:TEST-token-that-must-never-be-printed"
+STICKER = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
+           "is_video": False, "type": "regular"}  # fmt: skip
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                 "blockquote", "tg-spoiler", "span", "tg-emoji"}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@asynccontextmanager
+async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0):
+    """The real Application, polling the stand-in, with the manual lifecycle."""
+    application = build_application(
+        TOKEN, data_dir, DEFAULT_MODEL, base_url=api.base_url, timeout=timeout
+    )
+    await application.initialize()
+    await application.post_init(application)
+    await application.start()
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+async def wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting for the bot")
+
+
+def replies(api: BotAPI, chat_id: int | None = None) -> list[dict]:
+    return [
+        c.params
+        for c in api.calls_to("sendMessage")
+        if chat_id is None or c.params["chat_id"] == str(chat_id)
+    ]
+
+
+async def ask(api: BotAPI, update: dict, chat_id: int, count: int = 1) -> list[dict]:
+    before = len(replies(api, chat_id))
+    api.push(update)
+    await wait_for(lambda: len(replies(api, chat_id)) >= before + count)
+    return replies(api, chat_id)[before:]
+
+
+class TelegramHTML(HTMLParser):
+    """Checks that text is HTML Telegram accepts: known tags only, balanced, entities valid."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.quotes: list[str] = []
+        self._quote: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        assert tag in TELEGRAM_TAGS, tag
+        assert tag != "blockquote" or attrs in ([], [("expandable", None)]), attrs
+        self.stack.append(tag)
+        if tag == "blockquote":
+            self._quote = []
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack.pop() == tag, f"unbalanced </{tag}>"
+        if tag == "blockquote":
+            self.quotes.append("".join(self._quote))
+            self._quote = None
+
+    def handle_data(self, data):
+        assert "<" not in data and ">" not in data
+        assert not re.search(r"&(?!(amp|lt|gt|quot|#\d+);)", data), data
+        if self._quote is not None:
+            self._quote.append(data)
+
+    def handle_entityref(self, name):
+        assert name in {"amp", "lt", "gt", "quot"}, name
+        if self._quote is not None:
+            self._quote.append(f"&{name};")
+
+    def handle_charref(self, name):
+        if self._quote is not None:
+            self._quote.append(f"&#{name};")
+
+
+def check_html(text: str) -> list[str]:
+    """Assert `text` is valid Telegram HTML within the limit; return its quotes, unescaped."""
+    assert len(text) <= 4096
+    parser = TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    assert parser.stack == []
+    return [unescape(q) for q in parser.quotes]
+
+
+def assert_verbatim(quote: str) -> None:
+    """Each quoted passage is a substring of the letter ("…" marks a cut)."""
+    assert quote.removesuffix(" …") in LETTER, quote
+
+
+def buttons(reply: dict) -> dict[str, str]:
+    return {
+        b["text"]: b["callback_data"]
+        for row in reply["reply_markup"]["inline_keyboard"]
+        for b in row
+    }
+
+
+def test_start_help_sources_about(index_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                (start,) = await ask(api, message("/start", user_id=11), 11)
+                (help_,) = await ask(api, message("/help", user_id=11), 11)
+                (sources,) = await ask(api, message("/sources", user_id=11), 11)
+                (about,) = await ask(api, message("/about", user_id=11), 11)
+                (unknown,) = await ask(api, message("/nonsense", user_id=11), 11)
+            commands = api.calls_to("setMyCommands")[0].params["commands"]
+            assert {c["command"] for c in commands} == {"start", "help", "sources", "about"}
+            assert api.calls_to("setMyDescription") and api.calls_to("setMyShortDescription")
+        for reply in (start, help_, sources, about, unknown):
+            assert reply["parse_mode"] == "HTML"
+            check_html(reply["text"])
+        assert "1 document (33 passages)" in start["text"]
+        assert "Privacy" in start["text"] and "Who was the French ambassador" in start["text"]
+        assert "/sources" in help_["text"] and "@archive_test_bot" in help_["text"]
+        assert "Open letter on the extradition of Mukhtar Ablyazov" in sources["text"]
+        assert "Viktor Khrapunov, 2013" in sources["text"] and "33 passages" in sources["text"]
+        assert "never generated text" in about["text"]
+        assert "/help" in unknown["text"]
+
+    asyncio.run(scenario())
+
+
+def test_a_question_gets_verbatim_quotes_with_attribution_and_buttons(index_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                (reply,) = await ask(api, message("Who was the French ambassador?", user_id=12), 12)
+                actions = api.calls_to("sendChatAction")
+                assert actions and actions[0].params["action"] == "typing"
+                assert actions[0].at <= api.calls_to("sendMessage")[-1].at
+                keys = buttons(reply)
+                assert all(len(data.encode()) <= 64 for data in keys.values())
+
+                (context,) = await ask(api, callback(keys["Context ¶ 18"], user_id=12), 12)
+                (more,) = await ask(api, callback(keys["More"], user_id=12), 12)
+                api.push(callback(keys["👍"], user_id=12))
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) >= 3)
+            toasts = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]
+            return reply, context, more, toasts
+
+    reply, context, more, toasts = asyncio.run(scenario())
+    quotes = check_html(reply["text"])
+    assert len(quotes) == 3
+    for quote in quotes:
+        assert_verbatim(quote)
+    assert "Serge Smesov" in quotes[0]
+    assert "<b>" in reply["text"]  # the best-matching sentence
+    assert (
+        "</blockquote>\n— Open letter on the extradition of Mukhtar Ablyazov, Viktor Khrapunov"
+        in reply["text"]
+    )
+    assert "¶ 18" in reply["text"]
+
+    (around,) = check_html(context["text"])
+    assert "<blockquote expandable>" in context["text"]
+    for number in (17, 18, 19):
+        assert f"¶ {number}" in around
+    more_quotes = check_html(more["text"])
+    assert more_quotes and not set(more_quotes) & set(quotes)
+    for quote in more_quotes:
+        assert_verbatim(quote)
+    assert "Thank you for the feedback." in toasts
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["garbage", "more:AAAAAAAA:3", "fb:AAAAAAAA:up", "ctx:0000000000:5", "ctx:zz:1", "x" * 200, ""],
+)
+def test_forged_or_stale_buttons_are_answered_politely(index_dir: Path, data: str):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                api.push(callback(data, user_id=13))
+                await wait_for(lambda: api.calls_to("answerCallbackQuery"))
+                await asyncio.sleep(0.2)
+            return api
+
+    api = asyncio.run(scenario())
+    (answered,) = api.calls_to("answerCallbackQuery")
+    assert answered.params.get("text")
+    assert not replies(api)
+
+
+def test_unrelated_question_gets_nothing_found_and_examples(index_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                return await ask(api, message("How do I bake sourdough bread?", user_id=14), 14)
+
+    (reply,) = asyncio.run(scenario())
+    check_html(reply["text"])
+    assert "no passage" in reply["text"] and "<blockquote" not in reply["text"]
+    assert "Who was the French ambassador to Kazakhstan?" in reply["text"]
+    assert "reply_markup" not in reply
+
+
+def test_markup_and_ampersands_in_questions_are_harmless(index_dir: Path):
+    question = '<b>Tokaev</b> & <script>alert("x")</script> *bold* _it_'
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                return await ask(api, message(question, user_id=15), 15)
+
+    (reply,) = asyncio.run(scenario())
+    for quote in check_html(reply["text"]):
+        assert_verbatim(quote)
+    assert "<script>" not in reply["text"]
+
+
+def test_stickers_photos_and_long_messages(index_dir: Path):
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                (hint,) = await ask(api, message(user_id=16, sticker=STICKER), 16)
+                (long,) = await ask(api, message("Tokaev " + "x" * 10_000, user_id=16), 16)
+                return hint, long
+
+    hint, long = asyncio.run(scenario())
+    assert hint["text"] == NOT_TEXT
+    check_html(long["text"])
+    assert "only its first" in long["text"]
+
+
+def test_groups_answer_mentions_and_replies_only(index_dir: Path):
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                api.push(message("Tokaev is mentioned in the letter", user_id=17, **group))
+                api.push(message(user_id=17, sticker=STICKER, **group))
+                await asyncio.sleep(1.0)
+                assert replies(api, -100) == []
+                (mention,) = await ask(
+                    api, message("@archive_test_bot Tokaev", user_id=17, **group), -100
+                )
+                (reply,) = await ask(
+                    api, message("and Idrisov?", user_id=18, reply_to_bot=True, **group), -100
+                )
+                (command,) = await ask(
+                    api, message("/sources@archive_test_bot", user_id=18, **group), -100
+                )
+                return mention, reply, command
+
+    mention, reply, command = asyncio.run(scenario())
+    assert "К. Tokaev" in mention["text"]
+    assert "Idrisov" in reply["text"]
+    assert "Open letter" in command["text"]
+
+
+def test_inline_queries(index_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                for query in ("French ambassador", "", "How do I bake sourdough bread?"):
+                    api.push(inline(query, user_id=19))
+                await wait_for(lambda: len(api.calls_to("answerInlineQuery")) == 3)
+            return api.calls_to("answerInlineQuery")
+
+    answered = {c.params["inline_query_id"]: c.params for c in asyncio.run(scenario())}
+    found, empty, unrelated = sorted(answered.values(), key=lambda p: int(p["inline_query_id"]))
+    assert 1 <= len(found["results"]) <= 5
+    assert found["is_personal"] == "true" and int(found["cache_time"]) <= 60
+    first = found["results"][0]["input_message_content"]
+    (quote,) = check_html(first["message_text"])
+    assert "Serge Smesov" in quote and first["parse_mode"] == "HTML"
+    assert empty["results"] == [] and "button" in empty
+    assert unrelated["results"] == []
+
+
+def test_a_burst_from_one_asker_and_a_crowd_of_askers_all_get_one_reply(index_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir):
+                for _ in range(30):
+                    api.push(message("Tokaev", user_id=20))
+                for asker in range(100):
+                    api.push(message("Who was the French ambassador?", user_id=5000 + asker))
+                await wait_for(lambda: len(replies(api)) >= 130, timeout=120)
+                await asyncio.sleep(0.5)
+            return api
+
+    api = asyncio.run(scenario())
+    burst = replies(api, 20)
+    assert len(burst) == 30
+    slow = [r for r in burst if r["text"] == SLOW_DOWN]
+    assert 0 < len(slow) < 30
+    for asker in range(100):
+        (reply,) = replies(api, 5000 + asker)
+        assert "Serge Smesov" in reply["text"]
+
+
+def test_rate_limits_errors_and_outages_delay_replies_but_lose_none(index_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, index_dir, timeout=1.0):
+                api.fail("sendMessage", 429, retry_after=1)
+                (limited,) = await ask(api, message("Tokaev", user_id=21), 21)
+                api.fail("sendMessage", 500)
+                (errored,) = await ask(api, message("Tokaev", user_id=22), 22)
+                api.fail("sendMessage", 0)  # hangs past the client's timeout
+                (slow,) = await ask(api, message("Tokaev", user_id=23), 23)
+                api.fail("getUpdates", 502, times=3)
+                api.fail("getUpdates", 200, body=b"{not json")
+                (after_outage,) = await ask(api, message("Tokaev", user_id=24), 24)
+                api.down = True
+                api.push(message("Tokaev", user_id=25))
+                await asyncio.sleep(2)
+                api.down = False
+                during, after = await ask(api, message("Idrisov", user_id=25), 25, count=2)
+            return limited, errored, slow, after_outage, during, after
+
+    *replies_, after = asyncio.run(scenario())
+    for reply in replies_:
+        assert "К. Tokaev" in reply["text"]
+    assert "Idrisov" in after["text"]
+
+
+def test_the_bot_process_stops_cleanly_on_sigterm_and_never_prints_the_token(index_dir: Path):
+    with BotAPI() as api:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "ARCHIVE_BOT_DATA_DIR": str(index_dir),
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "-v", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            api.push(message("Who was the French ambassador?", user_id=26))
+            deadline = time.monotonic() + 90
+            while not replies(api, 26) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "Serge Smesov" in replies(api, 26)[0]["text"]
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 0, output
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert "Traceback" not in output
+
+
+def test_botapi_helpers_make_command_entities():
+    update = botapi.message("/start")
+    assert update["message"]["entities"][0]["type"] == "bot_command"
