@@ -11,9 +11,16 @@ import itertools
 import json
 import threading
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
+
+from bot.app import build_application
+from index.embed import DEFAULT_MODEL
+
+TOKEN = "123456:TEST-token-that-must-never-be-printed"
 
 BOT_USER = {
     "id": 4242,
@@ -176,6 +183,24 @@ class BotAPI:
             while not self._updates and time.monotonic() < deadline:
                 self._lock.wait(deadline - time.monotonic())
             return list(self._updates[:100])
+
+
+@asynccontextmanager
+async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0):
+    """The real Application, polling the stand-in, with the manual lifecycle."""
+    application = build_application(
+        TOKEN, data_dir, DEFAULT_MODEL, base_url=api.base_url, timeout=timeout
+    )
+    await application.initialize()
+    await application.post_init(application)
+    await application.start()
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
 
 
 # --- updates as Telegram sends them -----------------------------------------------------------

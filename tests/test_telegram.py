@@ -9,22 +9,18 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import asynccontextmanager
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from bot.app import build_application
 from bot.handlers import NOT_TEXT, SLOW_DOWN
-from index.embed import DEFAULT_MODEL
 
 from . import botapi
-from .botapi import BotAPI, callback, inline, message
+from .botapi import TOKEN, BotAPI, callback, inline, message, running_bot
 from .conftest import LETTER, ROOT
 
-TOKEN = "123456:TEST-token-that-must-never-be-printed"
 STICKER = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
            "is_video": False, "type": "regular"}  # fmt: skip
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -35,24 +31,6 @@ TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a"
 def no_proxy(monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@asynccontextmanager
-async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0):
-    """The real Application, polling the stand-in, with the manual lifecycle."""
-    application = build_application(
-        TOKEN, data_dir, DEFAULT_MODEL, base_url=api.base_url, timeout=timeout
-    )
-    await application.initialize()
-    await application.post_init(application)
-    await application.start()
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    try:
-        yield application
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
 
 
 async def wait_for(condition, timeout: float = 30.0):

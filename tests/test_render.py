@@ -1,0 +1,76 @@
+from html import unescape
+
+from bot.answering import Answer
+from bot.render import ELLIPSIS, context_html, to_html, to_json, to_text
+from index.search import Hit, SearchResult
+from index.store import StoredPassage
+
+from .test_telegram import check_html
+
+DOCUMENT = {"id": "d.txt", "title": "T & <Co>", "author": "A", "date": "2020", "source": None}
+
+
+def passage(text: str, paragraph: int = 1) -> StoredPassage:
+    return StoredPassage(
+        0, f"d.txt#{paragraph}.1", paragraph, 1, "S", None, 0, len(text), text, DOCUMENT
+    )
+
+
+def result(*texts: str, best=None) -> Answer:
+    hits = [Hit(passage(t, i), 1.0, 0.9, best) for i, t in enumerate(texts, 1)]
+    return Answer(SearchResult("q", True, hits))
+
+
+def test_html_escapes_documents_and_keeps_quotes_verbatim():
+    text = "Tom & Jerry said <b>hi</b>. Then they left."
+    html = to_html(result(text, best=(0, 27)), [])
+    (quote,) = check_html(html)
+    assert quote == text
+    assert "<b>Tom &amp; Jerry said &lt;b&gt;hi&lt;/b&gt;.</b>" in html
+    assert "— T &amp; &lt;Co&gt;, A, 2020, section “S”, ¶ 1" in html
+
+
+def test_long_answers_drop_whole_passages_then_cut_at_a_sentence():
+    sentence = "The committee met again and wrote a report about the situation. "
+    long = (sentence * 60).strip()  # about 3,900 characters
+    html = to_html(result(long, long, long), [])
+    quotes = check_html(html)
+    assert len(quotes) == 1  # the second and third passages no longer fit
+    huge = (sentence * 100).strip()
+    html = to_html(result(huge, best=(0, 20)), [])
+    (quote,) = check_html(html)
+    assert quote.endswith(ELLIPSIS) and huge.startswith(quote.removesuffix(ELLIPSIS))
+    assert quote.removesuffix(ELLIPSIS).endswith("situation.")  # cut at a sentence end
+
+
+def test_a_single_endless_sentence_is_cut_between_words():
+    endless = " ".join(f"word{i}" for i in range(2000))
+    (quote,) = check_html(to_html(result(endless), []))
+    assert endless.startswith(quote.removesuffix(ELLIPSIS))
+
+
+def test_notes_nothing_found_and_empty_questions():
+    note = Answer(SearchResult("q", False, []), "Only the first <500> characters")
+    html = to_html(note, ["Who & why?"])
+    check_html(html)
+    assert "<i>Only the first &lt;500&gt; characters</i>" in html
+    assert "• Who &amp; why?" in html
+    assert to_html(Answer(SearchResult("", False, []), "empty"), []) == "<i>empty</i>"
+
+
+def test_context_is_an_expandable_blockquote_marking_the_quoted_paragraph():
+    html = context_html(
+        [passage("Before.", 4), passage("Quoted & <x>.", 5), passage("After.", 6)], 5
+    )
+    (quote,) = check_html(html)
+    assert html.startswith("<blockquote expandable>")
+    assert "▶ ¶ 5\nQuoted & <x>." in unescape(quote)
+
+
+def test_text_and_json_renderings():
+    answer = result("One sentence. Two sentence.", best=(14, 27))
+    assert "1. “One sentence. Two sentence.”" in to_text(answer)
+    assert "\x1b[1mTwo sentence.\x1b[0m" in to_text(answer, color=True)
+    data = to_json(answer)
+    assert data["passages"][0]["text"] == "One sentence. Two sentence."
+    assert data["passages"][0]["document"] == DOCUMENT
