@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from index.search import Searcher, SearchResult
@@ -16,6 +17,7 @@ class Answer:
 
     result: SearchResult
     note: str | None = None
+    latency_ms: float = 0.0  # time spent searching
 
 
 def answer(searcher: Searcher, text: str, top_k: int = 3) -> Answer:
@@ -28,4 +30,6 @@ def answer(searcher: Searcher, text: str, top_k: int = 3) -> Answer:
         cut = question.rfind(" ", 0, MAX_QUESTION_CHARS + 1)
         question = question[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
         note = f"Your question was long: only its first {len(question)} characters were searched."
-    return Answer(searcher.search(question, top_k), note)
+    started = time.perf_counter()
+    result = searcher.search(question, top_k)
+    return Answer(result, note, 1000 * (time.perf_counter() - started))

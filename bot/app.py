@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-from collections import OrderedDict
-from dataclasses import dataclass, field
+import sqlite3
 from pathlib import Path
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import handlers
 from bot.callbacks import document_key
-from bot.throttle import Throttle
+from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
+from bot.state import BotState
 from index.search import Searcher
 
 logger = logging.getLogger(__name__)
@@ -27,59 +26,20 @@ COMMANDS = [
     BotCommand("help", "Commands and tips"),
     BotCommand("sources", "The documents of the archive"),
     BotCommand("about", "Version and how answers are made"),
+    BotCommand("forget", "Delete every question of yours from the log"),
 ]
+MODERATOR_COMMANDS = [
+    *COMMANDS,
+    BotCommand("stats", "Moderators: statistics of the query log"),
+    BotCommand("recent", "Moderators: the last 10 questions"),
+]
+PURGE_EVERY = 24 * 3600  # seconds between retention purges of the running bot
 SHORT_DESCRIPTION = "Answers questions about a document archive with verbatim quotes and sources."
 DESCRIPTION = (
     "Ask a question about the archive: the bot answers with passages quoted word for word from "
     "its documents, each with its source. It never writes an answer of its own."
 )
 NETWORK_RETRIES = 3  # a reply is retried this often after a timeout or a connection error
-RECENT_ANSWERS = 10_000  # answers whose buttons still work, kept in memory
-
-
-@dataclass
-class Shown:
-    """An answer on screen: what its buttons refer to."""
-
-    query: str
-    shown: int
-    feedback: str | None = None
-
-
-class RecentAnswers:
-    """The last answers, by random id; older ones expire and their buttons say so."""
-
-    def __init__(self, size: int = RECENT_ANSWERS) -> None:
-        self.size = size
-        self._answers: OrderedDict[str, Shown] = OrderedDict()
-
-    def add(self, query: str, shown: int) -> str:
-        answer_id = secrets.token_urlsafe(6)  # 8 characters
-        self._answers[answer_id] = Shown(query, shown)
-        while len(self._answers) > self.size:
-            self._answers.popitem(last=False)
-        return answer_id
-
-    def get(self, answer_id: str) -> Shown | None:
-        return self._answers.get(answer_id)
-
-
-@dataclass
-class BotState:
-    """Everything the handlers share; the searcher arrives in `post_init`."""
-
-    data_dir: Path
-    model: str
-    top_k: int = 3
-    searcher: Searcher | None = None
-    documents: dict[str, str] = field(default_factory=dict)  # document key -> id
-    answers: RecentAnswers = field(default_factory=RecentAnswers)
-    questions: Throttle = field(default_factory=lambda: Throttle(burst=8, interval=3.0))
-    inline: Throttle = field(default_factory=lambda: Throttle(burst=20, interval=1.0))
-
-    @property
-    def examples(self) -> list[str]:
-        return self.searcher.store.manifest.get("examples", []) if self.searcher else []
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -103,17 +63,52 @@ class RetryingRateLimiter(AIORateLimiter):
                 await asyncio.sleep(0.5 * 2**attempt)
 
 
+def open_log(state: BotState) -> None:
+    """Open the query log and purge what is past retention; without it, answers go on."""
+    try:
+        state.log = QueryLog(state.data_dir, state.retention_days)
+        removed = state.log.purge()
+    except (OSError, RuntimeError, sqlite3.Error) as error:
+        logger.warning("the query log is not available (%s); questions are not logged", error)
+        return
+    if removed:
+        logger.info("purged %d logged questions older than %d days", removed, state.retention_days)
+
+
+async def purge_log(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Daily job: delete logged questions past the retention period."""
+    log = context.bot_data["state"].log
+    if log:
+        await asyncio.to_thread(log.purge)
+
+
 async def post_init(application: Application) -> None:
-    """Load the index and the model, then tell Telegram the bot's commands and description."""
+    """Load the index, the model and the log, then tell Telegram the bot's commands."""
     state: BotState = application.bot_data["state"]
     state.searcher = await asyncio.to_thread(Searcher.open, state.data_dir, state.model)
     state.documents = {document_key(d["id"]): d["id"] for d in state.searcher.store.documents()}
+    await asyncio.to_thread(open_log, state)
+    application.job_queue.run_repeating(purge_log, interval=PURGE_EVERY, first=PURGE_EVERY)
     try:
         await application.bot.set_my_commands(COMMANDS)
         await application.bot.set_my_short_description(SHORT_DESCRIPTION)
         await application.bot.set_my_description(DESCRIPTION)
     except TelegramError as error:
         logger.warning("could not register the bot's commands: %s", type(error).__name__)
+    for moderator in state.moderators:
+        try:  # moderators see their extra commands in the menu of their private chat
+            await application.bot.set_my_commands(
+                MODERATOR_COMMANDS, scope=BotCommandScopeChat(moderator)
+            )
+        except TelegramError:
+            logger.info("a moderator has not started a chat with the bot yet")
+
+
+async def post_shutdown(application: Application) -> None:
+    """Close the query log."""
+    state: BotState = application.bot_data["state"]
+    if state.log:
+        state.log.close()
 
 
 def build_application(
@@ -123,6 +118,8 @@ def build_application(
     base_url: str = DEFAULT_BASE_URL,
     top_k: int = 3,
     timeout: float = 20.0,
+    moderators: frozenset[int] = frozenset(),
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> Application:
     """Build the bot: handlers, rate limiter with retries, concurrent updates, timeouts.
 
@@ -133,6 +130,8 @@ def build_application(
         base_url: the Bot API endpoint (Telegram's, or a self-hosted or test server).
         top_k: passages per answer.
         timeout: seconds to wait for each HTTP read or write (sized for a busy server).
+        moderators: Telegram user ids allowed /stats and /recent (read once, at start).
+        retention_days: how long logged questions are kept.
     """
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
@@ -152,9 +151,16 @@ def build_application(
         .connect_timeout(timeout / 2)
         .pool_timeout(timeout)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
-    application.bot_data["state"] = BotState(data_dir=data_dir, model=model, top_k=top_k)
+    application.bot_data["state"] = BotState(
+        data_dir=data_dir,
+        model=model,
+        top_k=top_k,
+        moderators=moderators,
+        retention_days=retention_days,
+    )
     handlers.register(application)
     return application
 

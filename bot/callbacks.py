@@ -3,6 +3,7 @@
     more:<answer id>:<passages shown>     the next passages of an answer
     ctx:<document key>:<paragraph>        the paragraphs around a quoted one
     fb:<answer id>:up|down                feedback on an answer
+    forget:yes|no                         the confirmation of /forget
 
 Answer ids are random and refer to answers kept in memory; document keys are a hash of the
 document id, so "Context" buttons keep working across restarts and reindexing.
@@ -17,17 +18,18 @@ from dataclasses import dataclass
 _PATTERNS = {
     "more": re.compile(r"more:(?P<answer>[A-Za-z0-9_-]{8}):(?P<number>[0-9]{1,2})"),
     "ctx": re.compile(r"ctx:(?P<document>[0-9a-f]{10}):(?P<number>[0-9]{1,6})"),
-    "fb": re.compile(r"fb:(?P<answer>[A-Za-z0-9_-]{8}):(?P<vote>up|down)"),
+    "fb": re.compile(r"fb:(?P<answer>[A-Za-z0-9_-]{8}):(?P<choice>up|down)"),
+    "forget": re.compile(r"forget:(?P<choice>yes|no)"),
 }
 
 
 @dataclass(frozen=True)
 class Callback:
-    kind: str  # "more", "ctx" or "fb"
+    kind: str  # "more", "ctx", "fb" or "forget"
     answer: str | None = None
     document: str | None = None
     number: int = 0
-    vote: str | None = None
+    choice: str | None = None
 
 
 def document_key(doc_id: str) -> str:
@@ -45,6 +47,10 @@ def context(doc_id: str, paragraph: int) -> str:
 
 def feedback(answer: str, vote: str) -> str:
     return f"fb:{answer}:{vote}"
+
+
+def forget(choice: str) -> str:
+    return f"forget:{choice}"
 
 
 def parse(data: object) -> Callback | None:

@@ -41,8 +41,49 @@ top_k_option = click.option(
 )
 
 
+log_option = click.option(
+    "--log", "log_questions", is_flag=True, help="Write the questions to the query log."
+)
+
+
 def fail(error: Exception) -> click.ClickException:
     return click.ClickException(str(error))
+
+
+def retention_days() -> int:
+    """Return ARCHIVE_BOT_LOG_RETENTION_DAYS (default 90), or exit explaining the mistake."""
+    from bot.querylog import DEFAULT_RETENTION_DAYS
+
+    value = os.environ.get("ARCHIVE_BOT_LOG_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
+    if not value.strip().isdigit() or int(value) < 1:
+        raise click.ClickException(
+            "ARCHIVE_BOT_LOG_RETENTION_DAYS must be a whole number of days (1 or more), "
+            f"not {value!r}"
+        )
+    return int(value)
+
+
+def moderators() -> frozenset[int]:
+    """Return the user ids of ARCHIVE_BOT_MODERATORS, or exit explaining the mistake."""
+    value = os.environ.get("ARCHIVE_BOT_MODERATORS", "")
+    try:
+        return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise click.ClickException(
+            f"ARCHIVE_BOT_MODERATORS must be comma-separated Telegram user ids, not {value!r}"
+        ) from None
+
+
+def open_log(data_dir: Path):
+    """Return the query log of `data_dir`, or exit with the reason."""
+    import sqlite3
+
+    from bot.querylog import QueryLog
+
+    try:
+        return QueryLog(data_dir, retention_days())
+    except (OSError, RuntimeError, sqlite3.Error) as error:
+        raise click.ClickException(f"cannot open the query log in {data_dir}: {error}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -144,7 +185,10 @@ def load_searcher(data_dir: Path, model: str):
 @top_k_option
 @data_dir_option
 @model_option
-def ask(question: str | None, as_json: bool, top_k: int, data_dir: Path, model: str) -> None:
+@log_option
+def ask(
+    question: str | None, as_json: bool, top_k: int, data_dir: Path, model: str, log_questions: bool
+) -> None:
     """Answer QUESTION with quoted passages and their sources.
 
     With `-` or no QUESTION and piped input, answers each line of stdin (one answer per
@@ -164,9 +208,12 @@ def ask(question: str | None, as_json: bool, top_k: int, data_dir: Path, model: 
     if question is not None and question != "-" and not question.strip():
         raise click.UsageError("the question is empty: ask about the archive")
     searcher = load_searcher(data_dir, model)
+    log = open_log(data_dir) if log_questions else None
     questions = [question] if question not in (None, "-") else (line for line in sys.stdin)
     for text in questions:
         result = answer(searcher, text, top_k)
+        if log:
+            log.record_answer(result, "terminal")
         if as_json:
             click.echo(json.dumps(to_json(result), ensure_ascii=False))
         else:
@@ -177,13 +224,20 @@ def ask(question: str | None, as_json: bool, top_k: int, data_dir: Path, model: 
 @top_k_option
 @data_dir_option
 @model_option
-def run(top_k: int, data_dir: Path, model: str) -> None:
+@log_option
+def run(top_k: int, data_dir: Path, model: str, log_questions: bool) -> None:
     """Run the Telegram bot, or a terminal chat when TELEGRAM_BOT_TOKEN is not set.
 
     \b
     Environment:
       TELEGRAM_BOT_TOKEN      the bot's token from @BotFather
       TELEGRAM_API_BASE_URL   Bot API endpoint (default https://api.telegram.org/bot)
+      ARCHIVE_BOT_MODERATORS  comma-separated user ids allowed /stats and /recent
+                              (read at start: restart the bot after a change)
+      ARCHIVE_BOT_LOG_RETENTION_DAYS  days logged questions are kept (default 90)
+
+    Telegram questions are always logged (pseudonymously, see README); terminal questions
+    only with --log.
 
     \b
     Examples:
@@ -195,7 +249,11 @@ def run(top_k: int, data_dir: Path, model: str) -> None:
     if not token:
         from bot.console import chat
 
-        chat(lambda: load_searcher(data_dir, model), top_k)
+        chat(
+            lambda: load_searcher(data_dir, model),
+            top_k,
+            open_log(data_dir) if log_questions else None,
+        )
         return
     from telegram.error import InvalidToken, NetworkError
 
@@ -208,7 +266,15 @@ def run(top_k: int, data_dir: Path, model: str) -> None:
     except ArchiveError as error:
         raise fail(error) from error
     base_url = os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
-    application = build_application(token, data_dir, model, base_url=base_url, top_k=top_k)
+    application = build_application(
+        token,
+        data_dir,
+        model,
+        base_url=base_url,
+        top_k=top_k,
+        moderators=moderators(),
+        retention_days=retention_days(),
+    )
     click.echo(f"Connecting to the Bot API at {base_url} … (Ctrl-C stops the bot)", err=True)
     try:
         run_bot(token, application)
@@ -266,6 +332,211 @@ def evaluate(file: Path, top_k: int, as_json: bool, data_dir: Path, model: str) 
     click.echo(f"{'questions':<10} {report.questions}  ({report.ms_per_question:.1f} ms each)")
     for miss in report.misses:
         click.echo(f"miss: {miss}")
+
+
+@cli.group()
+def logs() -> None:
+    """Review the query log (moderators).
+
+    The log holds, per question: time, chat type, language, the question, whether it was
+    answered, the passages returned, latency and feedback; askers only as a pseudonym.
+
+    \b
+    Examples:
+      archive-bot logs recent --unanswered
+      archive-bot logs stats --days 7
+      archive-bot logs export --format csv --output questions.csv
+    """
+
+
+since_option = click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only questions from this day on (YYYY-MM-DD).",
+)
+
+
+def day(value) -> str | None:
+    return value.strftime("%Y-%m-%d") if value else None
+
+
+@logs.command()
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--unanswered", is_flag=True, help="Only questions the archive did not answer.")
+@click.option("--disliked", is_flag=True, help="Only answers rated 👎.")
+@since_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@data_dir_option
+def recent(limit, unanswered, disliked, since, as_json, data_dir) -> None:
+    """Show the latest logged questions, newest first.
+
+    \b
+    Columns: id, time (UTC), ✓ answered / ✗ not, 👍/👎 feedback, question.
+
+    \b
+    Examples:
+      archive-bot logs recent --limit 50
+      archive-bot logs recent --disliked --json
+    """
+    from bot.moderation import recent_line
+
+    rows = open_log(data_dir).rows(
+        limit=limit, since=day(since), unanswered=unanswered, disliked=disliked
+    )
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else recent_line(row))
+    if not rows and not as_json:
+        click.echo("No questions logged.", err=True)
+
+
+@logs.command()
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@data_dir_option
+def stats(days: int, as_json: bool, data_dir: Path) -> None:
+    """Statistics: questions per day, answered share, feedback, latency, frequent questions.
+
+    \b
+    Example:
+      archive-bot logs stats --days 7
+    """
+    from bot.moderation import stats_text
+
+    summary = open_log(data_dir).stats(days)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(stats_text(summary, chart=sys.stdout.isatty()))
+
+
+@logs.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True
+)
+@since_option
+@click.option(
+    "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
+@data_dir_option
+def export(fmt: str, since, output, data_dir: Path) -> None:
+    """Export logged questions (oldest first) as CSV or JSON Lines.
+
+    \b
+    Examples:
+      archive-bot logs export --format csv --output questions.csv
+      archive-bot logs export --since 2026-01-01 | jq .query
+    """
+    import csv
+
+    from bot.querylog import PUBLIC_COLUMNS
+
+    rows = open_log(data_dir).rows(since=day(since), oldest_first=True)
+    if fmt == "jsonl":
+        for row in rows:
+            output.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    writer = csv.DictWriter(output, fieldnames=PUBLIC_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row | {"passages": json.dumps(row["passages"], ensure_ascii=False)})
+
+
+@logs.command()
+@click.option(
+    "--older-than",
+    type=click.IntRange(0),
+    help="Days to keep (default ARCHIVE_BOT_LOG_RETENTION_DAYS or 90).",
+)
+@data_dir_option
+def purge(older_than: int | None, data_dir: Path) -> None:
+    """Delete logged questions older than the retention period.
+
+    The running bot does this at start-up and once a day by itself.
+
+    \b
+    Examples:
+      archive-bot logs purge
+      archive-bot logs purge --older-than 0     # delete everything
+    """
+    removed = open_log(data_dir).purge(older_than)
+    click.echo(f"Deleted {removed} logged question{'s' * (removed != 1)}.")
+
+
+@logs.command()
+@click.argument("query_id", type=int)
+@click.argument("passage_id", required=False)
+@click.option("--out-of-scope", is_flag=True, help="The archive rightly has no answer.")
+@data_dir_option
+def label(query_id: int, passage_id: str | None, out_of_scope: bool, data_dir: Path) -> None:
+    """Mark the passage a logged question should have found (or mark it out of scope).
+
+    QUERY_ID is the id shown by `logs recent`; PASSAGE_ID a `passage_id` from
+    `archive-bot ask --json`. Labelled questions become a test set with `logs export-eval`.
+
+    \b
+    Examples:
+      archive-bot logs label 42 khrapunov-open-letter-ablyazov.txt#18.1
+      archive-bot logs label 43 --out-of-scope
+    """
+    from index.errors import ArchiveError
+    from index.store import IndexStore
+
+    if bool(passage_id) == out_of_scope:
+        raise click.UsageError("give either a PASSAGE_ID or --out-of-scope")
+    if passage_id:
+        try:
+            known = IndexStore(data_dir).passage(passage_id) is not None
+        except ArchiveError as error:
+            raise fail(error) from error
+        if not known:
+            raise click.ClickException(f"the index has no passage {passage_id!r}")
+    try:
+        open_log(data_dir).label(query_id, passage_id, out_of_scope)
+    except KeyError:
+        raise click.ClickException(f"no logged question with id {query_id}") from None
+    click.echo(f"Labelled question {query_id}.")
+
+
+@logs.command(name="export-eval")
+@click.option(
+    "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
+)
+@data_dir_option
+def export_eval(output, data_dir: Path) -> None:
+    """Write labelled questions as a question file for `archive-bot eval`.
+
+    A labelled question's gold phrase is its passage's text in the current index; questions
+    marked out of scope become {"q": ..., "out_of_scope": true}.
+
+    \b
+    Example:
+      archive-bot logs export-eval --output tests/logged_questions.jsonl
+      archive-bot eval tests/logged_questions.jsonl
+    """
+    from index.errors import ArchiveError
+    from index.store import IndexStore
+
+    try:
+        store = IndexStore(data_dir)
+    except ArchiveError as error:
+        raise fail(error) from error
+    written = 0
+    for row in open_log(data_dir).rows(oldest_first=True):
+        if row["out_of_scope"]:
+            item = {"q": row["query"], "out_of_scope": True}
+        elif row["label"]:
+            passage = store.passage(row["label"])
+            if passage is None:
+                click.echo(
+                    f"skipping question {row['id']}: {row['label']} is no longer indexed", err=True
+                )
+                continue
+            item = {"q": row["query"], "gold": [passage.text]}
+        else:
+            continue
+        output.write(json.dumps(item, ensure_ascii=False) + "\n")
+        written += 1
+    click.echo(f"{written} questions written.", err=True)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import TextIO
 import click
 
 from bot.answering import answer
+from bot.querylog import QueryLog
 from bot.render import to_text
 from index.search import Searcher
 
@@ -18,7 +19,12 @@ CONNECT_HINT = (
 )
 
 
-def chat(load: Callable[[], Searcher], top_k: int, stdin: TextIO = sys.stdin) -> None:
+def chat(
+    load: Callable[[], Searcher],
+    top_k: int,
+    log: QueryLog | None = None,
+    stdin: TextIO = sys.stdin,
+) -> None:
     """Answer questions typed at a prompt (or piped, one per line) until EOF or Ctrl-C."""
     interactive = stdin.isatty()
     click.echo(CONNECT_HINT, err=True)
@@ -41,7 +47,10 @@ def chat(load: Callable[[], Searcher], top_k: int, stdin: TextIO = sys.stdin) ->
                     return
             if not line.strip():
                 continue
-            click.echo(to_text(answer(searcher, line, top_k), color=sys.stdout.isatty()))
+            result = answer(searcher, line, top_k)
+            click.echo(to_text(result, color=sys.stdout.isatty()))
+            if log:
+                log.record_answer(result, "terminal")
             click.echo()
     except KeyboardInterrupt:
         click.echo(err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from html import escape
-from typing import TYPE_CHECKING
 
 from telegram import (
     InlineKeyboardButton,
@@ -21,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -30,6 +30,7 @@ from telegram.ext import (
 
 from bot import __version__, callbacks
 from bot.answering import Answer, answer
+from bot.moderation import recent_line, stats_text
 from bot.render import (
     TELEGRAM_LIMIT,
     attribution_of,
@@ -37,10 +38,8 @@ from bot.render import (
     passage_html,
     to_html,
 )
+from bot.state import BotState, Shown
 from index.search import SearchResult
-
-if TYPE_CHECKING:
-    from bot.app import BotState
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +62,10 @@ HELP = (
     "<b>Commands</b>\n"
     "/sources — the documents of the archive\n"
     "/about — how answers are made\n"
+    "/forget — delete every question of yours from the log\n"
     "/help — this message"
 )
+UNKNOWN_COMMAND = "I don't know that command. /help lists mine."
 
 
 def state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
@@ -78,6 +79,9 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("help", help_command, filters=new_messages))
     application.add_handler(CommandHandler("sources", sources, filters=new_messages))
     application.add_handler(CommandHandler("about", about, filters=new_messages))
+    application.add_handler(CommandHandler("forget", forget, filters=new_messages))
+    application.add_handler(CommandHandler("stats", stats, filters=new_messages))
+    application.add_handler(CommandHandler("recent", recent, filters=new_messages))
     application.add_handler(
         MessageHandler(new_messages & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command)
     )
@@ -87,6 +91,7 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(new_messages & ~filters.TEXT, not_text))
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(InlineQueryHandler(inline_query))
+    application.add_handler(ChosenInlineResultHandler(chosen_inline_result))
     application.add_error_handler(error_handler)
 
 
@@ -107,10 +112,20 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"The archive holds {documents} document{'s' * (documents != 1)} "
         f"({passages} passages): /sources lists them.\n\n"
         f"Just send a question, for example:\n<i>{escape(example(context))}</i>\n\n"
-        "<b>Privacy</b>: I do not store your name, username or Telegram id. Your questions are "
-        "kept in memory only, to serve the buttons under my answers, and are lost on restart."
+        f"<b>Privacy</b>: {privacy(context)}"
     )
     await update.effective_message.reply_text(text)
+
+
+def privacy(context: ContextTypes.DEFAULT_TYPE) -> str:
+    bot_state = state(context)
+    if bot_state.log is None:
+        return "questions are not logged; I never store your name, username or Telegram id."
+    return (
+        "questions are logged, to improve the archive, without your name, username or "
+        f"Telegram id, and deleted after {bot_state.retention_days} days. /forget deletes "
+        "yours now."
+    )
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -154,7 +169,60 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Point to /help for commands the bot does not know."""
-    await update.effective_message.reply_text("I don't know that command. /help lists mine.")
+    await update.effective_message.reply_text(UNKNOWN_COMMAND)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask the asker to confirm deleting their logged questions."""
+    if state(context).log is None:
+        await update.effective_message.reply_text(
+            "No questions are logged, so there is nothing to delete."
+        )
+        return
+    buttons = InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton("Yes, delete them", callback_data=callbacks.forget("yes")),
+            InlineKeyboardButton("No", callback_data=callbacks.forget("no")),
+        ]]
+    )  # fmt: skip
+    await update.effective_message.reply_text(
+        "Delete every question you have asked from the log? This cannot be undone.",
+        reply_markup=buttons,
+    )
+
+
+def is_moderator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Checked on every call: the user, not the chat, must be a moderator."""
+    user = update.effective_user
+    return bool(user and user.id in state(context).moderators)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Moderators: the log's statistics of the last 30 days."""
+    log = state(context).log
+    if not is_moderator(update, context):
+        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        return
+    if log is None:
+        await update.effective_message.reply_text("The query log is not available.")
+        return
+    summary = await asyncio.to_thread(log.stats, 30)
+    text = escape(stats_text(summary))
+    await update.effective_message.reply_text(f"<pre>{text[: TELEGRAM_LIMIT - 20]}</pre>")
+
+
+async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Moderators: the last 10 questions with answered and feedback marks."""
+    log = state(context).log
+    if not is_moderator(update, context):
+        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        return
+    if log is None:
+        await update.effective_message.reply_text("The query log is not available.")
+        return
+    rows = await asyncio.to_thread(log.rows, limit=10)
+    text = escape("\n".join(recent_line(r) for r in rows) or "No questions logged yet.")
+    await update.effective_message.reply_text(f"<pre>{text[: TELEGRAM_LIMIT - 20]}</pre>")
 
 
 def addressed_text(message: Message, username: str, bot_id: int) -> str | None:
@@ -223,10 +291,29 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     html = to_html(result, bot_state.examples)
     if not result.result.found or not result.result.hits:
         await message.reply_text(html)
+        await log_answer(context, update, result)
         return
-    answer_id = bot_state.answers.add(result.result.query, len(result.result.hits))
-    await message.reply_text(
-        html, reply_markup=keyboard(answer_id, result.result, len(result.result.hits))
+    shown = Shown(result.result.query, len(result.result.hits), asker=user.id if user else None)
+    answer_id = bot_state.answers.add(shown)
+    await message.reply_text(html, reply_markup=keyboard(answer_id, result.result, shown.shown))
+    shown.log_id = await log_answer(context, update, result)
+
+
+async def log_answer(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, result: Answer, chat_type: str | None = None
+) -> int | None:
+    """Write an answer to the query log, after the reply went out; return its log id."""
+    log = state(context).log
+    if log is None:
+        return None
+    user = update.effective_user
+    kind = chat_type or ("private" if update.effective_chat.type == ChatType.PRIVATE else "group")
+    return await asyncio.to_thread(
+        log.record_answer,
+        result,
+        kind,
+        user.id if user else None,
+        user.language_code if user else None,
     )
 
 
@@ -251,6 +338,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if bot_state.searcher is None:
         await query.answer(LOADING)
         return
+    if parsed.kind == "forget":
+        await forget_confirmed(update, context, parsed.choice == "yes")
+        return
     if parsed.kind == "ctx":
         doc_id = bot_state.documents.get(parsed.document)
         store = bot_state.searcher.store
@@ -271,7 +361,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(EXPIRED, show_alert=True)
         return
     if parsed.kind == "fb":
-        shown.feedback = parsed.vote
+        if shown.log_id is not None and bot_state.log is not None:
+            await asyncio.to_thread(bot_state.log.feedback, shown.log_id, parsed.choice)
         await query.answer("Thank you for the feedback.")
         return
     start = parsed.number
@@ -289,6 +380,23 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             to_html(Answer(page), bot_state.examples),
             reply_markup=keyboard(parsed.answer, page, now_shown),
         )
+
+
+async def forget_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE, yes: bool) -> None:
+    """Delete the presser's logged questions (and their answers in memory), or don't."""
+    query = update.callback_query
+    bot_state = state(context)
+    if not yes or bot_state.log is None:
+        await query.answer("Nothing was deleted.")
+        if query.message:
+            await query.edit_message_text("Nothing was deleted.")
+        return
+    removed = await asyncio.to_thread(bot_state.log.forget, query.from_user.id)
+    bot_state.answers.forget(query.from_user.id)
+    text = f"Deleted {removed} logged question{'s' * (removed != 1)} of yours."
+    await query.answer(text)
+    if query.message:
+        await query.edit_message_text(text)
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -342,3 +450,12 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
             await update.effective_message.reply_text(APOLOGY)
     except TelegramError:
         logger.warning("could not send the apology either")
+
+
+async def chosen_inline_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log an inline question when the asker sends one of its quotes (needs /setinlinefeedback)."""
+    if state(context).searcher is None:
+        return
+    chosen = update.chosen_inline_result
+    result = await search(context, chosen.query, INLINE_RESULTS)
+    await log_answer(context, update, result, chat_type="inline")

@@ -264,6 +264,15 @@ class IndexStore:
         )
         return [_stored(row) for row in found]
 
+    def passage(self, passage_id: str) -> StoredPassage | None:
+        """Return the passage with this stable id, or None when the index has no such passage."""
+        found = self._query(
+            "select p.*, d.title, d.author, d.date, d.source from passages p "
+            "join documents d on d.id = p.doc_id where p.passage_id = ?",
+            (passage_id,),
+        )
+        return _stored(found[0]) if found else None
+
     def documents(self) -> list[dict]:
         """Return every document's metadata, hash and passage count (not its text)."""
         rows = self._query(

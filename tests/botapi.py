@@ -186,10 +186,10 @@ class BotAPI:
 
 
 @asynccontextmanager
-async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0):
+async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0, **settings):
     """The real Application, polling the stand-in, with the manual lifecycle."""
     application = build_application(
-        TOKEN, data_dir, DEFAULT_MODEL, base_url=api.base_url, timeout=timeout
+        TOKEN, data_dir, DEFAULT_MODEL, base_url=api.base_url, timeout=timeout, **settings
     )
     await application.initialize()
     await application.post_init(application)
@@ -219,6 +219,7 @@ def message(
     chat_id: int | None = None,
     chat_type: str = "private",
     reply_to_bot: bool = False,
+    username: str = "asker",
     **extra,
 ) -> dict:
     """A `message` update; commands and @mentions get their entities, as Telegram adds them."""
@@ -227,7 +228,7 @@ def message(
     if chat_type != "private":
         chat["title"] = "Readers"
     body = {"message_id": next(_message_ids), "date": int(time.time()), "chat": chat,
-            "from": user(user_id), **extra}  # fmt: skip
+            "from": user(user_id, username), **extra}  # fmt: skip
     if text is not None:
         body["text"] = text
         entities = []

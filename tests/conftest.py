@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ PROJECT_VARIABLES = (
     "ARCHIVE_BOT_CORPUS",
     "ARCHIVE_BOT_MODERATORS",
     "ARCHIVE_BOT_MODEL",
+    "ARCHIVE_BOT_LOG_SECRET",
+    "ARCHIVE_BOT_LOG_RETENTION_DAYS",
 )
 
 
@@ -52,6 +55,14 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> P
 @pytest.fixture(scope="session")
 def searcher(index_dir: Path, embedder: Embedder) -> Searcher:
     return Searcher(IndexStore(index_dir), embedder)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, index_dir: Path) -> Path:
+    """A private copy of the shipped corpus's index, for tests that change it or log to it."""
+    target = tmp_path / "data"
+    shutil.copytree(index_dir, target, symlinks=True)
+    return target
 
 
 @pytest.fixture

@@ -14,14 +14,6 @@ from .conftest import CORPUS, LETTER_ID
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, index_dir: Path) -> Path:
-    """A private copy of the shipped corpus's index, for tests that change it."""
-    target = tmp_path / "data"
-    shutil.copytree(index_dir, target, symlinks=True)
-    return target
-
-
-@pytest.fixture
 def own_corpus(corpus: Path) -> Path:
     shutil.copy(CORPUS / LETTER_ID, corpus)
     shutil.copy(CORPUS / "catalogue.toml", corpus)

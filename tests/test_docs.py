@@ -2,6 +2,7 @@
 
 import re
 
+import click
 import pytest
 
 from bot.cli import cli
@@ -11,9 +12,18 @@ from .conftest import ROOT
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
+def command_names(group: click.Group, prefix: str = "archive-bot") -> list[str]:
+    names = []
+    for name, command in sorted(group.commands.items()):
+        names.append(f"{prefix} {name}")
+        if isinstance(command, click.Group):
+            names += command_names(command, f"{prefix} {name}")
+    return names
+
+
+@pytest.mark.parametrize("command", command_names(cli))
 def test_every_command_is_documented(command: str):
-    assert re.search(rf"archive-bot {command}\b", README), f"README lacks archive-bot {command}"
+    assert re.search(rf"{re.escape(command)}\b", README), f"README lacks {command}"
 
 
 def test_setup_is_two_commands():

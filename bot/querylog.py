@@ -1,0 +1,304 @@
+"""The query log: what askers asked and whether it was answered, never who they are.
+
+One SQLite database, `logs.db` in the data dir (apart from the index, so reindexing never
+touches it), written with sqlite-utils in WAL mode. Askers appear only as a pseudonym: an
+HMAC-SHA256 of their Telegram user id under a secret key of this installation, so the log
+groups one asker's questions (for /forget) without holding an id, a name or a username.
+Rows older than the retention period are purged. Logging never breaks answering: a failing
+database is reported once and the bot carries on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import statistics
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.answering import Answer
+from index.normalize import tokens
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "logs.db"
+SECRET_FILE = "log-secret"
+SCHEMA_VERSION = 1
+DEFAULT_RETENTION_DAYS = 90
+# Everything but the asker's pseudonym, which never leaves the database.
+PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "passages",
+                  "top_passage", "latency_ms", "feedback", "feedback_time", "label",
+                  "out_of_scope")  # fmt: skip
+BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
+
+
+def utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """Return the installation's pseudonym key: ARCHIVE_BOT_LOG_SECRET, or a file made once."""
+    if os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
+        return os.environ["ARCHIVE_BOT_LOG_SECRET"].encode()
+    path = data_dir / SECRET_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret.hex())
+    return secret
+
+
+class QueryLog:
+    """The log of one data dir. Thread-safe; every method may be called off the event loop."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        clock=time.time,
+    ) -> None:
+        self.path = data_dir / LOG_FILE
+        self.retention_days = retention_days
+        self.clock = clock
+        self._secret = load_secret(data_dir)
+        self._lock = threading.Lock()
+        self._failing = False
+        new = not self.path.exists()
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
+        if new:
+            os.chmod(self.path, 0o600)
+        self.db = sqlite_utils.Database(connection)
+        self._create()
+
+    def _create(self) -> None:
+        with self._lock:
+            if self.db["queries"].exists():
+                version = self.db.execute("pragma user_version").fetchone()[0]
+                if version != SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"{self.path} has schema version {version}, expected {SCHEMA_VERSION}"
+                    )
+                return
+            self.db.enable_wal()
+            self.db["queries"].create(
+                {
+                    "id": int,
+                    "time": str,
+                    "asker": str,
+                    "chat_type": str,
+                    "language": str,
+                    "query": str,
+                    "found": int,
+                    "passages": str,
+                    "top_passage": str,
+                    "latency_ms": float,
+                    "feedback": str,
+                    "feedback_time": str,
+                    "label": str,
+                    "out_of_scope": int,
+                },
+                pk="id",
+                if_not_exists=True,
+            )
+            self.db["queries"].create_index(["time"], if_not_exists=True)
+            self.db["queries"].create_index(["asker"], if_not_exists=True)
+            self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+
+    def pseudonym(self, user_id: int) -> str:
+        """Return the asker's pseudonym: stable per installation, not reversible without the key."""
+        return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:24]
+
+    def _write(self, action, *args):
+        """Run a write; on a database error warn once, return None, and let answering go on."""
+        try:
+            with self._lock:
+                result = action(*args)
+        except sqlite3.Error as error:
+            if not self._failing:
+                logger.warning(
+                    "the query log %s cannot be written (%s); answers go on", self.path, error
+                )
+            self._failing = True
+            return None
+        if self._failing:
+            logger.warning("the query log %s is writable again", self.path)
+            self._failing = False
+        return result
+
+    def record(
+        self,
+        *,
+        query: str,
+        found: bool,
+        passages: list[tuple[str, float]],
+        latency_ms: float,
+        chat_type: str,
+        asker: int | None = None,
+        language: str | None = None,
+    ) -> int | None:
+        """Log one answered question; return its id (None when the log is not writable)."""
+        row = {
+            "time": utc(self.clock()),
+            "asker": self.pseudonym(asker) if asker is not None else None,
+            "chat_type": chat_type,
+            "language": language,
+            "query": query,
+            "found": int(found),
+            "passages": json.dumps([{"id": p, "score": round(s, 4)} for p, s in passages]),
+            "top_passage": passages[0][0] if passages else None,
+            "latency_ms": round(latency_ms, 1),
+        }
+        return self._write(lambda: self.db["queries"].insert(row, alter=False).last_pk)
+
+    def record_answer(
+        self,
+        answer: Answer,
+        chat_type: str,
+        asker: int | None = None,
+        language: str | None = None,
+    ) -> int | None:
+        """Log an answer of the answering path (see `record`); empty questions are not logged."""
+        result = answer.result
+        if not result.query:
+            return None
+        return self.record(
+            query=result.query,
+            found=result.found,
+            passages=[(hit.passage.passage_id, hit.score) for hit in result.hits],
+            latency_ms=answer.latency_ms,
+            chat_type=chat_type,
+            asker=asker,
+            language=language,
+        )
+
+    def feedback(self, query_id: int, vote: str) -> bool:
+        """Store 👍 ("up") or 👎 ("down") on a logged question."""
+
+        def update():
+            self.db["queries"].update(
+                query_id, {"feedback": vote, "feedback_time": utc(self.clock())}
+            )
+            return True
+
+        try:
+            return bool(self._write(update))
+        except sqlite_utils.db.NotFoundError:
+            return False
+
+    def forget(self, asker: int) -> int:
+        """Delete every logged question of the asker; return how many there were."""
+
+        def delete():
+            return self.db.execute(
+                "delete from queries where asker = ?", [self.pseudonym(asker)]
+            ).rowcount
+
+        return self._write(delete) or 0
+
+    def purge(self, older_than_days: int | None = None) -> int:
+        """Delete questions older than the retention period; return how many."""
+        days = self.retention_days if older_than_days is None else older_than_days
+        cutoff = utc(self.clock() - days * 86400)
+        return (
+            self._write(
+                lambda: self.db.execute("delete from queries where time <= ?", [cutoff]).rowcount
+            )
+            or 0
+        )
+
+    def label(self, query_id: int, passage_id: str | None, out_of_scope: bool = False) -> None:
+        """Mark the passage a logged question should have found, or mark it out of scope.
+
+        Raises:
+            KeyError: there is no such question.
+        """
+        with self._lock:
+            try:
+                self.db["queries"].update(
+                    query_id, {"label": passage_id, "out_of_scope": int(out_of_scope)}
+                )
+            except sqlite_utils.db.NotFoundError:
+                raise KeyError(query_id) from None
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def rows(
+        self,
+        *,
+        limit: int | None = None,
+        since: str | None = None,
+        unanswered: bool = False,
+        disliked: bool = False,
+        oldest_first: bool = False,
+    ) -> list[dict]:
+        """Return logged questions, newest first, as dicts (without the asker pseudonym)."""
+        where, params = ["1"], []
+        if since:
+            where.append("time >= ?")
+            params.append(since)
+        if unanswered:
+            where.append("found = 0")
+        if disliked:
+            where.append("feedback = 'down'")
+        order = "asc" if oldest_first else "desc"
+        sql = (
+            f"select {', '.join(PUBLIC_COLUMNS)} from queries where {' and '.join(where)} "
+            f"order by time {order}, id {order}"
+        )
+        if limit:
+            sql += f" limit {int(limit)}"
+        with self._lock:
+            rows = list(self.db.query(sql, params))
+        for row in rows:
+            row["found"] = bool(row["found"])
+            row["out_of_scope"] = bool(row["out_of_scope"])
+            row["passages"] = json.loads(row["passages"] or "[]")
+        return rows
+
+    def stats(self, days: int = 30) -> dict:
+        """Return the moderators' summary of the last `days` days."""
+        since = utc(self.clock() - days * 86400)
+        rows = self.rows(since=since, oldest_first=True)
+        per_day = Counter(r["time"][:10] for r in rows)
+        first_day = datetime.fromtimestamp(self.clock(), UTC).date() - timedelta(days=days - 1)
+        latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
+        normalised = Counter(" ".join(tokens(r["query"])) for r in rows)
+        unanswered = Counter(" ".join(tokens(r["query"])) for r in rows if not r["found"])
+        return {
+            "days": days,
+            "questions": len(rows),
+            "per_day": {
+                str(first_day + timedelta(days=i)): per_day.get(
+                    str(first_day + timedelta(days=i)), 0
+                )
+                for i in range(days)
+            },
+            "answered_share": (sum(r["found"] for r in rows) / len(rows)) if rows else None,
+            "thumbs_up": sum(r["feedback"] == "up" for r in rows),
+            "thumbs_down": sum(r["feedback"] == "down" for r in rows),
+            "latency_ms_median": statistics.median(latencies) if latencies else None,
+            "latency_ms_p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
+            "top_questions": normalised.most_common(10),
+            "top_unanswered": unanswered.most_common(10),
+        }
+
+    def close(self) -> None:
+        self.db.close()

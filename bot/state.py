@@ -1,0 +1,68 @@
+"""What the Telegram handlers share: the loaded archive, the log, answers on screen, throttles."""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
+from bot.throttle import Throttle
+from index.search import Searcher
+
+RECENT_ANSWERS = 10_000  # answers whose buttons still work, kept in memory
+
+
+@dataclass
+class Shown:
+    """An answer on screen: what its buttons refer to."""
+
+    query: str
+    shown: int
+    asker: int | None = None  # in memory only, for /forget
+    log_id: int | None = None
+
+
+class RecentAnswers:
+    """The last answers, by random id; older ones expire and their buttons say so."""
+
+    def __init__(self, size: int = RECENT_ANSWERS) -> None:
+        self.size = size
+        self._answers: OrderedDict[str, Shown] = OrderedDict()
+
+    def add(self, shown: Shown) -> str:
+        answer_id = secrets.token_urlsafe(6)  # 8 characters
+        self._answers[answer_id] = shown
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+        return answer_id
+
+    def get(self, answer_id: str) -> Shown | None:
+        return self._answers.get(answer_id)
+
+    def forget(self, asker: int) -> None:
+        """Drop the asker's answers, so their questions leave memory too."""
+        for answer_id in [k for k, v in self._answers.items() if v.asker == asker]:
+            del self._answers[answer_id]
+
+
+@dataclass
+class BotState:
+    """Everything the handlers share; the searcher arrives in `post_init`."""
+
+    data_dir: Path
+    model: str
+    top_k: int = 3
+    moderators: frozenset[int] = frozenset()
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    searcher: Searcher | None = None
+    log: QueryLog | None = None
+    documents: dict[str, str] = field(default_factory=dict)  # document key -> id
+    answers: RecentAnswers = field(default_factory=RecentAnswers)
+    questions: Throttle = field(default_factory=lambda: Throttle(burst=8, interval=3.0))
+    inline: Throttle = field(default_factory=lambda: Throttle(burst=20, interval=1.0))
+
+    @property
+    def examples(self) -> list[str]:
+        return self.searcher.store.manifest.get("examples", []) if self.searcher else []

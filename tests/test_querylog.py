@@ -1,0 +1,179 @@
+import json
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.answering import answer
+from bot.cli import cli
+from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog
+
+from .conftest import LETTER_ID
+
+
+class Clock:
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pseudonyms_are_stable_distinct_and_keyed(tmp_path: Path, monkeypatch):
+    log = QueryLog(tmp_path)
+    assert log.pseudonym(42) == log.pseudonym(42)
+    assert log.pseudonym(42) != log.pseudonym(43)
+    assert QueryLog(tmp_path).pseudonym(42) == log.pseudonym(42)  # the key is kept
+    assert QueryLog(tmp_path / "other").pseudonym(42) != log.pseudonym(42)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "from the environment")
+    assert QueryLog(tmp_path).pseudonym(42) != log.pseudonym(42)
+
+
+def test_files_are_private(tmp_path: Path):
+    QueryLog(tmp_path / "data")
+    for name in (LOG_FILE, SECRET_FILE):
+        assert stat.S_IMODE(os.stat(tmp_path / "data" / name).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
+
+
+def test_record_feedback_forget(tmp_path: Path):
+    log = QueryLog(tmp_path)
+    first = log.record(query="q1", found=True, passages=[("p#1.1", 0.9)], latency_ms=12.3,
+                       chat_type="private", asker=7, language="en")  # fmt: skip
+    log.record(query="q2", found=False, passages=[], latency_ms=5, chat_type="group", asker=8)
+    log.record(query="q3", found=True, passages=[], latency_ms=5, chat_type="private", asker=7)
+    assert log.feedback(first, "down")
+    assert not log.feedback(9999, "up")
+    (disliked,) = log.rows(disliked=True)
+    assert disliked["query"] == "q1" and disliked["top_passage"] == "p#1.1"
+    assert disliked["passages"] == [{"id": "p#1.1", "score": 0.9}]
+    assert "asker" not in disliked
+    assert [r["query"] for r in log.rows(unanswered=True)] == ["q2"]
+    assert log.forget(7) == 2
+    assert [r["query"] for r in log.rows()] == ["q2"]
+
+
+def test_retention_purge_follows_the_clock(tmp_path: Path):
+    clock = Clock()
+    log = QueryLog(tmp_path, retention_days=90, clock=clock)
+    log.record(query="old", found=True, passages=[], latency_ms=1, chat_type="private")
+    clock.now += 89 * 86400
+    log.record(query="recent", found=True, passages=[], latency_ms=1, chat_type="private")
+    assert log.purge() == 0
+    clock.now += 2 * 86400
+    assert log.purge() == 1
+    assert [r["query"] for r in log.rows()] == ["recent"]
+    assert log.purge(older_than_days=0) == 1
+
+
+def test_stats(tmp_path: Path):
+    clock = Clock()
+    log = QueryLog(tmp_path, clock=clock)
+    for i, (query, found) in enumerate([("Tokaev?", True), ("tokaev", True), ("bread", False)]):
+        log.record(
+            query=query, found=found, passages=[], latency_ms=10 * (i + 1), chat_type="private"
+        )
+    summary = log.stats(days=7)
+    assert summary["questions"] == 3
+    assert summary["answered_share"] == pytest.approx(2 / 3)
+    assert summary["latency_ms_median"] == 20
+    assert summary["top_questions"][0] == ("tokaev", 2)
+    assert summary["top_unanswered"] == [("bread", 1)]
+    assert len(summary["per_day"]) == 7 and list(summary["per_day"].values())[-1] == 3
+
+
+def test_a_locked_database_warns_once_and_loses_no_answer(tmp_path: Path, caplog):
+    log = QueryLog(tmp_path)
+    blocker = sqlite3.connect(tmp_path / LOG_FILE)
+    blocker.execute("begin exclusive")
+    log.db.conn.execute("pragma busy_timeout = 50")
+    for _ in range(3):
+        assert (
+            log.record(query="q", found=True, passages=[], latency_ms=1, chat_type="private")
+            is None
+        )
+    assert caplog.text.count("cannot be written") == 1
+    blocker.rollback()
+    assert log.record(query="q", found=True, passages=[], latency_ms=1, chat_type="private")
+    assert "writable again" in caplog.text
+
+
+def test_cli_review_label_and_eval_round_trip(data_dir: Path, searcher):
+    log = QueryLog(data_dir)
+    for text in ["Who was the French ambassador?", "Tokaev", "How do I bake bread?"]:
+        log.record_answer(answer(searcher, text), "private", asker=1)
+    runner = CliRunner()
+    env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir)}
+
+    recent = runner.invoke(cli, ["logs", "recent", "--json"], env=env)
+    assert recent.exit_code == 0, recent.output
+    rows = [json.loads(line) for line in recent.stdout.splitlines()]
+    assert [r["query"] for r in rows] == [
+        "How do I bake bread?",
+        "Tokaev",
+        "Who was the French ambassador?",
+    ]
+    assert {"time", "query", "found", "feedback", "top_passage"} <= set(rows[0])
+    assert [r["found"] for r in rows] == [False, True, True]
+    text = runner.invoke(cli, ["logs", "recent", "--unanswered"], env=env).stdout
+    assert "✗" in text and "bread" in text and "Tokaev" not in text
+
+    stats = runner.invoke(cli, ["logs", "stats", "--json", "--days", "3"], env=env)
+    assert json.loads(stats.stdout)["questions"] == 3
+    assert (
+        "Last 3 days: 3 questions, 67% answered"
+        in runner.invoke(cli, ["logs", "stats", "--days", "3"], env=env).stdout
+    )
+
+    csv_out = runner.invoke(cli, ["logs", "export", "--format", "csv"], env=env).stdout
+    assert (
+        csv_out.splitlines()[0].startswith("id,time,chat_type") and len(csv_out.splitlines()) == 4
+    )
+    jsonl = runner.invoke(cli, ["logs", "export", "--since", "2000-01-01"], env=env).stdout
+    assert len(jsonl.splitlines()) == 3
+
+    ambassador, tokaev, bread = rows[2]["id"], rows[1]["id"], rows[0]["id"]
+    passage = f"{LETTER_ID}#18.1"
+    assert runner.invoke(cli, ["logs", "label", str(ambassador), passage], env=env).exit_code == 0
+    assert (
+        runner.invoke(cli, ["logs", "label", str(bread), "--out-of-scope"], env=env).exit_code == 0
+    )
+    unknown = runner.invoke(cli, ["logs", "label", str(tokaev), "nope.txt#1.1"], env=env)
+    assert unknown.exit_code == 1 and "no passage" in unknown.stderr
+    missing = runner.invoke(cli, ["logs", "label", "999", "--out-of-scope"], env=env)
+    assert missing.exit_code == 1 and "no logged question" in missing.stderr
+
+    questions = data_dir / "logged.jsonl"
+    exported = runner.invoke(cli, ["logs", "export-eval", "--output", str(questions)], env=env)
+    assert exported.exit_code == 0, exported.output
+    items = [json.loads(line) for line in questions.read_text().splitlines()]
+    assert (
+        items[0]["q"] == "Who was the French ambassador?" and "Serge Smesov" in items[0]["gold"][0]
+    )
+    assert items[1] == {"q": "How do I bake bread?", "out_of_scope": True}
+    scores = runner.invoke(cli, ["eval", str(questions), "--json"], env=env)
+    summary = json.loads(scores.stdout)
+    assert summary["hit_at_1"] == 1.0 and summary["declined"] == 1.0
+
+    purged = runner.invoke(cli, ["logs", "purge", "--older-than", "0"], env=env)
+    assert "Deleted 3 logged questions." in purged.stdout
+
+
+def test_terminal_questions_are_logged_only_with_log(data_dir: Path):
+    runner = CliRunner()
+    env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir)}
+    assert runner.invoke(cli, ["ask", "Tokaev"], env=env).exit_code == 0
+    assert not (data_dir / LOG_FILE).exists()
+    assert runner.invoke(cli, ["ask", "--log", "Tokaev"], env=env).exit_code == 0
+    (row,) = QueryLog(data_dir).rows()
+    assert row["chat_type"] == "terminal" and row["query"] == "Tokaev"
+
+
+def test_bad_settings_are_explained(data_dir: Path):
+    runner = CliRunner()
+    env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir), "ARCHIVE_BOT_LOG_RETENTION_DAYS": "ninety"}
+    result = runner.invoke(cli, ["logs", "purge"], env=env)
+    assert result.exit_code == 1 and "whole number of days" in result.stderr

@@ -1,0 +1,130 @@
+"""The query log and moderation, end to end through the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from bot.handlers import UNKNOWN_COMMAND
+from bot.querylog import LOG_FILE, QueryLog
+
+from .botapi import BotAPI, callback, message, running_bot
+from .test_telegram import ask, buttons, check_html, replies, wait_for
+
+ASKER_ID = 987_654_321_123
+USERNAME = "distinctive_username_zq"
+MODERATOR = 555_000_111
+
+
+def test_the_log_never_holds_who_asked(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                who = {"user_id": ASKER_ID, "username": USERNAME}
+                (answer,) = await ask(
+                    api, message("Who was the French ambassador?", **who), ASKER_ID
+                )
+                api.push(callback(buttons(answer)["👎"], user_id=ASKER_ID))
+                await wait_for(lambda: api.calls_to("answerCallbackQuery"))
+                await ask(api, message("How do I bake bread?", **who), ASKER_ID)
+                group = {"chat_id": -100777, "chat_type": "group"}
+                await ask(api, message("@archive_test_bot Tokaev", **who, **group), -100777)
+
+    asyncio.run(scenario())
+    rows = QueryLog(data_dir).rows(oldest_first=True)
+    assert [(r["query"], r["found"], r["chat_type"]) for r in rows] == [
+        ("Who was the French ambassador?", True, "private"),
+        ("How do I bake bread?", False, "private"),
+        ("Tokaev", True, "group"),
+    ]
+    assert rows[0]["feedback"] == "down" and rows[0]["language"] == "en"
+    assert rows[0]["top_passage"].startswith("khrapunov-open-letter-ablyazov.txt#")
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for secret in (str(ASKER_ID), USERNAME, "-100777", "Readers", "Ann"):
+                assert secret.encode() not in content, (secret, path.name)
+
+
+def test_forget_asks_first_then_deletes_only_the_askers_questions(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for text in ("Tokaev", "Idrisov"):
+                    await ask(api, message(text, user_id=31), 31)
+                await ask(api, message("Tokaev", user_id=32), 32)
+                (confirm,) = await ask(api, message("/forget", user_id=31), 31)
+                assert QueryLog(data_dir).rows(limit=10)  # nothing deleted before confirming
+                api.push(callback(buttons(confirm)["No"], user_id=31))
+                await wait_for(lambda: len(api.calls_to("editMessageText")) == 1)
+                assert len(QueryLog(data_dir).rows()) == 3
+                api.push(callback(buttons(confirm)["Yes, delete them"], user_id=31))
+                await wait_for(lambda: len(api.calls_to("editMessageText")) == 2)
+                return [c.params["text"] for c in api.calls_to("editMessageText")]
+
+    edits = asyncio.run(scenario())
+    assert edits == ["Nothing was deleted.", "Deleted 2 logged questions of yours."]
+    assert [r["query"] for r in QueryLog(data_dir).rows()] == ["Tokaev"]
+
+
+def test_moderator_commands_answer_moderators_only(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir, moderators=frozenset({MODERATOR})):
+                await ask(api, message("Tokaev", user_id=33), 33)
+                await ask(api, message("How do I bake bread?", user_id=33), 33)
+                (stats_,) = await ask(api, message("/stats", user_id=MODERATOR), MODERATOR)
+                (recent,) = await ask(api, message("/recent", user_id=MODERATOR), MODERATOR)
+                (refused,) = await ask(api, message("/stats", user_id=33), 33)
+                (refused_recent,) = await ask(api, message("/recent", user_id=33), 33)
+                # a moderator's id does not make a group's other members moderators
+                group = {"chat_id": -5, "chat_type": "group"}
+                (in_group,) = await ask(
+                    api, message("/stats@archive_test_bot", user_id=34, **group), -5
+                )
+            scoped = [c for c in api.calls_to("setMyCommands") if "scope" in c.params]
+            return stats_, recent, refused, refused_recent, in_group, scoped
+
+    stats_, recent, refused, refused_recent, in_group, scoped = asyncio.run(scenario())
+    check_html(stats_["text"])
+    assert "2 questions, 50% answered" in stats_["text"]
+    check_html(recent["text"])
+    assert "✓" in recent["text"] and "✗" in recent["text"] and "bread" in recent["text"]
+    assert refused["text"] == refused_recent["text"] == in_group["text"] == UNKNOWN_COMMAND
+    assert scoped and "stats" in str(scoped[0].params["commands"])
+
+
+def test_a_crowd_of_askers_loses_no_log_row(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for asker in range(100):
+                    api.push(message("Tokaev", user_id=7000 + asker))
+                await wait_for(lambda: len(replies(api)) >= 100, timeout=120)
+                await wait_for(lambda: len(QueryLog(data_dir).rows()) >= 100, timeout=30)
+
+    asyncio.run(scenario())
+    rows = QueryLog(data_dir).rows()
+    assert len(rows) == 100
+    assert len({r["id"] for r in rows}) == 100
+
+
+def test_a_locked_log_does_not_stop_answers(data_dir: Path, caplog):
+    QueryLog(data_dir)  # create it, then lock it from another connection
+    blocker = sqlite3.connect(data_dir / LOG_FILE)
+    blocker.execute("begin exclusive")
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                first = await ask(api, message("Tokaev", user_id=35), 35)
+                second = await ask(api, message("Idrisov", user_id=35), 35)
+                return first + second
+
+    try:
+        answers = asyncio.run(scenario())
+    finally:
+        blocker.rollback()
+    assert all("Tokaev" in a["text"] or "Idrisov" in a["text"] for a in answers)
+    assert caplog.text.count("cannot be written") == 1
