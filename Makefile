@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
 
-.PHONY: run test lint bench index clean
+.PHONY: run test lint bench index browse-logs clean
 
 # The CPU build of torch goes first, on its own line: an unpinned torch (or one pulled in by
 # another package) would be a multi-GB CUDA build.
@@ -41,6 +41,12 @@ $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_retrieval.py --write BENCHMARKS.md
 	$(PY) scripts/bench_bot.py --write BENCHMARKS.md
+
+# The query log in a browser on http://127.0.0.1:8001, on this machine only. Datasette runs
+# read-only SQL; it shows every logged question, so never expose the port.
+browse-logs: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check datasette==0.65.5
+	$(BIN)/datasette serve $(DATA)/logs.db --host 127.0.0.1 --port 8001
 
 clean:
 	rm -rf $(VENV) data
