@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,6 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import handlers
-from bot.callbacks import document_key
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
 from index.search import Searcher
@@ -32,8 +32,10 @@ MODERATOR_COMMANDS = [
     *COMMANDS,
     BotCommand("stats", "Moderators: statistics of the query log"),
     BotCommand("recent", "Moderators: the last 10 questions"),
+    BotCommand("reload", "Moderators: switch to a new index now"),
 ]
 PURGE_EVERY = 24 * 3600  # seconds between retention purges of the running bot
+RELOAD_CHECK_EVERY = 5.0  # seconds between checks for a new index (a small file read)
 SHORT_DESCRIPTION = "Answers questions about a document archive with verbatim quotes and sources."
 DESCRIPTION = (
     "Ask a question about the archive: the bot answers with passages quoted word for word from "
@@ -82,13 +84,25 @@ async def purge_log(context: ContextTypes.DEFAULT_TYPE) -> None:
         await asyncio.to_thread(log.purge)
 
 
+async def check_index(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every few seconds: switch to a new index when `archive-bot index` made one."""
+    await asyncio.to_thread(context.bot_data["state"].reload)
+
+
 async def post_init(application: Application) -> None:
     """Load the index, the model and the log, then tell Telegram the bot's commands."""
     state: BotState = application.bot_data["state"]
-    state.searcher = await asyncio.to_thread(Searcher.open, state.data_dir, state.model)
-    state.documents = {document_key(d["id"]): d["id"] for d in state.searcher.store.documents()}
+    state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
     await asyncio.to_thread(open_log, state)
-    application.job_queue.run_repeating(purge_log, interval=PURGE_EVERY, first=PURGE_EVERY)
+    jobs = application.job_queue
+    jobs.run_repeating(purge_log, interval=PURGE_EVERY, first=PURGE_EVERY)
+    jobs.run_repeating(check_index, interval=RELOAD_CHECK_EVERY, first=RELOAD_CHECK_EVERY)
+    try:  # SIGHUP: check for a new index now
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: jobs.run_once(check_index, when=0)
+        )
+    except (NotImplementedError, RuntimeError, ValueError):
+        logger.info("SIGHUP cannot be handled here; the index is still checked every few seconds")
     try:
         await application.bot.set_my_commands(COMMANDS)
         await application.bot.set_my_short_description(SHORT_DESCRIPTION)

@@ -118,17 +118,22 @@ def cli(verbose: bool) -> None:
 @data_dir_option
 @model_option
 @click.option("--full", is_flag=True, help="Re-embed every document, changed or not.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
-def index(corpus: Path, data_dir: Path, model: str, full: bool, as_json: bool) -> None:
+def index(
+    corpus: Path, data_dir: Path, model: str, full: bool, dry_run: bool, as_json: bool
+) -> None:
     """Build or update the index of the corpus.
 
-    Only added and changed documents are embedded; removed ones are dropped. The new index
-    replaces the old one atomically, so a running bot never sees a half-built index.
-    Files that cannot be read are listed, the rest is indexed, and the exit code is 1.
+    Reads .txt, .md, .html, .pdf and .docx files under the corpus directory. Only added and
+    changed documents are embedded; removed ones are dropped. The new index replaces the old
+    one atomically, and a running bot switches to it within seconds. Files that cannot be
+    read are listed, the rest is indexed, and the exit code is 1.
 
     \b
     Examples:
       archive-bot index
+      archive-bot index --dry-run              # what would change?
       archive-bot index --corpus ~/archive --data-dir /srv/archive-bot --json
       archive-bot index --full                 # rebuild everything
     """
@@ -150,20 +155,31 @@ def index(corpus: Path, data_dir: Path, model: str, full: bool, as_json: bool) -
             return bar.update
 
         try:
-            report = build_index(corpus, data_dir, model=model, full=full, progress=progress)
+            report = build_index(
+                corpus, data_dir, model=model, full=full, dry_run=dry_run, progress=progress
+            )
         except ArchiveError as error:
             raise fail(error) from error
+    for path in report.skipped:
+        click.echo(f"skipped {path}: not a supported format", err=True)
     for problem in report.problems:
         click.echo(f"cannot read {problem.path}: {problem.reason}", err=True)
     if as_json:
-        click.echo(json.dumps(report.summary(), ensure_ascii=False))
+        click.echo(json.dumps(report.summary() | {"dry_run": dry_run}, ensure_ascii=False))
     else:
-        click.echo(
-            f"{len(report.added)} added, {len(report.changed)} changed, "
-            f"{len(report.removed)} removed, {report.unchanged} unchanged; "
-            f"{report.passages_embedded} passages embedded, {report.passages_total} in the index "
-            f"({report.seconds:.1f} s)."
-        )
+        would = "would be " if dry_run else ""
+        for name in ("added", "changed", "removed"):
+            ids = getattr(report, name)
+            click.echo(
+                f"{would}{name:<9} {len(ids):>5}  {', '.join(ids[:5])}{' …' * (len(ids) > 5)}"
+            )
+        click.echo(f"{'unchanged':<9} {report.unchanged:>5}")
+        if not dry_run:
+            click.echo(
+                f"{'passages':<9} {report.passages_embedded:>5}  embedded, "
+                f"{report.passages_total} in the index"
+            )
+        click.echo(f"{'time':<9} {report.seconds:>5.1f}  s")
     if report.problems:
         sys.exit(1)
 

@@ -82,6 +82,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("forget", forget, filters=new_messages))
     application.add_handler(CommandHandler("stats", stats, filters=new_messages))
     application.add_handler(CommandHandler("recent", recent, filters=new_messages))
+    application.add_handler(CommandHandler("reload", reload, filters=new_messages))
     application.add_handler(
         MessageHandler(new_messages & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command)
     )
@@ -314,6 +315,21 @@ async def log_answer(
         kind,
         user.id if user else None,
         user.language_code if user else None,
+    )
+
+
+async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Moderators: switch to a new index now instead of within a few seconds."""
+    if not is_moderator(update, context):
+        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        return
+    bot_state = state(context)
+    if bot_state.searcher is None:
+        await update.effective_message.reply_text(LOADING)
+        return
+    outcome = await asyncio.to_thread(bot_state.reload)
+    await update.effective_message.reply_text(
+        escape(outcome or "The bot already serves the newest index.")
     )
 
 

@@ -27,6 +27,8 @@ def attribution_of(passage: StoredPassage, paragraph: bool = True) -> str:
         parts.append(f"section “{passage.section}”")
     if paragraph:
         parts.append(f"¶ {passage.paragraph}")
+    if passage.page:
+        parts.append(f"p. {passage.page}")
     return ", ".join(p for p in parts if p)
 
 
@@ -45,6 +47,7 @@ def to_json(answer: Answer) -> dict:
                 "paragraph": hit.passage.paragraph,
                 "passage_id": hit.passage.passage_id,
             }
+            | ({"page": hit.passage.page} if hit.passage.page else {})
             for hit in result.hits
         ],
     }

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.callbacks import document_key
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.throttle import Throttle
+from index.errors import ArchiveError
 from index.search import Searcher
+from index.store import IndexStore, read_manifest
+
+logger = logging.getLogger(__name__)
 
 RECENT_ANSWERS = 10_000  # answers whose buttons still work, kept in memory
 
@@ -62,6 +68,39 @@ class BotState:
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     questions: Throttle = field(default_factory=lambda: Throttle(burst=8, interval=3.0))
     inline: Throttle = field(default_factory=lambda: Throttle(burst=20, interval=1.0))
+    _last_problem: str | None = None  # logged once, not at every check
+
+    def use(self, searcher: Searcher) -> None:
+        """Serve from `searcher` from now on; questions in flight keep the one they started with."""
+        self.searcher = searcher
+        self.documents = {document_key(d["id"]): d["id"] for d in searcher.store.documents()}
+
+    def reload(self) -> str | None:
+        """Switch to a newer index of the data dir, if there is one (blocking: run in a thread).
+
+        Returns:
+            What happened, in one line, or None when the index did not change.
+        """
+        current = self.searcher.store.manifest
+        try:
+            if read_manifest(self.data_dir)["build_id"] == current["build_id"]:
+                return None
+            searcher = Searcher(IndexStore(self.data_dir), self.searcher.embedder)
+        except ArchiveError as error:
+            message = f"kept the current index: {error}"
+            if message != self._last_problem:
+                logger.error("%s", message)
+                self._last_problem = message
+            return message
+        self._last_problem = None
+        self.use(searcher)
+        manifest = searcher.store.manifest
+        message = (
+            f"switched to the index built {manifest['built_at']} "
+            f"({manifest['documents']} documents, {manifest['passages']} passages)"
+        )
+        logger.info("%s", message)
+        return message
 
     @property
     def examples(self) -> list[str]:

@@ -20,8 +20,9 @@ from pathlib import Path
 from index.documents import Problem, load_corpus
 from index.embed import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
+from index.formats import FORMATS
 from index.passages import Passage, split_passages
-from index.store import CURRENT, IndexStore, read_manifest, write_index
+from index.store import CURRENT, IndexStore, read_manifest, remove_stale, write_index
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class BuildReport:
     passages_total: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -90,6 +92,7 @@ def build_index(
     *,
     model: str = DEFAULT_MODEL,
     full: bool = False,
+    dry_run: bool = False,
     embedder: Embedder | None = None,
     progress: ProgressFactory | None = None,
 ) -> BuildReport:
@@ -100,6 +103,7 @@ def build_index(
         data_dir: where the index lives.
         model: the embedding model's name (ignored when `embedder` is given).
         full: re-embed every document even when it did not change.
+        dry_run: only report what would change; write nothing.
         embedder: an already loaded model; loaded only when something needs embedding.
         progress: makes the callback that reports embedding progress.
 
@@ -113,14 +117,12 @@ def build_index(
 
     started = time.perf_counter()
     model = embedder.name if embedder else model
-    try:
-        documents, problems, examples = load_corpus(corpus_dir)
-    except (FileNotFoundError, ValueError) as error:
-        raise ArchiveError(str(error)) from error
+    documents, problems, examples, skipped = load_corpus(corpus_dir)
     if not documents:
-        raise ArchiveError(f"no readable documents (.txt, .md) in {corpus_dir}")
-    report = BuildReport(problems=problems)
+        raise ArchiveError(f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}")
+    report = BuildReport(problems=problems, skipped=skipped)
     with build_lock(data_dir):
+        remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, model, full)
         old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}
         keep = [d for d in documents if old.get(d.id) == d.sha256]
@@ -129,6 +131,10 @@ def build_index(
         report.changed = [d.id for d in fresh if d.id in old]
         report.removed = sorted(set(old) - {d.id for d in documents})
         report.unchanged = len(keep)
+        if dry_run:
+            report.passages_total = previous.manifest["passages"] if previous else 0
+            report.seconds = time.perf_counter() - started
+            return report
         if previous and not fresh and not report.removed:
             if previous.manifest.get("examples") == examples:
                 report.passages_total = previous.manifest["passages"]
@@ -137,8 +143,16 @@ def build_index(
         kept = previous.passages_of([d.id for d in keep]) if previous and keep else []
         passages = [
             Passage(
-                s.document["id"], s.paragraph, s.part, s.section, s.start, s.end, s.text, s.heading
-            )
+                s.document["id"],
+                s.paragraph,
+                s.part,
+                s.section,
+                s.start,
+                s.end,
+                s.text,
+                s.heading,
+                s.page,
+            )  # fmt: skip
             for s in kept
         ]
         vectors = previous.vectors([s.row for s in kept]) if previous else None

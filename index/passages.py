@@ -9,6 +9,7 @@ boundaries into parts that keep its number, so nothing is ever truncated away.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Passage:
     end: int
     text: str
     heading: str | None = None  # the heading lines directly above the paragraph, if any
+    page: int | None = None  # 1-based page of a paged document (PDF) where the passage starts
 
     @property
     def search_text(self) -> str:
@@ -166,11 +168,16 @@ def fit_window(
     return _pack(spans, count_tokens([text[s:e] for s, e in spans]), max_tokens)
 
 
+def page_of(document: Document, offset: int) -> int | None:
+    """Return the 1-based page holding `offset`, or None for a document without pages."""
+    return bisect.bisect_right(document.pages, offset) if document.pages else None
+
+
 def split_passages(
     document: Document, count_tokens: TokenCounter, max_tokens: int
 ) -> list[Passage]:
     """Split `document` into passages that each fit the model's window of `max_tokens`."""
-    markdown = document.format == ".md"
+    markdown = document.markdown_headings
     text = document.text
     passages: list[Passage] = []
     section: str | None = None
@@ -196,7 +203,7 @@ def split_passages(
         window = max_tokens - (count_tokens([above])[0] + 1 if above else 0)
         parts = fit_window(text, body_start, block_end, count_tokens, window)
         passages.extend(
-            Passage(document.id, number, part, label, s, e, text[s:e], above)
+            Passage(document.id, number, part, label, s, e, text[s:e], above, page_of(document, s))
             for part, (s, e) in enumerate(parts, start=1)
         )
     return passages

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from index.documents import Document
     from index.passages import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "index"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
@@ -50,6 +50,7 @@ class StoredPassage:
     part: int
     section: str | None
     heading: str | None
+    page: int | None
     start: int
     end: int
     text: str
@@ -113,6 +114,7 @@ def write_index(
                     "part": p.part,
                     "section": p.section,
                     "heading": p.heading,
+                    "page": p.page,
                     "start": p.start,
                     "end": p.end,
                     "text": p.text,
@@ -121,7 +123,7 @@ def write_index(
                 for row, p in enumerate(passages)
             ),
             pk="id",
-            columns={"section": str, "heading": str},
+            columns={"section": str, "heading": str, "page": int},
         )
         db["passages"].create_index(["passage_id"], unique=True)
         db["passages"].create_index(["doc_id", "paragraph"])
@@ -155,13 +157,16 @@ def write_index(
     return manifest
 
 
-def remove_stale(data_dir: Path, keep: set[str]) -> None:
-    """Delete leftovers of interrupted builds and all but the kept index directories."""
+def remove_stale(data_dir: Path, keep: set[str] | None = None) -> None:
+    """Delete leftovers of interrupted builds and, given `keep`, the index directories not in it.
+
+    Call it only while holding the build lock.
+    """
     for path in data_dir.iterdir():
-        if path.name in keep or path.name == CURRENT:
+        if path.name == CURRENT or path.name in (keep or ()):
             continue
         if path.name.startswith((".staging-", f".{CURRENT}-")) or (
-            path.name.startswith(f"{CURRENT}-") and path.is_dir()
+            keep is not None and path.name.startswith(f"{CURRENT}-") and path.is_dir()
         ):
             if path.is_symlink() or path.is_file():
                 path.unlink()
@@ -311,6 +316,7 @@ def _stored(row: sqlite3.Row) -> StoredPassage:
         part=row["part"],
         section=row["section"],
         heading=row["heading"],
+        page=row["page"],
         start=row["start"],
         end=row["end"],
         text=row["text"],

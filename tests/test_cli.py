@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from index.store import CURRENT
+from index.store import CURRENT, IndexStore
 
 from .conftest import CORPUS, DEV_QUESTIONS, LETTER, LETTER_ID, ROOT
 
@@ -31,7 +31,20 @@ def test_index_json_summary_is_the_last_stdout_line(runner, tmp_path: Path):
     assert summary["seconds"] >= 0
     again = runner.invoke(cli, ["index", "--corpus", str(CORPUS), "--data-dir", str(tmp_path)])
     assert again.exit_code == 0, again.output
-    assert "0 passages embedded, 33 in the index" in again.stdout
+    assert "passages      0  embedded, 33 in the index" in again.stdout
+    assert "unchanged     1" in again.stdout
+    (corpus := tmp_path / "corpus").mkdir()
+    (corpus / "new.txt").write_text("A new document.", encoding="utf-8")
+    dry = runner.invoke(
+        cli, ["index", "--corpus", str(corpus), "--data-dir", str(tmp_path), "--dry-run", "--json"]
+    )
+    summary = json.loads(dry.stdout.strip().splitlines()[-1])
+    assert (summary["added"], summary["removed"], summary["dry_run"]) == (
+        ["new.txt"],
+        [LETTER_ID],
+        True,
+    )
+    assert IndexStore(tmp_path).documents()[0]["id"] == LETTER_ID  # nothing written
 
 
 def test_index_reports_broken_files_and_exits_1(runner, tmp_path: Path):

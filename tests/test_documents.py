@@ -7,9 +7,10 @@ from .conftest import CORPUS, LETTER, LETTER_ID
 
 
 def test_letter_metadata_comes_from_the_catalogue():
-    documents, problems, examples = load_corpus(CORPUS)
+    documents, problems, examples, skipped = load_corpus(CORPUS)
     assert problems == []
     assert len(examples) >= 3
+    assert skipped == []
     (letter,) = documents
     assert letter.id == LETTER_ID
     assert letter.text == LETTER
@@ -49,8 +50,9 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
     (corpus / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01")
     (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
-    documents, problems, _ = load_corpus(corpus)
+    documents, problems, _, skipped = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
+    assert skipped == ["picture.jpg"]
     reasons = {p.path: p.reason for p in problems}
     assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
     assert "UTF-8" in reasons["latin1.txt"]

@@ -12,7 +12,17 @@ DOCUMENT = {"id": "d.txt", "title": "T & <Co>", "author": "A", "date": "2020", "
 
 def passage(text: str, paragraph: int = 1) -> StoredPassage:
     return StoredPassage(
-        0, f"d.txt#{paragraph}.1", paragraph, 1, "S", None, 0, len(text), text, DOCUMENT
+        row=0,
+        passage_id=f"d.txt#{paragraph}.1",
+        paragraph=paragraph,
+        part=1,
+        section="S",
+        heading=None,
+        page=None,
+        start=0,
+        end=len(text),
+        text=text,
+        document=DOCUMENT,
     )
 
 

@@ -128,7 +128,8 @@ def test_start_help_sources_about(data_dir: Path):
                 (about,) = await ask(api, message("/about", user_id=11), 11)
                 (unknown,) = await ask(api, message("/nonsense", user_id=11), 11)
             commands = api.calls_to("setMyCommands")[0].params["commands"]
-            assert {c["command"] for c in commands} == {"start", "help", "sources", "about", "forget"}
+            names = {c["command"] for c in commands}
+            assert names == {"start", "help", "sources", "about", "forget"}
             assert api.calls_to("setMyDescription") and api.calls_to("setMyShortDescription")
         for reply in (start, help_, sources, about, unknown):
             assert reply["parse_mode"] == "HTML"
@@ -333,7 +334,8 @@ def test_rate_limits_errors_and_outages_delay_replies_but_lose_none(data_dir: Pa
                 api.push(message("Tokaev", user_id=25))
                 await asyncio.sleep(2)
                 api.down = False
-                during, after = await ask(api, message("French ambassador", user_id=25), 25, count=2)
+                question = message("French ambassador", user_id=25)
+                during, after = await ask(api, question, 25, count=2)
             return limited, errored, slow, after_outage, during, after
 
     *before, during, after = asyncio.run(scenario())

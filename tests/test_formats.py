@@ -1,0 +1,177 @@
+"""Each format: text, headings as sections, metadata, and broken files reported."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import docx
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from index.documents import load_corpus
+from index.passages import split_passages
+
+
+def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None) -> bytes:
+    """A minimal PDF with one text line per entry, built by hand (no PDF writer needed)."""
+    objects: list[bytes] = [b"", b""]  # 1: catalog, 2: page tree; filled in below
+    font = len(objects) + 1
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    kids = []
+    for lines in pages:
+        body = (
+            b"BT /F1 11 Tf 14 TL 50 780 Td "
+            + b" ".join(
+                b"("
+                + line.replace("\\", "\\\\")
+                .replace("(", "\\(")
+                .replace(")", "\\)")
+                .encode("latin-1")
+                + b") '"
+                for line in lines
+            )
+            + b" ET"
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
+        content = len(objects)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (content, font)
+        )
+        kids.append(len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
+    info = b"<< " + (b"/Title (%s) " % title.encode() if title else b"") + (
+        b"/Author (%s) " % author.encode() if author else b"") + b">>"  # fmt: skip
+    objects.append(info)
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, len(objects), xref))  # fmt: skip
+    return out.getvalue()
+
+
+def passages_of(corpus: Path, embedder, doc_id: str):
+    documents = {d.id: d for d in load_corpus(corpus).documents}
+    document = documents[doc_id]
+    passages = split_passages(document, embedder.count_tokens, embedder.max_tokens)
+    for p in passages:
+        assert document.text[p.start : p.end] == p.text
+    return document, passages
+
+
+def test_html_main_text_headings_and_meta(corpus: Path, embedder):
+    (corpus / "article.html").write_text(
+        """<!doctype html><html><head><title>Court ruling on extradition</title>
+        <meta name="author" content="A. Reporter"><meta name="date" content="2014-03-01">
+        <style>p { color: red }</style><script>var tracking = "do not index";</script></head>
+        <body><header><a href="/">Home</a> Site menu</header><nav>Archive · About</nav>
+        <h1>Ruling</h1><p>The court refused the   extradition
+        request &amp; released him.</p><h2>Reasons</h2><p>Guarantees were not credible.</p>
+        <footer>© News site</footer></body></html>""",
+        encoding="utf-8",
+    )
+    document, passages = passages_of(corpus, embedder, "article.html")
+    assert (document.title, document.author, document.date) == (
+        "Court ruling on extradition", "A. Reporter", "2014-03-01",
+    )  # fmt: skip
+    assert [(p.section, p.text) for p in passages] == [
+        ("Ruling", "The court refused the extradition request & released him."),
+        ("Reasons", "Guarantees were not credible."),
+    ]
+    for chrome in ("tracking", "Site menu", "Archive · About", "News site", "color"):
+        assert chrome not in document.text
+
+
+def test_html_title_falls_back_to_the_first_h1(corpus: Path):
+    (corpus / "page.htm").write_text("<h1>Only a heading</h1><p>Text.</p>", encoding="utf-8")
+    (document,) = load_corpus(corpus).documents
+    assert document.title == "Only a heading"
+
+
+def test_pdf_pages_paragraphs_and_info(corpus: Path, embedder):
+    (corpus / "ruling.pdf").write_bytes(
+        make_pdf(
+            [
+                [
+                    "The Court of Appeal of Aix-en-Provence examined",
+                    "the request at length.",
+                    "It heard both parties.",
+                ],
+                ["The extradition to Russia was refused."],
+            ],
+            title="Ruling of the Court of Appeal",
+            author="Court of Appeal",
+        )  # fmt: skip
+    )
+    document, passages = passages_of(corpus, embedder, "ruling.pdf")
+    assert (document.title, document.author) == ("Ruling of the Court of Appeal", "Court of Appeal")
+    assert [(p.page, p.text) for p in passages] == [
+        (1, "The Court of Appeal of Aix-en-Provence examined the request at length."),
+        (1, "It heard both parties."),
+        (2, "The extradition to Russia was refused."),
+    ]
+
+
+def test_docx_headings_and_core_properties(corpus: Path, embedder):
+    word = docx.Document()
+    word.core_properties.title = "Report on detentions"
+    word.core_properties.author = "Rights Group"
+    word.add_heading("Findings", level=1)
+    word.add_paragraph("Three politicians were detained.")
+    word.add_heading("Method", level=2)
+    word.add_paragraph("We interviewed   relatives.")
+    word.save(corpus / "report.docx")
+    document, passages = passages_of(corpus, embedder, "report.docx")
+    assert (document.title, document.author) == ("Report on detentions", "Rights Group")
+    assert [(p.section, p.text) for p in passages] == [
+        ("Findings", "Three politicians were detained."),
+        ("Method", "We interviewed relatives."),
+    ]
+
+
+def test_catalogue_overrides_any_format(corpus: Path):
+    (corpus / "a.html").write_text("<title>From the page</title><p>x</p>", encoding="utf-8")
+    (corpus / "catalogue.toml").write_text('["a.html"]\ntitle = "From the catalogue"\n', "utf-8")
+    (document,) = load_corpus(corpus).documents
+    assert document.title == "From the catalogue"
+
+
+def test_broken_files_are_reported_one_line_each(corpus: Path):
+    (corpus / "good.md").write_text("# Title\n\nFine text.", encoding="utf-8")
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    encrypted = PdfWriter()
+    encrypted.append(PdfReader(io.BytesIO(make_pdf([["Secret text."]]))))
+    encrypted.encrypt("password", algorithm="RC4-40")
+    with open(corpus / "locked.pdf", "wb") as file:
+        encrypted.write(file)
+    (corpus / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    (corpus / "scan.pdf").write_bytes(make_pdf([[]]))
+    (corpus / "bad.html").write_bytes(b"<p>caf\xe9</p>")
+    documents, problems, _, _ = load_corpus(corpus)
+    assert [d.id for d in documents] == ["good.md"]
+    reasons = {p.path: p.reason for p in problems}
+    assert set(reasons) == {"broken.pdf", "locked.pdf", "broken.docx", "scan.pdf", "bad.html"}
+    assert reasons["locked.pdf"] == "encrypted PDF"
+    assert "no text" in reasons["scan.pdf"]
+    assert "UTF-8" in reasons["bad.html"]
+    assert all("\n" not in reason for reason in reasons.values())
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "notes.md"])
+def test_language_from_front_matter(corpus: Path, name: str):
+    (corpus / name).write_text("---\ntitle: T\nlanguage: ru\n---\nТекст.", encoding="utf-8")
+    (document,) = load_corpus(corpus).documents
+    assert document.language == ("ru" if name.endswith(".md") else None)
