@@ -77,23 +77,25 @@ class Embedder:
         import numpy as np
 
         folded = [fold(text) for text in texts]
-        chunks = []
-        for start in range(0, len(folded), BATCH_SIZE * 4):
-            chunk = folded[start : start + BATCH_SIZE * 4]
-            chunks.append(
-                self.model.encode(
-                    chunk,
-                    batch_size=BATCH_SIZE,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+        if not folded:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Longest first across all texts, as encode() does within one call: batches of similar
+        # length waste no time on padding, while progress is still reported chunk by chunk.
+        order = sorted(range(len(folded)), key=lambda i: -len(folded[i]))
+        vectors = np.empty((len(folded), self.dimension), dtype=np.float32)
+        chunk = BATCH_SIZE * 4
+        for start in range(0, len(order), chunk):
+            rows = order[start : start + chunk]
+            vectors[rows] = self.model.encode(
+                [folded[i] for i in rows],
+                batch_size=BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
             if progress:
-                progress(len(chunk))
-        if not chunks:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(chunks).astype(np.float32, copy=False)
+                progress(len(rows))
+        return vectors
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Return the number of word pieces of each text, without special tokens."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from index.documents import Document
+from index.normalize import fold
 
 #: Counts the word pieces of each text (without the model's special tokens).
 TokenCounter = Callable[[list[str]], list[int]]
@@ -153,7 +154,8 @@ def fit_window(
     Cuts fall between sentences; a sentence longer than the window is cut between words.
     A single word longer than the window stays whole (the model reads its beginning).
     """
-    if count_tokens([text[start:end]])[0] <= max_tokens:
+    # Every word piece covers at least one character of the folded text: short text fits.
+    if len(fold(text[start:end])) <= max_tokens or count_tokens([text[start:end]])[0] <= max_tokens:
         return [(start, end)]
     spans: list[tuple[int, int]] = []
     sentences = [(start + s, start + e) for s, e in sentence_spans(text[start:end])]
