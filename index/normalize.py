@@ -48,7 +48,9 @@ def fold(text: str) -> str:
     quotes and dashes made plain, lower case, runs of whitespace made one space.
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
-    text = _WORD.sub(_fold_word, text.translate(_PUNCTUATION_TABLE))
+    text = text.translate(_PUNCTUATION_TABLE)
+    if _CYRILLIC.search(text):  # most text has none: skip the word-by-word pass
+        text = _WORD.sub(_fold_word, text)
     return " ".join(text.lower().split())
 
 

@@ -18,7 +18,7 @@ from index.passages import sentence_spans
 from index.store import IndexStore, StoredPassage, read_manifest
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +127,7 @@ class Searcher:
             mode: "hybrid" fuses both retrievers; "dense" and "keyword" use one (for benchmarks).
             fusion: "weighted" (cosine plus normalised BM25) or "rrf" (reciprocal rank fusion).
         """
-        vector = self.embedder.encode([query])
-        return self._search(query, vector, top_k, mode, fusion)
-
-    def _search(
-        self, query: str, vector: np.ndarray, top_k: int, mode: Mode, fusion: Fusion
-    ) -> SearchResult:
+        vector = self.embedder.encode_query(query)
         dense = self.store.dense(vector, CANDIDATES)[0] if mode != "keyword" else []
         match = keyword_query(query) if mode != "dense" else ""
         keyword = self.store.keyword(match, CANDIDATES) if match else []

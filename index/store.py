@@ -305,7 +305,7 @@ class IndexStore:
 
         if not rows:
             return np.zeros((0, self.index.d), dtype=np.float32)
-        return np.vstack([self.index.reconstruct(row) for row in rows])
+        return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
 
 def _stored(row: sqlite3.Row) -> StoredPassage:

@@ -123,3 +123,13 @@ def test_parts_of_one_paragraph_come_back_as_one_quote(tmp_path: Path, embedder)
     source = (corpus / "rivers.txt").read_text(encoding="utf-8")
     assert source[hits[0].passage.start : hits[0].passage.end] == hits[0].passage.text
     assert len(hits[0].passage.text) > len(source) // 2
+
+
+def test_question_vectors_match_passage_vectors_and_are_cached(embedder):
+    import numpy as np
+
+    question = "Who was the French ambassador?"
+    embedder.clear_cache()
+    single = embedder.encode_query(question)
+    assert np.allclose(single, embedder.encode([question]), atol=1e-5)
+    assert embedder.encode_query("who was the french  AMBASSADOR?") is single  # same folded text

@@ -1,0 +1,186 @@
+"""Per-question latency and cold start: archive-bot against the model's floor and txtai.
+
+In one process, on the shipped corpus and the same questions:
+  floor          a bare SentenceTransformer.encode of the question + exact FAISS search
+  txtai 9.14     hybrid and dense search (when `requirements-bench.txt` is installed)
+  archive-bot    the full answer path: fold, encode, dense + keyword search, fuse, build
+                 the result; uncached (first time a question is asked) and cached (again)
+Rounds are interleaved and the median per system is reported. Then cold start, as commands:
+time to the first answer of `archive-bot ask` against `python -c "import sentence_transformers"`.
+
+    python scripts/bench_latency.py [--rounds 5] [--write BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from benchlib import command, machine, write_section  # noqa: E402
+
+from index.build import build_index  # noqa: E402
+from index.embed import load_embedder, model_location  # noqa: E402
+from index.evaluate import load_questions  # noqa: E402
+from index.search import Searcher  # noqa: E402
+from index.store import IndexStore  # noqa: E402
+
+QUESTION_FILES = [ROOT / "tests" / "dev_questions.jsonl", ROOT / "tests" / "questions.jsonl"]
+
+
+def systems(searcher: Searcher, texts: list[str]) -> dict:
+    import faiss
+
+    model = searcher.embedder.model
+    flat = faiss.IndexFlatIP(searcher.embedder.dimension)
+    flat.add(model.encode(texts, normalize_embeddings=True))
+
+    def floor(q: str) -> None:
+        flat.search(model.encode([q], normalize_embeddings=True), 5)
+
+    def ours(q: str) -> None:
+        searcher.search(q, 3)
+
+    def forget(q: str) -> None:
+        searcher.embedder.clear_cache()
+
+    # name -> (untimed preparation, timed search)
+    found = {"floor (bare encode + exact FAISS)": (None, floor)}
+    try:
+        from txtai import Embeddings
+    except ImportError:
+        print("txtai not installed: `pip install -r requirements-bench.txt`", file=sys.stderr)
+    else:
+        for hybrid in (True, False):
+            embeddings = Embeddings(
+                path=model_location("all-MiniLM-L6-v2"), content=True, hybrid=hybrid
+            )
+            embeddings.index([(i, t, None) for i, t in enumerate(texts)])
+            name = f"txtai 9.14 {'hybrid' if hybrid else 'dense'}"
+            found[name] = (None, lambda q, e=embeddings: e.search(q, 5))
+    found["archive-bot, new question"] = (forget, ours)
+    found["archive-bot, repeated question (cached)"] = (ours, ours)
+    return found
+
+
+def timed(system, question: str) -> float:
+    prepare, search = system
+    if prepare:
+        prepare(question)
+    started = time.perf_counter()
+    search(question)
+    return 1000 * (time.perf_counter() - started)
+
+
+def best_of(runs: int, argv: list[str]) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--write", type=Path, help="update this BENCHMARKS.md section")
+    args = parser.parse_args()
+
+    embedder = load_embedder()
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    build_index(ROOT / "corpus", data_dir, embedder=embedder)
+    searcher = Searcher(IndexStore(data_dir), embedder)
+    store = searcher.store
+    texts = [p.text for p in store.passages(list(range(store.manifest["passages"]))).values()]
+    questions = [q.q for path in QUESTION_FILES for q in load_questions(path)]
+    candidates = systems(searcher, texts)
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for round_ in range(args.rounds + 1):  # the first round warms up
+        for question in questions:  # each question by every system in turn: drift hits all
+            for name, system in candidates.items():
+                elapsed = timed(system, question)
+                if round_:
+                    times[name].append(elapsed)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    floor = medians["floor (bare encode + exact FAISS)"]
+    hybrid = medians.get("txtai 9.14 hybrid")
+    lines = [
+        "| system | median ms/question | p95 | × floor | × txtai hybrid |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, values in times.items():
+        values.sort()
+        p95 = values[int(0.95 * (len(values) - 1))]
+        versus = f"{medians[name] / hybrid:.2f}" if hybrid else "—"
+        lines.append(
+            f"| {name} | {medians[name]:.1f} | {p95:.1f} | {medians[name] / floor:.2f} | {versus} |"
+        )
+
+    python = sys.executable
+    question = "Who was the French ambassador?"
+    cold = {
+        "python -c 'import sentence_transformers'": [python, "-c", "import sentence_transformers"],
+        "archive-bot ask (first answer)": [
+            python,
+            "-m",
+            "bot",
+            "ask",
+            "--data-dir",
+            str(data_dir),
+            question,
+        ],
+        "archive-bot --help": [python, "-m", "bot", "--help"],
+        "archive-bot logs stats": [
+            python,
+            "-m",
+            "bot",
+            "logs",
+            "stats",
+            "--data-dir",
+            str(data_dir),
+        ],
+    }
+    seconds = {name: best_of(3, argv) for name, argv in cold.items()}
+    base = seconds["python -c 'import sentence_transformers'"]
+    lines += [
+        "",
+        "| cold start (best of 3) | seconds | target |",
+        "| --- | --- | --- |",
+    ]
+    targets = {
+        "archive-bot ask (first answer)": f"≤ 1.3 × import + 1 s = {1.3 * base + 1:.1f} s",
+        "archive-bot --help": "< 0.5 s",
+    }
+    for name, value in seconds.items():
+        lines.append(f"| `{name}` | {value:.2f} | {targets.get(name, '')} |")
+
+    report = "\n".join(
+        [
+            "## Per-question latency and cold start",
+            "",
+            f"Command: `{command()}` (run by `make bench`). Machine: {machine()}.",
+            f"{len(questions)} questions (both question sets) × {args.rounds} rounds, each "
+            "question "
+            "timed with every system in turn, "
+            "on the shipped corpus, one process. archive-bot's path includes folding, both "
+            "retrievers, fusion, neighbour merging, the best-sentence highlight and the found "
+            "decision; txtai and the floor only search.",
+            "",
+            *lines,
+        ]
+    )
+    print(report)
+    if args.write:
+        write_section(args.write, "bench_latency", report)
+
+
+if __name__ == "__main__":
+    main()
