@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+import traceback
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -190,9 +191,10 @@ class RedactToken(logging.Filter):
         message = record.getMessage()
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "[token]"), None
-        if record.exc_info and record.exc_info[1] and self.token in str(record.exc_info[1]):
-            record.exc_info = None
-            record.msg = f"{record.msg} (exception details hidden: they held the token)"
+        if record.exc_info and record.exc_info[1]:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            if self.token in text:  # keep the traceback, without the token
+                record.exc_info, record.exc_text = None, text.replace(self.token, "[token]")
         return True
 
 

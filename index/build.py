@@ -61,7 +61,7 @@ class BuildReport:
 @contextmanager
 def build_lock(data_dir: Path) -> Iterator[None]:
     """Hold the data dir's build lock, or fail at once if another build holds it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     with open(data_dir / LOCK, "w") as file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)

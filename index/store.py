@@ -38,6 +38,10 @@ DATABASE = "passages.db"
 # Porter stemming over the folded text: "extradite" finds "extradition".
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 REBUILD_HINT = "run `archive-bot index --full` to rebuild it"
+# Exact search up to this many passages, an approximate index above (see BENCHMARKS.md,
+# "Scale": exact search at this size still answers well under the 30 ms budget).
+EXACT_LIMIT = 200_000
+NPROBE = 48  # inverted lists searched per question: recall@10 against exact search >= 0.95
 
 
 @dataclass(frozen=True)
@@ -83,14 +87,13 @@ def write_index(
 
     from index.normalize import fold
 
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     target = data_dir / f"index-{build_id}"
     staging = data_dir / f".staging-{build_id}"
     staging.mkdir()
     try:
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
+        index, kind = vector_index(vectors)
         faiss.write_index(index, str(staging / VECTORS))
 
         db = sqlite_utils.Database(staging / DATABASE)
@@ -137,7 +140,7 @@ def write_index(
             "dimension": int(vectors.shape[1]),
             "documents": len(documents),
             "passages": len(passages),
-            "faiss_index": "IndexFlatIP",
+            "faiss_index": kind,
             "examples": examples,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -155,6 +158,29 @@ def write_index(
         raise
     remove_stale(data_dir, keep={target.name, previous.name if previous else ""})
     return manifest
+
+
+def vector_index(vectors: np.ndarray):
+    """Return a FAISS inner-product index holding `vectors` and its description.
+
+    Exact search up to EXACT_LIMIT vectors; beyond it an inverted file with 8-bit scalar
+    quantisation: a quarter of the memory, and a search that scans only NPROBE of its lists.
+    """
+    import faiss
+    import numpy as np
+
+    count, dimension = vectors.shape
+    if count <= EXACT_LIMIT:
+        index = faiss.IndexFlatIP(dimension)
+        index.add(vectors)
+        return index, "IndexFlatIP"
+    lists = int(4 * count**0.5)
+    kind = f"IVF{lists},SQ8"
+    index = faiss.index_factory(dimension, kind, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(count, min(count, 64 * lists), replace=False)
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    return index, kind
 
 
 def remove_stale(data_dir: Path, keep: set[str] | None = None) -> None:
@@ -214,6 +240,10 @@ class IndexStore:
         directory = (data_dir / CURRENT).resolve()
         try:
             self.index = faiss.read_index(str(directory / VECTORS))
+            if self.manifest.get("faiss_index", "").startswith("IVF"):
+                ivf = faiss.extract_index_ivf(self.index)
+                ivf.nprobe = NPROBE
+                ivf.make_direct_map()  # reconstruct() for keyword-only candidates and reuse
             uri = f"file:{directory / DATABASE}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._db.row_factory = sqlite3.Row

@@ -1,0 +1,196 @@
+"""Scale: index build, size, memory and per-question latency at 10k, 100k (and 1M) passages.
+
+The archives are synthetic. Texts: the letter's sentences recombined into new paragraphs (so
+the keyword index sees realistic words). Vectors: 1,000 of those passages are really
+embedded; the rest are made from them (a random mix of two real vectors plus Gaussian noise,
+normalised), so they cluster like real embeddings, which matters for an approximate index.
+Each archive is written by the real `write_index` (FAISS + SQLite FTS5 + manifest), loaded by
+`IndexStore`, and searched by the real `Searcher` (question encoding included). Exact search
+is timed at every size to place the switch to an approximate index, whose recall@10 against
+exact search is measured on 200 query vectors.
+
+    python scripts/bench_scale.py [--sizes 10000 100000 1000000] [--write BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+import numpy as np  # noqa: E402
+from benchlib import command, machine, write_section  # noqa: E402
+
+from index.documents import Document  # noqa: E402
+from index.embed import load_embedder  # noqa: E402
+from index.evaluate import load_questions  # noqa: E402
+from index.passages import Passage, sentence_spans  # noqa: E402
+from index.search import Searcher, keyword_query  # noqa: E402
+from index.store import EXACT_LIMIT, IndexStore, vector_index, write_index  # noqa: E402
+
+REAL_SAMPLE = 1000
+PER_DOCUMENT = 1000
+
+
+MEASURE_MEMORY = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+import faiss, sqlite3  # noqa: F401  (imported before the first reading)
+from index.store import IndexStore
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+before = rss()
+store = IndexStore(Path(sys.argv[1]))
+print(rss() - before)
+"""
+
+
+def loaded_memory_mb(data_dir: Path) -> float:
+    """Return how much a fresh process grows when it loads the index of `data_dir`."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE_MEMORY, str(data_dir), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return float(done.stdout)
+
+
+def synthetic(count: int, sentences: list[str], real: np.ndarray, rng: random.Random):
+    """Return documents, passages and vectors of a synthetic archive of `count` passages."""
+    generator = np.random.default_rng(rng.randint(0, 2**31))
+    texts = [" ".join(rng.sample(sentences, rng.randint(1, 3))) for _ in range(count)]
+    first = generator.integers(0, len(real), count)
+    second = generator.integers(0, len(real), count)
+    weight = generator.random((count, 1), dtype=np.float32)
+    vectors = weight * real[first] + (1 - weight) * real[second]
+    vectors += generator.normal(0, 0.25 / real.shape[1] ** 0.5, vectors.shape).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    documents, passages = [], []
+    for start in range(0, count, PER_DOCUMENT):
+        doc_id = f"synthetic-{start // PER_DOCUMENT:05}.txt"
+        chunk = texts[start : start + PER_DOCUMENT]
+        text = "\n\n".join(chunk)
+        documents.append(Document(id=doc_id, text=text, title=doc_id))
+        offset = 0
+        for number, passage in enumerate(chunk, start=1):
+            passages.append(
+                Passage(doc_id, number, 1, None, offset, offset + len(passage), passage)
+            )
+            offset += len(passage) + 2
+    return documents, passages, vectors.astype(np.float32)
+
+
+def recall_at_10(vectors: np.ndarray, queries: np.ndarray) -> float:
+    import faiss
+
+    from index.store import NPROBE
+
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    approximate, _ = vector_index(vectors)
+    faiss.extract_index_ivf(approximate).nprobe = NPROBE
+    _, truth = exact.search(queries, 10)
+    _, found = approximate.search(queries, 10)
+    return float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--write", type=Path, help="update this BENCHMARKS.md section")
+    args = parser.parse_args()
+
+    import faiss
+
+    embedder = load_embedder()
+    letter = (ROOT / "corpus" / "khrapunov-open-letter-ablyazov.txt").read_text(encoding="utf-8")
+    sentences = [letter[s:e] for line in letter.splitlines() for s, e in sentence_spans(line)]
+    rng = random.Random(3)
+    sample = [" ".join(rng.sample(sentences, rng.randint(1, 3))) for _ in range(REAL_SAMPLE)]
+    started = time.perf_counter()
+    real = embedder.encode(sample)
+    embed_rate = REAL_SAMPLE / (time.perf_counter() - started)
+    questions = [q.q for path in ("dev_questions.jsonl", "questions.jsonl")
+                 for q in load_questions(ROOT / "tests" / path)]  # fmt: skip
+    question_vectors = embedder.encode(questions)
+
+    lines = [
+        "| passages | FAISS index | build | on disk | memory (loaded) | search p50 | p95 | "
+        "keyword (FTS5) p50 | exact search alone | recall@10 vs exact |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for size in args.sizes:
+        documents, passages, vectors = synthetic(size, sentences, real, rng)
+        data_dir = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-"))
+        started = time.perf_counter()
+        manifest = write_index(data_dir, documents, passages, vectors, embedder.name, [])
+        build = time.perf_counter() - started
+        disk = sum(p.stat().st_size for p in (data_dir / "index").resolve().iterdir()) / 2**20
+        memory = loaded_memory_mb(data_dir)
+        store = IndexStore(data_dir)
+        searcher = Searcher(store, embedder)
+        timings, keyword = [], []
+        for _ in range(3):
+            for question in questions:
+                embedder.clear_cache()
+                t = time.perf_counter()
+                searcher.search(question, 3)
+                timings.append(1000 * (time.perf_counter() - t))
+                t = time.perf_counter()
+                store.keyword(keyword_query(question) or '"archive"', 50)
+                keyword.append(1000 * (time.perf_counter() - t))
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(vectors)
+        t = time.perf_counter()
+        for vector in question_vectors:
+            exact.search(vector[None, :], 50)
+        exact_ms = 1000 * (time.perf_counter() - t) / len(question_vectors)
+        del exact
+        if size > EXACT_LIMIT:
+            queries = np.vstack([question_vectors, vectors[:150]])
+            recall = f"{recall_at_10(vectors, queries):.3f}"
+        else:
+            recall = "1 (exact)"
+        timings.sort()
+        lines.append(
+            f"| {size:,} | {manifest['faiss_index']} | {build:.0f} s | {disk:.0f} MB | "
+            f"{memory:.0f} MB | {statistics.median(timings):.1f} ms | "
+            f"{timings[int(0.95 * (len(timings) - 1))]:.1f} ms | "
+            f"{statistics.median(keyword):.1f} ms | "
+            f"{exact_ms:.1f} ms | {recall} |"
+        )
+        print(lines[-1], file=sys.stderr)
+        del store, searcher
+
+    report = "\n".join(
+        [
+            "## Scale",
+            "",
+            f"Command: `{command()}` (`make bench` runs 10k and 100k; 1M with "
+            "`--sizes 1000000`). Machine: " + machine() + ".",
+            f"Synthetic archives: texts recombine the letter's sentences; {REAL_SAMPLE} "
+            f"passages are really embedded ({embed_rate:.0f} passages/s here), the other vectors "
+            "are mixes of two real ones plus noise, normalised. Search is the full hybrid path "
+            "with question encoding (the question-vector cache cleared before each). Memory is "
+            "how much a fresh process's resident size grows when it loads the index.",
+            "",
+            *lines,
+        ]
+    )
+    print(report)
+    if args.write:
+        write_section(args.write, "bench_scale", report)
+
+
+if __name__ == "__main__":
+    main()
