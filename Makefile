@@ -32,6 +32,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(PY) -m pip check
 
 # Peers (txtai, rank-bm25) are installed for benchmarks only, never at run time.
 $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
