@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
 
-.PHONY: run test lint bench index browse-logs clean
+.PHONY: run test lint bench soak index browse-logs clean
 
 # The CPU build of torch goes first, on its own line: an unpinned torch (or one pulled in by
 # another package) would be a multi-GB CUDA build.
@@ -44,6 +44,11 @@ bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_latency.py --write BENCHMARKS.md
 	$(PY) scripts/bench_index.py --write BENCHMARKS.md
 	$(PY) scripts/bench_bot.py --write BENCHMARKS.md
+	$(PY) scripts/bench_scale.py --write BENCHMARKS.md
+
+# Ten minutes under steady load; memory, file descriptors and threads must stay flat.
+soak: $(VENV)/.bench-installed
+	$(PY) scripts/soak.py --minutes 10 --plot docs/soak.png --write BENCHMARKS.md
 
 # The query log in a browser on http://127.0.0.1:8001, on this machine only. Datasette runs
 # read-only SQL; it shows every logged question, so never expose the port.
