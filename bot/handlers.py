@@ -31,6 +31,7 @@ from telegram.ext import (
 from bot import __version__, callbacks
 from bot.answering import Answer, answer
 from bot.moderation import recent_line, stats_text
+from bot.querylog import QueryLog
 from bot.render import (
     TELEGRAM_LIMIT,
     attribution_of,
@@ -198,32 +199,37 @@ def is_moderator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return bool(user and user.id in state(context).moderators)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Moderators: the log's statistics of the last 30 days."""
+async def moderators_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QueryLog | None:
+    """Return the log for a moderator; anyone else gets the unknown-command reply."""
     log = state(context).log
     if not is_moderator(update, context):
         await update.effective_message.reply_text(UNKNOWN_COMMAND)
-        return
-    if log is None:
+    elif log is None:
         await update.effective_message.reply_text("The query log is not available.")
-        return
-    summary = await asyncio.to_thread(log.stats, 30)
-    text = escape(stats_text(summary))
-    await update.effective_message.reply_text(f"<pre>{text[: TELEGRAM_LIMIT - 20]}</pre>")
+    else:
+        return log
+    return None
+
+
+async def reply_preformatted(update: Update, text: str) -> None:
+    """Reply with plain text in a <pre> block, cut to fit one message (before escaping)."""
+    cut = text[: TELEGRAM_LIMIT // 2]  # escaping can double the length of "&"-heavy text
+    await update.effective_message.reply_text(f"<pre>{escape(cut)}</pre>")
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Moderators: the log's statistics of the last 30 days."""
+    if log := await moderators_log(update, context):
+        await reply_preformatted(update, stats_text(await asyncio.to_thread(log.stats, 30)))
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Moderators: the last 10 questions with answered and feedback marks."""
-    log = state(context).log
-    if not is_moderator(update, context):
-        await update.effective_message.reply_text(UNKNOWN_COMMAND)
-        return
-    if log is None:
-        await update.effective_message.reply_text("The query log is not available.")
-        return
-    rows = await asyncio.to_thread(log.rows, limit=10)
-    text = escape("\n".join(recent_line(r) for r in rows) or "No questions logged yet.")
-    await update.effective_message.reply_text(f"<pre>{text[: TELEGRAM_LIMIT - 20]}</pre>")
+    if log := await moderators_log(update, context):
+        rows = await asyncio.to_thread(log.rows, limit=10)
+        await reply_preformatted(
+            update, "\n".join(recent_line(r) for r in rows) or "No questions logged yet."
+        )
 
 
 def addressed_text(message: Message, username: str, bot_id: int) -> str | None:
