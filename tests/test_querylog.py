@@ -177,3 +177,15 @@ def test_bad_settings_are_explained(data_dir: Path):
     env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir), "ARCHIVE_BOT_LOG_RETENTION_DAYS": "ninety"}
     result = runner.invoke(cli, ["logs", "purge"], env=env)
     assert result.exit_code == 1 and "whole number of days" in result.stderr
+
+
+def test_a_full_disk_warns_once_and_answers_go_on(tmp_path: Path, caplog):
+    log = QueryLog(tmp_path)
+    pages = log.db.execute("pragma page_count").fetchone()[0]
+    log.db.execute(f"pragma max_page_count = {pages}")  # the file cannot grow: SQLITE_FULL
+    results = [
+        log.record(query="q" * 5000, found=True, passages=[], latency_ms=1, chat_type="private")
+        for _ in range(20)
+    ]
+    assert None in results
+    assert caplog.text.count("cannot be written") == 1

@@ -381,3 +381,24 @@ def test_the_bot_process_stops_cleanly_on_sigterm_and_never_prints_the_token(dat
 def test_botapi_helpers_make_command_entities():
     update = botapi.message("/start")
     assert update["message"]["entities"][0]["type"] == "bot_command"
+
+
+@pytest.mark.parametrize(
+    "method", ["sendMessage", "sendChatAction", "answerCallbackQuery", "answerInlineQuery"]
+)
+def test_a_429_on_any_method_the_bot_uses_delays_but_loses_nothing(data_dir: Path, method: str):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                api.fail(method, 429, retry_after=1)
+                (reply,) = await ask(api, message("Who was the French ambassador?", user_id=61), 61)
+                api.push(callback(buttons(reply)["👍"], user_id=61))
+                api.push(inline("Tokaev", user_id=61))
+                await wait_for(
+                    lambda: (
+                        api.calls_to("answerCallbackQuery") and api.calls_to("answerInlineQuery")
+                    )
+                )
+            return reply
+
+    assert "Serge Smesov" in asyncio.run(scenario())["text"]
