@@ -56,4 +56,9 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Return the words of the folded `text` (letters and digits only)."""
-    return _TOKEN.findall(fold(text))
+    return words(fold(text))
+
+
+def words(folded: str) -> list[str]:
+    """Return the words (letters and digits only) of text that is already folded."""
+    return _TOKEN.findall(folded)

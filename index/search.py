@@ -26,6 +26,10 @@ Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["weighted", "rrf"]
 
 CANDIDATES = 50  # from each retriever, before fusion
+# Query words held by more than this share of the passages (and by more than COMMON_MIN
+# passages) are left out of the keyword search: see Searcher.telling_words.
+COMMON_SHARE = 0.05
+COMMON_MIN = 1000
 RRF_K = 60
 DENSE_WEIGHT = 0.8  # weighted fusion: share of the cosine similarity against normalised BM25
 # When the archive is taken to answer a question (calibrated on the question sets, see
@@ -67,9 +71,15 @@ class SearchResult:
     hits: list[Hit]
 
 
-def keyword_query(query: str, operator: Literal["OR", "AND"] = "OR", min_length: int = 1) -> str:
-    """Return the FTS5 MATCH expression for `query` ("" when it has no content words)."""
-    words = dict.fromkeys(t for t in tokens(query) if t not in STOPWORDS and len(t) >= min_length)
+def content_words(query: str, min_length: int = 1) -> list[str]:
+    """Return the distinct folded words of `query` that are not stopwords."""
+    return list(
+        dict.fromkeys(t for t in tokens(query) if t not in STOPWORDS and len(t) >= min_length)
+    )
+
+
+def match_expression(words: list[str], operator: Literal["OR", "AND"] = "OR") -> str:
+    """Return the FTS5 MATCH expression for `words` ("" when there are none)."""
     return f" {operator} ".join(f'"{word}"' for word in words)
 
 
@@ -129,7 +139,7 @@ class Searcher:
         """
         vector = self.embedder.encode_query(query)
         dense = self.store.dense(vector, CANDIDATES)[0] if mode != "keyword" else []
-        match = keyword_query(query) if mode != "dense" else ""
+        match = match_expression(self.telling_words(query)) if mode != "dense" else ""
         keyword = self.store.keyword(match, CANDIDATES) if match else []
         rows = list(dict.fromkeys([row for row, _ in dense] + [row for row, _ in keyword]))
         if not rows:
@@ -155,8 +165,21 @@ class Searcher:
         """
         if similarity >= FOUND_SIMILARITY or (similarity >= FOUND_WITH_KEYWORDS and keyword_hit):
             return True
-        every_word = keyword_query(query, "AND", FOUND_WORD_LENGTH)
+        every_word = match_expression(self.telling_words(query, FOUND_WORD_LENGTH), "AND")
         return bool(every_word and self.store.keyword(every_word, 1))
+
+    def telling_words(self, query: str, min_length: int = 1) -> list[str]:
+        """Return the content words of `query`, without those common in a large archive.
+
+        FTS5 scores every passage that holds a query word; a word found in a large share of a
+        large archive costs the most and tells the least (its BM25 weight is near zero). When
+        every word is common, the rarest one is kept.
+        """
+        words = content_words(query, min_length)
+        limit = max(COMMON_MIN, COMMON_SHARE * self.store.manifest["passages"])
+        frequencies = self.store.document_frequencies(words)
+        telling = [w for w in words if frequencies.get(w, 0) <= limit]
+        return telling or [min(words, key=lambda w: frequencies[w])] if words else []
 
     def _merge_neighbours(self, hits: list[Hit]) -> list[Hit]:
         """Merge hits that are parts of one paragraph into one quote; drop repeated texts."""

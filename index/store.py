@@ -3,7 +3,8 @@
     data/index -> index-<build id>/      a symlink, swapped atomically by each build
         manifest.json                    model, dimension, counts, build time, format version
         vectors.faiss                    exact inner-product index; vector i is passage row i
-        passages.db                      documents, passages, passages_fts (FTS5 on folded text)
+        passages.db                      documents, passages, passages_fts (FTS5 on folded text),
+                                         terms (how many passages hold each folded word)
 
 A build writes a new `index-<build id>` directory and then replaces the symlink in one
 `os.replace`, so readers see either the old index or the new one, never a half-written one.
@@ -17,6 +18,7 @@ import shutil
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from index.documents import Document
     from index.passages import Passage
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "index"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
@@ -85,7 +87,7 @@ def write_index(
     import faiss
     import sqlite_utils
 
-    from index.normalize import fold
+    from index.normalize import fold, words
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -107,6 +109,13 @@ def write_index(
             ),
             pk="id",
         )
+        folded = [fold(p.search_text) for p in passages]
+        document_frequency = Counter(word for text in folded for word in set(words(text)))
+        db["terms"].insert_all(
+            ({"term": term, "df": df} for term, df in document_frequency.items()),
+            pk="term",
+            columns={"term": str, "df": int},
+        )
         db["passages"].insert_all(
             (
                 {
@@ -121,7 +130,7 @@ def write_index(
                     "start": p.start,
                     "end": p.end,
                     "text": p.text,
-                    "folded": fold(p.search_text),
+                    "folded": folded[row],
                 }
                 for row, p in enumerate(passages)
             ),
@@ -298,6 +307,15 @@ class IndexStore:
             (doc_id, paragraph),
         )
         return [_stored(row) for row in found]
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """Return how many passages hold each of `terms` (folded words), if indexed."""
+        if not terms:
+            return {}
+        rows = self._query(
+            f"select term, df from terms where term in ({','.join('?' * len(terms))})", terms
+        )
+        return {row["term"]: row["df"] for row in rows}
 
     def passage(self, passage_id: str) -> StoredPassage | None:
         """Return the passage with this stable id, or None when the index has no such passage."""

@@ -33,7 +33,7 @@ from index.documents import Document  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
 from index.evaluate import load_questions  # noqa: E402
 from index.passages import Passage, sentence_spans  # noqa: E402
-from index.search import Searcher, keyword_query  # noqa: E402
+from index.search import Searcher, match_expression  # noqa: E402
 from index.store import EXACT_LIMIT, IndexStore, vector_index, write_index  # noqa: E402
 
 REAL_SAMPLE = 1000
@@ -147,7 +147,7 @@ def main() -> None:
                 searcher.search(question, 3)
                 timings.append(1000 * (time.perf_counter() - t))
                 t = time.perf_counter()
-                store.keyword(keyword_query(question) or '"archive"', 50)
+                store.keyword(match_expression(searcher.telling_words(question)) or '"archive"', 50)
                 keyword.append(1000 * (time.perf_counter() - t))
         exact = faiss.IndexFlatIP(vectors.shape[1])
         exact.add(vectors)

@@ -133,3 +133,17 @@ def test_question_vectors_match_passage_vectors_and_are_cached(embedder):
     single = embedder.encode_query(question)
     assert np.allclose(single, embedder.encode([question]), atol=1e-5)
     assert embedder.encode_query("who was the french  AMBASSADOR?") is single  # same folded text
+
+
+def test_words_common_in_a_large_archive_leave_the_keyword_search(searcher, monkeypatch):
+    import index.search
+
+    assert searcher.telling_words("Kazakhstan Magnitsky") == ["kazakhstan", "magnitsky"]
+    # As if the letter were a large archive: words in over 10 % of passages are common.
+    monkeypatch.setattr(index.search, "COMMON_MIN", 1)
+    monkeypatch.setattr(index.search, "COMMON_SHARE", 0.1)
+    assert searcher.telling_words("Kazakhstan Magnitsky") == ["magnitsky"]
+    frequencies = searcher.store.document_frequencies(["kazakhstan", "nazarbaev"])
+    rarest = min(frequencies, key=frequencies.get)
+    assert searcher.telling_words("Kazakhstan Nazarbaev") == [rarest]
+    assert searcher.search("Magnitsky").found
