@@ -13,9 +13,6 @@ import click
 from bot import __version__
 from index.embed import DEFAULT_MODEL  # a light import: torch loads only with the model
 
-logger = logging.getLogger(__name__)
-
-
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

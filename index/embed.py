@@ -8,7 +8,6 @@ Hugging Face cache). The hub is switched off: nothing is downloaded at run time.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import threading
 from collections import OrderedDict
@@ -20,8 +19,6 @@ from index.normalize import fold
 
 if TYPE_CHECKING:
     import numpy as np
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 32

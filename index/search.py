@@ -6,21 +6,15 @@ question -> fold -> embedding + keyword query -> candidates -> fused ranking
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from index.embed import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.normalize import tokens
 from index.passages import sentence_spans
 from index.store import IndexStore, StoredPassage, read_manifest
-
-if TYPE_CHECKING:
-    pass
-
-logger = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["weighted", "rrf"]
