@@ -42,7 +42,9 @@ DESCRIPTION = (
     "Ask a question about the archive: the bot answers with passages quoted word for word from "
     "its documents, each with its source. It never writes an answer of its own."
 )
-NETWORK_RETRIES = 3  # a reply is retried this often after a timeout or a connection error
+# A reply is retried this often after a timeout or a connection error, waiting 0.5 s, 1 s,
+# 2 s … up to 30 s in between: it outlives about a minute of Bot API outage.
+NETWORK_RETRIES = 7
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -63,7 +65,7 @@ class RetryingRateLimiter(AIORateLimiter):
                 if attempt == NETWORK_RETRIES:
                     raise
                 logger.warning("%s failed (%s); retrying", endpoint, type(error).__name__)
-                await asyncio.sleep(0.5 * 2**attempt)
+                await asyncio.sleep(min(0.5 * 2**attempt, 30.0))
 
 
 def open_log(state: BotState) -> None:

@@ -82,6 +82,14 @@ class BotAPI:
         self.server.shutdown()
         self.server.server_close()
 
+    def refuse_connections(self, seconds: float) -> None:
+        """Close the listening socket (connections are refused), then listen again."""
+        port = self.server.server_address[1]
+        self.__exit__()
+        time.sleep(seconds)
+        self.server = QuietServer(("127.0.0.1", port), self._handler())
+        self.__enter__()
+
     # --- driving the bot -----------------------------------------------------------------
 
     def push(self, update: dict) -> int:

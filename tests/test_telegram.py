@@ -402,3 +402,20 @@ def test_a_429_on_any_method_the_bot_uses_delays_but_loses_nothing(data_dir: Pat
             return reply
 
     assert "Serge Smesov" in asyncio.run(scenario())["text"]
+
+
+@pytest.mark.slow
+def test_thirty_seconds_of_refused_connections_lose_no_question(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir, timeout=2.0):
+                await ask(api, message("Tokaev", user_id=71), 71)
+                api.push(message("Who was the French ambassador?", user_id=72))
+                await asyncio.to_thread(api.refuse_connections, 30)
+                (reply,) = await ask(api, message("Tokaev", user_id=73), 73)
+                await wait_for(lambda: replies(api, 72), timeout=60)
+            return replies(api, 72)[0], reply
+
+    queued, after = asyncio.run(scenario())
+    assert "К. Tokaev" in after["text"]
+    assert "Serge Smesov" in queued["text"]
