@@ -38,6 +38,7 @@ EMPTY_POLL_SECONDS = 0.3  # an empty getUpdates holds this long, or PTB polls in
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 refuses connections under a burst
 
     def handle_error(self, request, client_address) -> None:
         pass  # clients that gave up on a hanging response are expected here
