@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import command, machine, write_section  # noqa: E402
+from benchlib import publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
@@ -81,21 +81,18 @@ def main() -> None:
             f"{1000 * r['p50']:.0f} ms | {1000 * r['p95']:.0f} ms |"
         )
         print(lines[-1], file=sys.stderr)
-    report = "\n".join(
+    publish(
+        "bench_bot",
+        "Telegram bot throughput",
         [
-            "## Telegram bot throughput",
-            "",
-            f"Command: `{command()}` (run by `make bench`). Machine: {machine()}.",
             "Each asker sends one question at the same moment through the Bot API stand-in; "
             "replies go through PTB's rate limiter (30 messages/s overall, Telegram's limit), "
             "which caps replies per second.",
             "",
             *lines,
-        ]
+        ],
+        args.write,
     )
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_bot", report)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import command, machine, write_section  # noqa: E402
+from benchlib import publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.embed import BATCH_SIZE, load_embedder  # noqa: E402
@@ -103,11 +103,10 @@ def main() -> None:
         f"| reindex with nothing changed (command) | {no_change:.2f} s | — | "
         f"{no_change - start:.2f} s beyond the {start:.2f} s process start |",
     ]
-    report = "\n".join(
+    publish(
+        "bench_index",
+        "Index build",
         [
-            "## Index build",
-            "",
-            f"Command: `{command()}` (run by `make bench`). Machine: {machine()}.",
             "The synthetic archive recombines the letter's sentences into new paragraphs. Times "
             f"are the best of {ROUNDS} interleaved runs. The build includes splitting, "
             "folding, embedding, FAISS and SQLite writes and the "
@@ -116,11 +115,9 @@ def main() -> None:
             "the process start is `python -c 'import bot.cli'`.",
             "",
             *lines,
-        ]
+        ],
+        args.write,
     )
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_index", report)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import command, machine, write_section  # noqa: E402
+from benchlib import publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.embed import load_embedder, model_location  # noqa: E402
@@ -162,11 +162,10 @@ def main() -> None:
     for name, value in seconds.items():
         lines.append(f"| `{name}` | {value:.2f} | {targets.get(name, '')} |")
 
-    report = "\n".join(
+    publish(
+        "bench_latency",
+        "Per-question latency and cold start",
         [
-            "## Per-question latency and cold start",
-            "",
-            f"Command: `{command()}` (run by `make bench`). Machine: {machine()}.",
             f"{len(questions)} questions (both question sets) × {args.rounds} rounds, each "
             "question "
             "timed with every system in turn, "
@@ -175,11 +174,9 @@ def main() -> None:
             "decision; txtai and the floor only search.",
             "",
             *lines,
-        ]
+        ],
+        args.write,
     )
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_latency", report)
 
 
 if __name__ == "__main__":

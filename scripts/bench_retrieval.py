@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import command, machine, write_section  # noqa: E402
+from benchlib import publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.embed import load_embedder, model_location  # noqa: E402
@@ -162,22 +162,19 @@ def main() -> None:
         f"hit, or all words in one passage) | {answered:.2f} | {declined:.2f} |"
     )
 
-    report = "\n".join(
+    publish(
+        "bench_retrieval",
+        "Retrieval quality",
         [
-            "## Retrieval quality",
-            "",
-            f"Command: `{command()}` (run by `make bench`). Machine: {machine()}.",
             f"Question sets: dev = `tests/dev_questions.jsonl` ({len(sets['dev'])} questions), "
             f"own = `tests/questions.jsonl` ({len(sets['own'])}: paraphrases, misspellings, "
             "bare names, headings, unrelated questions). ms/question is the mean search time "
             "(question embedding included), same process, same machine.",
             "",
             *lines,
-        ]
+        ],
+        args.write,
     )
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_retrieval", report)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 import numpy as np  # noqa: E402
-from benchlib import command, machine, write_section  # noqa: E402
+from benchlib import publish  # noqa: E402
 
 from index.documents import Document  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
@@ -172,12 +172,10 @@ def main() -> None:
         print(lines[-1], file=sys.stderr)
         del store, searcher
 
-    report = "\n".join(
+    publish(
+        "bench_scale",
+        "Scale",
         [
-            "## Scale",
-            "",
-            f"Command: `{command()}` (`make bench` runs 10k and 100k; 1M with "
-            "`--sizes 1000000`). Machine: " + machine() + ".",
             f"Synthetic archives: texts recombine the letter's sentences; {REAL_SAMPLE} "
             f"passages are really embedded ({embed_rate:.0f} passages/s here), the other vectors "
             "are mixes of two real ones plus noise, normalised. Search is the full hybrid path "
@@ -185,11 +183,10 @@ def main() -> None:
             "how much a fresh process's resident size grows when it loads the index.",
             "",
             *lines,
-        ]
+        ],
+        args.write,
+        how="`make bench` runs 10k and 100k; 1M with `--sizes 1000000`",
     )
-    print(report)
-    if args.write:
-        write_section(args.write, "bench_scale", report)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,21 @@ def command() -> str:
     return "python " + " ".join([sys.argv[0], *sys.argv[1:]])
 
 
+def publish(
+    name: str, title: str, body: list[str], write: Path | None, how: str = "run by `make bench`"
+) -> None:
+    """Print a benchmark's report; with `write`, replace its section of that BENCHMARKS.md.
+
+    The report opens with the title, the command that produced it and the machine.
+    """
+    report = "\n".join(
+        [f"## {title}", "", f"Command: `{command()}` ({how}). Machine: {machine()}.", *body]
+    )
+    print(report)
+    if write:
+        write_section(write, name, report)
+
+
 def write_section(path: Path, name: str, markdown: str) -> None:
     """Replace the text between `<!-- name:start -->` and `<!-- name:end -->` in `path`.
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import command, machine, write_section  # noqa: E402
+from benchlib import publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
@@ -131,22 +131,20 @@ def main() -> None:
             f"| {label} | {samples[0][index]:.0f} | {min(values):.0f} | {max(values):.0f} | "
             f"{values[-1]:.0f} |"
         )
-    report = "\n".join(
+    publish(
+        "soak",
+        "Soak",
         [
-            "## Soak",
-            "",
-            f"Command: `{command()}` (`make soak`). Machine: {machine()}.",
             f"{args.minutes:g} minutes at {args.rate:g} questions/s from 500 simulated askers, "
             "with inline queries and button presses mixed in: "
             f"{sent} questions, {answered} replies, {errors.count} errors logged."
             + (f" Curves: ![soak]({args.plot.as_posix()})." if args.plot else ""),
             "",
             *lines,
-        ]
+        ],
+        args.write,
+        how="`make soak`",
     )
-    print(report)
-    if args.write:
-        write_section(args.write, "soak", report)
     if errors.count or answered < sent:
         sys.exit(1)
 
