@@ -106,6 +106,13 @@ class BotAPI:
                 Failure(status, **kwargs) for _ in range(times)
             )
 
+    def drain(self, method: str) -> int:
+        """Count the calls to `method` so far, then forget every recorded call (long runs)."""
+        with self._lock:
+            count = sum(c.method == method for c in self.calls)
+            self.calls.clear()
+            return count
+
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
