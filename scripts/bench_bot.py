@@ -14,7 +14,6 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,10 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import publish  # noqa: E402
+from benchlib import publish, shipped_index  # noqa: E402
 
-from index.build import build_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
 from tests.botapi import BotAPI, message, running_bot  # noqa: E402
 
 QUESTIONS = [
@@ -68,8 +65,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="update this BENCHMARKS.md section")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-bot-"))
-    build_index(ROOT / "corpus", data_dir, embedder=load_embedder())
+    data_dir = shipped_index("bench-bot")
     lines = [
         "| askers at once | answered | replies/s | p50 reply latency | p95 reply latency |",
         "| --- | --- | --- | --- | --- |",

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import publish  # noqa: E402
+from benchlib import passage_texts, publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
 from index.embed import BATCH_SIZE, load_embedder  # noqa: E402
@@ -63,8 +63,7 @@ def main() -> None:
     build_index(corpus, data_dir, embedder=embedder)
     store = IndexStore(data_dir)
     total = store.manifest["passages"]
-    rows = store.passages(list(range(total)))
-    texts = [rows[i].text for i in range(total)]
+    texts = passage_texts(store)
     builds, bares = [], []
     for _ in range(ROUNDS):  # interleaved, best of each: this machine's noise is ±20 %
         builds.append(timed(lambda: build_index(corpus, data_dir, embedder=embedder, full=True)))

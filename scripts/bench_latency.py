@@ -17,16 +17,14 @@ import argparse
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import publish  # noqa: E402
+from benchlib import passage_texts, publish, shipped_index  # noqa: E402
 
-from index.build import build_index  # noqa: E402
 from index.embed import load_embedder, model_location  # noqa: E402
 from index.evaluate import load_questions  # noqa: E402
 from index.search import Searcher  # noqa: E402
@@ -94,12 +92,9 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="update this BENCHMARKS.md section")
     args = parser.parse_args()
 
-    embedder = load_embedder()
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    build_index(ROOT / "corpus", data_dir, embedder=embedder)
-    searcher = Searcher(IndexStore(data_dir), embedder)
-    store = searcher.store
-    texts = [p.text for p in store.passages(list(range(store.manifest["passages"]))).values()]
+    data_dir = shipped_index("bench-latency")
+    searcher = Searcher(IndexStore(data_dir), load_embedder())
+    texts = passage_texts(searcher.store)
     questions = [q.q for path in QUESTION_FILES for q in load_questions(path)]
     candidates = systems(searcher, texts)
     times: dict[str, list[float]] = {name: [] for name in candidates}

@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import publish  # noqa: E402
+from benchlib import passage_texts, publish, shipped_index  # noqa: E402
 
-from index.build import build_index  # noqa: E402
 from index.embed import load_embedder, model_location  # noqa: E402
 from index.evaluate import Question, first_hit, load_questions, rank_scores  # noqa: E402
 from index.search import (  # noqa: E402
@@ -97,14 +95,9 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="update this BENCHMARKS.md section")
     args = parser.parse_args()
 
-    embedder = load_embedder()
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-retrieval-"))
-    build_index(ROOT / "corpus", data_dir, embedder=embedder)
-    searcher = Searcher(IndexStore(data_dir), embedder)
-    texts = [
-        p.text
-        for p in searcher.store.passages(list(range(searcher.store.manifest["passages"]))).values()
-    ]
+    data_dir = shipped_index("bench-retrieval")
+    searcher = Searcher(IndexStore(data_dir), load_embedder())
+    texts = passage_texts(searcher.store)
     sets = {name: load_questions(path) for name, path in SETS.items()}
 
     def ours(question: str, mode: str, fusion: str) -> list[str]:

@@ -1,4 +1,7 @@
-"""Helpers shared by the benchmarks: describing the machine, updating BENCHMARKS.md."""
+"""Helpers shared by the benchmarks: the shipped archive's index, the machine, BENCHMARKS.md.
+
+Import it after putting the project root on `sys.path`, as the scripts do.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,27 @@ import os
 import platform
 import re
 import sys
+import tempfile
 from pathlib import Path
+
+from index.build import build_index
+from index.embed import load_embedder
+from index.store import IndexStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shipped_index(name: str) -> Path:
+    """Build the index of the shipped corpus in a new temporary data dir; return the dir."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    build_index(ROOT / "corpus", data_dir, embedder=load_embedder())
+    return data_dir
+
+
+def passage_texts(store: IndexStore) -> list[str]:
+    """Return the text of every passage of a loaded index, in row order."""
+    rows = store.passages(list(range(store.manifest["passages"])))
+    return [rows[row].text for row in range(len(rows))]
 
 
 def machine() -> str:

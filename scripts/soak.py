@@ -17,7 +17,6 @@ import logging
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,10 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import publish  # noqa: E402
+from benchlib import publish, shipped_index  # noqa: E402
 
-from index.build import build_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
 from tests.botapi import BotAPI, callback, inline, message, running_bot  # noqa: E402
 
 QUESTIONS = [
@@ -116,8 +113,7 @@ def main() -> None:
 
     errors = Errors()
     logging.getLogger().addHandler(errors)
-    data_dir = Path(tempfile.mkdtemp(prefix="soak-"))
-    build_index(ROOT / "corpus", data_dir, embedder=load_embedder())
+    data_dir = shipped_index("soak")
     every = max(1.0, args.minutes * 60 / 40)
     samples, sent, answered = asyncio.run(soak(data_dir, args.minutes * 60, args.rate, every))
     if args.plot:
