@@ -171,6 +171,8 @@ class Searcher:
         """
         words = content_words(query, min_length)
         limit = max(COMMON_MIN, COMMON_SHARE * self.store.manifest["passages"])
+        if self.store.manifest["passages"] <= limit:
+            return words  # no word can be held by more passages than there are
         frequencies = self.store.document_frequencies(words)
         telling = [w for w in words if frequencies.get(w, 0) <= limit]
         return telling or [min(words, key=lambda w: frequencies[w])] if words else []
