@@ -7,6 +7,7 @@ import logging
 import signal
 import sqlite3
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -45,6 +46,12 @@ DESCRIPTION = (
 # A reply is retried this often after a timeout or a connection error, waiting 0.5 s, 1 s,
 # 2 s … up to 30 s in between: it outlives about a minute of Bot API outage.
 NETWORK_RETRIES = 7
+# Telegram lets a bot send about 30 messages a second overall ("typing…" and the answer are two
+# requests). A test server, or a bot Telegram allows more, can take a higher rate (--max-rate).
+MAX_RATE = 30.0
+# Updates handled at once. Their searches run in as many threads: the new questions among them
+# wait for the model together and share its next pass (index.embed.QueryBatcher).
+CONCURRENT_UPDATES = 64
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -95,6 +102,9 @@ async def check_index(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def post_init(application: Application) -> None:
     """Load the index, the model and the log, then tell Telegram the bot's commands."""
     state: BotState = application.bot_data["state"]
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(CONCURRENT_UPDATES, thread_name_prefix="search")
+    )
     state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
     await asyncio.to_thread(open_log, state)
     jobs = application.job_queue
@@ -137,6 +147,7 @@ def build_application(
     timeout: float = 20.0,
     moderators: frozenset[int] = frozenset(),
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    max_rate: float = MAX_RATE,
 ) -> Application:
     """Build the bot: handlers, rate limiter with retries, concurrent updates, timeouts.
 
@@ -149,6 +160,7 @@ def build_application(
         timeout: seconds to wait for each HTTP read or write (sized for a busy server).
         moderators: Telegram user ids allowed /stats and /recent (read once, at start).
         retention_days: how long logged questions are kept.
+        max_rate: requests per second to the Bot API, all chats together.
     """
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
@@ -160,8 +172,8 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .defaults(defaults)
-        .concurrent_updates(64)
-        .rate_limiter(RetryingRateLimiter(max_retries=5))
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=max_rate, max_retries=5))
         .connection_pool_size(128)
         .read_timeout(timeout)
         .write_timeout(timeout)

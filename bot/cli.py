@@ -238,7 +238,16 @@ def ask(
 @data_dir_option
 @model_option
 @log_option
-def run(top_k: int, data_dir: Path, model: str, log_questions: bool) -> None:
+@click.option(
+    "--max-rate",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    envvar="ARCHIVE_BOT_MAX_RATE",
+    help="Requests per second to the Bot API, all chats together: Telegram allows a bot about "
+    "30. Raise it only for a test server or a bot Telegram allows more.",
+)
+def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: float) -> None:
     """Run the Telegram bot, or a terminal chat when TELEGRAM_BOT_TOKEN is not set.
 
     \b
@@ -248,6 +257,7 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool) -> None:
       ARCHIVE_BOT_MODERATORS  comma-separated user ids allowed /stats and /recent
                               (read at start: restart the bot after a change)
       ARCHIVE_BOT_LOG_RETENTION_DAYS  days logged questions are kept (default 90)
+      ARCHIVE_BOT_MAX_RATE    the same as --max-rate
 
     Telegram questions are always logged (pseudonymously, see README); terminal questions
     only with --log.
@@ -287,6 +297,7 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool) -> None:
         top_k=top_k,
         moderators=moderators(),
         retention_days=retention_days(),
+        max_rate=max_rate,
     )
     click.echo(f"Connecting to the Bot API at {base_url} … (Ctrl-C stops the bot)", err=True)
     try:
