@@ -42,6 +42,7 @@ $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_retrieval.py --write BENCHMARKS.md
 	$(PY) scripts/bench_latency.py --write BENCHMARKS.md
+	$(PY) scripts/bench_backends.py --write BENCHMARKS.md
 	$(PY) scripts/bench_index.py --write BENCHMARKS.md
 	$(PY) scripts/bench_bot.py --write BENCHMARKS.md
 	$(PY) scripts/bench_scale.py --write BENCHMARKS.md

@@ -1,5 +1,7 @@
-"""The question encoder: questions that arrive together share one pass of the model."""
+"""The embedding model: ONNX Runtime and PyTorch agree; questions asked together share a pass."""
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -7,7 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.embed import QueryBatcher
+from index.embed import DEFAULT_MODEL, QueryBatcher, load_embedder, model_location
+from index.errors import ArchiveError
+from index.models import ONNX_FILE, cache_dir, export_key, load_onnx
+
+from .conftest import LETTER, ROOT
 
 QUESTIONS = [
     "Who was the French ambassador?",
@@ -72,3 +78,40 @@ def test_a_failing_pass_fails_its_askers_and_the_next_pass_works():
     with pytest.raises(RuntimeError, match="out of memory"):
         batcher.encode("first")
     assert batcher.encode("second").shape == (1, 2)
+
+
+def test_onnx_runtime_computes_the_vectors_and_token_counts_of_pytorch(embedder):
+    assert embedder.backend == "onnx"
+    on_torch = load_embedder(backend="torch")
+    paragraphs = [line for line in LETTER.splitlines() if line.strip()]
+    texts = QUESTIONS + paragraphs + ["", "Ы", "word " * 400]  # empty, tiny, over the window
+    assert np.allclose(embedder.encode(texts), on_torch.encode(texts), atol=1e-5)
+    assert embedder.count_tokens(texts) == on_torch.count_tokens(texts)
+    assert embedder.count_tokens(["word " * 400]) == [400]  # counting is never cut
+
+
+def test_an_unknown_backend_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("ARCHIVE_BOT_BACKEND", "tensorflow")
+    with pytest.raises(ArchiveError, match="unknown model backend 'tensorflow'"):
+        load_embedder()
+
+
+def test_a_damaged_export_is_made_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    location = model_location(DEFAULT_MODEL)
+    first = load_onnx(location).encode(["Tokaev"])
+    exported = cache_dir() / export_key(location) / ONNX_FILE
+    assert exported.is_file() and str(tmp_path) in str(exported)
+    exported.write_bytes(b"not a model")
+    assert np.allclose(load_onnx(location).encode(["Tokaev"]), first, atol=1e-6)
+    assert exported.stat().st_size > 1_000_000
+
+
+def test_answering_with_an_exported_model_never_imports_torch(embedder):
+    code = (
+        "import sys; from index.embed import load_embedder; "
+        "e = load_embedder(); e.encode_query('Tokaev'); "
+        "print(e.backend, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.stdout.split() == ["onnx", "False", "False"], run.stderr
