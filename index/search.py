@@ -159,23 +159,23 @@ class Searcher:
         """
         if similarity >= FOUND_SIMILARITY or (similarity >= FOUND_WITH_KEYWORDS and keyword_hit):
             return True
-        every_word = match_expression(self.telling_words(query, FOUND_WORD_LENGTH), "AND")
-        return bool(every_word and self.store.keyword(every_word, 1))
+        every_word = match_expression(content_words(query, FOUND_WORD_LENGTH), "AND")
+        return bool(every_word) and self.store.holds(every_word)
 
     def telling_words(self, query: str, min_length: int = 1) -> list[str]:
         """Return the content words of `query`, without those common in a large archive.
 
         FTS5 scores every passage that holds a query word; a word found in a large share of a
-        large archive costs the most and tells the least (its BM25 weight is near zero). When
-        every word is common, the rarest one is kept.
+        large archive costs the most and tells the least. When every word is common, none is
+        left: dense search alone ranks the question (scoring even the rarest of them took the
+        p95 at a million passages to 314 ms, BENCHMARKS.md).
         """
         words = content_words(query, min_length)
         limit = max(COMMON_MIN, COMMON_SHARE * self.store.manifest["passages"])
         if self.store.manifest["passages"] <= limit:
             return words  # no word can be held by more passages than there are
         frequencies = self.store.document_frequencies(words)
-        telling = [w for w in words if frequencies.get(w, 0) <= limit]
-        return telling or [min(words, key=lambda w: frequencies[w])] if words else []
+        return [w for w in words if frequencies.get(w, 0) <= limit]
 
     def _merge_neighbours(self, hits: list[Hit]) -> list[Hit]:
         """Merge hits that are parts of one paragraph into one quote; drop repeated texts."""

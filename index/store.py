@@ -290,6 +290,11 @@ class IndexStore:
         )
         return [(row["rowid"], row["score"]) for row in rows]
 
+    def holds(self, match: str) -> bool:
+        """Whether any passage matches an FTS5 MATCH expression (nothing is scored)."""
+        return bool(self._query("select 1 from passages_fts where passages_fts match ? limit 1",
+                                (match,)))  # fmt: skip
+
     def passages(self, rows: list[int]) -> dict[int, StoredPassage]:
         """Return the passages stored at `rows`, with their documents' metadata."""
         found = self._query(

@@ -144,6 +144,7 @@ def test_words_common_in_a_large_archive_leave_the_keyword_search(searcher, monk
     monkeypatch.setattr(index.search, "COMMON_SHARE", 0.1)
     assert searcher.telling_words("Kazakhstan Magnitsky") == ["magnitsky"]
     frequencies = searcher.store.document_frequencies(["kazakhstan", "nazarbaev"])
-    rarest = min(frequencies, key=frequencies.get)
-    assert searcher.telling_words("Kazakhstan Nazarbaev") == [rarest]
+    assert min(frequencies.values()) > 0.1 * searcher.store.manifest["passages"]
+    assert searcher.telling_words("Kazakhstan Nazarbaev") == []  # dense search alone ranks it
+    assert searcher.search("Kazakhstan Nazarbaev").hits
     assert searcher.search("Magnitsky").found
