@@ -173,6 +173,11 @@ def main() -> None:
             str(data_dir),
             question,
         ],
+        "archive-bot run, terminal chat (first answer)": [
+            "sh",
+            "-c",
+            f"echo '{question}' | '{python}' -m bot run --data-dir '{data_dir}'",
+        ],
         "archive-bot --help": [python, "-m", "bot", "--help"],
         "archive-bot logs stats": [
             python,
