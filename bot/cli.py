@@ -281,11 +281,13 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import DEFAULT_BASE_URL, build_application, run_bot
+    from index.embed import chosen_backend
     from index.errors import ArchiveError
     from index.store import read_manifest
 
     try:
-        read_manifest(data_dir)  # fail before connecting when there is no index
+        chosen_backend()  # fail before connecting when a setting is wrong
+        read_manifest(data_dir)  # or when there is no index
     except ArchiveError as error:
         raise fail(error) from error
     base_url = os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL

@@ -51,10 +51,15 @@ def load_embedder(name: str = DEFAULT_MODEL, backend: str | None = None) -> Embe
         name: the model's name or local path.
         backend: "onnx" or "torch"; by default ARCHIVE_BOT_BACKEND, else "onnx".
     """
+    return _load_embedder(name, chosen_backend(backend))
+
+
+def chosen_backend(backend: str | None = None) -> str:
+    """Return `backend`, else ARCHIVE_BOT_BACKEND, else "onnx"; raise ArchiveError if unknown."""
     backend = backend or os.environ.get("ARCHIVE_BOT_BACKEND", "").strip() or BACKENDS[0]
     if backend not in BACKENDS:
         raise ArchiveError(f"unknown model backend {backend!r}: use one of {', '.join(BACKENDS)}")
-    return _load_embedder(name, backend)
+    return backend
 
 
 @functools.cache

@@ -171,3 +171,18 @@ def test_run_without_a_token_is_a_terminal_chat(index_dir: Path):
     assert "Serge Smesov" in done.stdout
     assert "TELEGRAM_BOT_TOKEN" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_settings_out_of_range_are_one_clear_line(runner, index_dir: Path):
+    backend = runner.invoke(
+        cli, ["ask", "--data-dir", str(index_dir), "Tokaev"], env={"ARCHIVE_BOT_BACKEND": "gpu"}
+    )
+    assert backend.exit_code == 1
+    assert "unknown model backend 'gpu': use one of onnx, torch" in backend.stderr
+    bot = {"TELEGRAM_BOT_TOKEN": "1:x", "ARCHIVE_BOT_BACKEND": "gpu"}
+    refused = runner.invoke(cli, ["run", "--data-dir", str(index_dir)], env=bot)
+    assert refused.exit_code == 1  # before connecting to Telegram
+    assert "unknown model backend 'gpu'" in refused.stderr
+    rate = runner.invoke(cli, ["run", "--max-rate", "0"], env={"TELEGRAM_BOT_TOKEN": "1:x"})
+    assert rate.exit_code == 2
+    assert "--max-rate" in rate.stderr
