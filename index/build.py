@@ -4,7 +4,8 @@
 
 A document whose content hash (text and metadata) is the one recorded in the current index keeps
 its passages and vectors; added and changed documents are split and embedded; removed ones are
-dropped. `full=True`, another model or an unreadable old index rebuild everything.
+dropped; a document whose file cannot be read any more keeps its indexed version. `full=True`,
+another model or an unreadable old index rebuild everything.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.documents import Problem, load_corpus
@@ -125,6 +126,14 @@ def build_index(
         remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, model, full)
         old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}
+        # A file that can no longer be read keeps the version the index has: a failing disk
+        # or a half-copied file must not take a document out of the archive.
+        for number, problem in enumerate(problems):
+            if problem.path in old:
+                documents.append(previous.document(problem.path))
+                problems[number] = replace(
+                    problem, reason=f"{problem.reason}; the index keeps its previous version"
+                )
         keep = [d for d in documents if old.get(d.id) == d.sha256]
         fresh = [d for d in documents if old.get(d.id) != d.sha256]
         report.added = [d.id for d in fresh if d.id not in old]

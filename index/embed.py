@@ -171,10 +171,11 @@ class Embedder:
 class QueryBatcher:
     """Encodes questions on one worker thread, all those waiting in one batch.
 
-    Alone, a question is encoded at once, as before. When many askers write at the same moment,
-    the questions that arrive while the model is busy wait for its next pass and share it: on
-    2 cores a batch of 16 costs about a third of the time per question of 16 single passes
-    (BENCHMARKS.md), and the model never runs in several threads at once, fighting for cores.
+    Alone, a question is encoded at once. When many askers write at the same moment, the
+    questions that arrive while the model is busy wait for its next pass and share it (on
+    PyTorch a batch of 16 costs a third per question of 16 single passes; ONNX Runtime's single
+    pass is cheap already, see BENCHMARKS.md), and the model never runs in several threads at
+    once, fighting for the cores.
     """
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray]) -> None:

@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index.documents import METADATA_FIELDS, Document
 from index.errors import ArchiveError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from index.documents import Document
     from index.passages import Passage
 
 FORMAT_VERSION = 3
@@ -339,6 +339,14 @@ class IndexStore:
             "from documents order by id"
         )
         return [dict(row) for row in rows]
+
+    def document(self, doc_id: str) -> Document:
+        """Return the document `doc_id` as it was indexed: text, metadata and hash."""
+        (row,) = self._query(
+            f"select id, text, sha256, {', '.join(METADATA_FIELDS)} from documents where id = ?",
+            (doc_id,),
+        )
+        return Document(**dict(row))
 
     def document_text(self, doc_id: str) -> str:
         """Return the full text of the document `doc_id` as it was indexed."""

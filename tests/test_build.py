@@ -124,3 +124,22 @@ def test_an_empty_corpus_is_refused(corpus: Path, tmp_path: Path, embedder):
         build_index(corpus, tmp_path / "data", embedder=embedder)
     with pytest.raises(ArchiveError, match="no corpus directory"):
         build_index(tmp_path / "nowhere", tmp_path / "data", embedder=embedder)
+
+
+def test_a_document_that_cannot_be_read_any_more_keeps_its_indexed_version(
+    own_corpus: Path, tmp_path: Path, embedder
+):
+    data_dir = tmp_path / "data"
+    (own_corpus / "note.txt").write_text("The river floods the valley every spring.\n")
+    build_index(own_corpus, data_dir, embedder=embedder)
+    (own_corpus / "note.txt").write_bytes(b"\xff\xfe broken \x81 bytes")  # not UTF-8 any more
+    report = build_index(own_corpus, data_dir, embedder=embedder)
+    assert report.removed == [] and report.unchanged == 2
+    (problem,) = report.problems
+    assert problem.path == "note.txt" and "keeps its previous version" in problem.reason
+    store = IndexStore(data_dir)
+    kept = store.document("note.txt")
+    assert kept.text == "The river floods the valley every spring.\n"
+    assert kept.title and store.manifest["documents"] == 2
+    (own_corpus / "note.txt").unlink()  # deleted, not broken: it leaves the index
+    assert build_index(own_corpus, data_dir, embedder=embedder).removed == ["note.txt"]
