@@ -210,11 +210,28 @@ def _docx(raw: bytes) -> Extracted:
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ValueError(f"not a readable Word document ({type(error).__name__})") from error
     blocks = []
-    for paragraph in document.paragraphs:
-        text = " ".join(paragraph.text.split())
-        style = paragraph.style.name if paragraph.style is not None else ""
+    for block in document.iter_inner_content():  # paragraphs and tables, in reading order
+        if isinstance(block, docx.table.Table):
+            blocks += _table_rows(block)
+            continue
+        text = " ".join(block.text.split())
+        style = block.style.name if block.style is not None else ""
         if text:
             blocks.append(f"# {text}" if style.startswith("Heading") or style == "Title" else text)
     properties = document.core_properties
     metadata = {k: v for k, v in (("title", properties.title), ("author", properties.author)) if v}
     return Extracted("\n\n".join(blocks), metadata)
+
+
+def _table_rows(table) -> list[str]:
+    """Return a Word table as one block per row, its cells separated by " | ".
+
+    A merged cell appears once, though Word reports it in every column it spans.
+    """
+    rows = []
+    for row in table.rows:
+        cells = list({id(cell._tc): cell for cell in row.cells}.values())
+        text = " | ".join(" ".join(cell.text.split()) for cell in cells)
+        if text.strip(" |"):
+            rows.append(text)
+    return rows

@@ -142,6 +142,29 @@ def test_docx_headings_and_core_properties(corpus: Path, embedder):
     ]
 
 
+def test_docx_tables_are_read_row_by_row_in_reading_order(corpus: Path, embedder):
+    word = docx.Document()
+    word.add_heading("Detentions", level=1)
+    word.add_paragraph("The table lists each case.")
+    table = word.add_table(rows=3, cols=3)
+    for row, cells in enumerate([("Name", "Year", "Event"), ("G. Zhakiyanov", "2002", ""),
+                                 ("", "", "")]):  # fmt: skip
+        for column, text in enumerate(cells):
+            table.cell(row, column).text = text
+    table.cell(1, 1).merge(table.cell(1, 2)).text = "2002, arrested in  Pavlodar"
+    word.add_paragraph("Sources follow.")
+    word.save(corpus / "cases.docx")
+    document, passages = passages_of(corpus, embedder, "cases.docx")
+    assert [p.text for p in passages] == [
+        "The table lists each case.",
+        "Name | Year | Event",
+        "G. Zhakiyanov | 2002, arrested in Pavlodar",  # the merged cell once
+        "Sources follow.",
+    ]
+    assert all(p.section == "Detentions" for p in passages)
+    assert all(document.text[p.start : p.end] == p.text for p in passages)
+
+
 def test_catalogue_overrides_any_format(corpus: Path):
     (corpus / "a.html").write_text("<title>From the page</title><p>x</p>", encoding="utf-8")
     (corpus / "catalogue.toml").write_text('["a.html"]\ntitle = "From the catalogue"\n', "utf-8")
