@@ -140,7 +140,8 @@ def export_onnx(location: str, target: Path) -> None:
     import numpy as np
     import torch
 
-    logger.info("exporting the embedding model to ONNX once, into %s", target)
+    # Shown by default: the first start pauses for this, once.
+    logger.warning("preparing the model for ONNX Runtime, once (a few seconds): %s", target)
     # Eager attention traces into a graph valid for every length and padding.
     model = TorchModel(location, attn_implementation="eager")
     st = model.st
