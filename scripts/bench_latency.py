@@ -151,27 +151,14 @@ def main() -> None:
 
     python = sys.executable
     question = "Who was the French ambassador?"
+    ask = [python, "-m", "bot", "ask", "--data-dir", str(data_dir), question]
     cold = {
         "python -c 'import sentence_transformers'": [python, "-c", "import sentence_transformers"],
-        "archive-bot ask (first answer)": [
-            python,
-            "-m",
-            "bot",
-            "ask",
-            "--data-dir",
-            str(data_dir),
-            question,
-        ],
+        "archive-bot ask (first answer)": ask,
         "ARCHIVE_BOT_BACKEND=torch archive-bot ask (first answer)": [
             "env",
             "ARCHIVE_BOT_BACKEND=torch",
-            python,
-            "-m",
-            "bot",
-            "ask",
-            "--data-dir",
-            str(data_dir),
-            question,
+            *ask,
         ],
         "archive-bot run, terminal chat (first answer)": [
             "sh",
