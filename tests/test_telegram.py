@@ -404,6 +404,26 @@ def test_a_429_on_any_method_the_bot_uses_delays_but_loses_nothing(data_dir: Pat
     assert "Serge Smesov" in asyncio.run(scenario())["text"]
 
 
+def test_failing_start_up_calls_and_edits_delay_but_never_stop_the_bot(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            api.fail("deleteWebhook", 429, retry_after=1)
+            api.fail("setMyCommands", 500)  # the menu stays as it was: a warning, no more
+            api.fail("setMyShortDescription", 429, retry_after=1)
+            async with running_bot(api, data_dir):
+                (reply,) = await ask(api, message("Tokaev", user_id=81), 81)
+                (confirm,) = await ask(api, message("/forget", user_id=81), 81)
+                api.fail("editMessageText", 429, retry_after=1)
+                api.push(callback(buttons(confirm)["No"], user_id=81))
+                await wait_for(lambda: api.calls_to("editMessageText"))
+            return reply, api
+
+    reply, api = asyncio.run(scenario())
+    assert "Tokaev" in reply["text"]
+    assert api.calls_to("deleteWebhook") and api.calls_to("setMyShortDescription")  # retried
+    assert api.calls_to("editMessageText")[0].params["text"] == "Nothing was deleted."
+
+
 @pytest.mark.slow
 def test_thirty_seconds_of_refused_connections_lose_no_question(data_dir: Path):
     async def scenario():
