@@ -116,9 +116,18 @@ def cli(verbose: bool) -> None:
 @model_option
 @click.option("--full", is_flag=True, help="Re-embed every document, changed or not.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--wait", is_flag=True, help="If another build is running, wait for it instead of failing."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
 def index(
-    corpus: Path, data_dir: Path, model: str, full: bool, dry_run: bool, as_json: bool
+    corpus: Path,
+    data_dir: Path,
+    model: str,
+    full: bool,
+    dry_run: bool,
+    wait: bool,
+    as_json: bool,
 ) -> None:
     """Build or update the index of the corpus.
 
@@ -133,6 +142,7 @@ def index(
       archive-bot index --dry-run              # what would change?
       archive-bot index --corpus ~/archive --data-dir /srv/archive-bot --json
       archive-bot index --full                 # rebuild everything
+      archive-bot index --wait                 # from cron: queue behind a running build
     """
     from tqdm import tqdm
 
@@ -153,7 +163,13 @@ def index(
 
         try:
             report = build_index(
-                corpus, data_dir, model=model, full=full, dry_run=dry_run, progress=progress
+                corpus,
+                data_dir,
+                model=model,
+                full=full,
+                dry_run=dry_run,
+                progress=progress,
+                wait=wait,
             )
         except ArchiveError as error:
             raise fail(error) from error

@@ -60,16 +60,20 @@ class BuildReport:
 
 
 @contextmanager
-def build_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the data dir's build lock, or fail at once if another build holds it."""
+def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Hold the data dir's build lock; if another build holds it, wait or fail at once."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     with open(data_dir / LOCK, "w") as file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ArchiveError(
-                f"another `archive-bot index` is running on {data_dir}; wait for it to finish"
-            ) from None
+            if not wait:
+                raise ArchiveError(
+                    f"another `archive-bot index` is running on {data_dir}; wait for it to "
+                    "finish, or pass --wait"
+                ) from None
+            logger.warning("another `archive-bot index` is running; waiting for it to finish")
+            fcntl.flock(file, fcntl.LOCK_EX)
         yield
 
 
@@ -96,6 +100,7 @@ def build_index(
     dry_run: bool = False,
     embedder: Embedder | None = None,
     progress: ProgressFactory | None = None,
+    wait: bool = False,
 ) -> BuildReport:
     """Build or update the index of `corpus_dir` in `data_dir`.
 
@@ -107,6 +112,8 @@ def build_index(
         dry_run: only report what would change; write nothing.
         embedder: an already loaded model; loaded only when something needs embedding.
         progress: makes the callback that reports embedding progress.
+        wait: when another build is running, wait for it instead of failing (the corpus is
+            read after it has finished, so this build sees every change).
 
     Returns:
         What changed, with the files that could not be read in `problems`.
@@ -118,11 +125,13 @@ def build_index(
 
     started = time.perf_counter()
     model = embedder.name if embedder else model
-    documents, problems, examples, skipped = load_corpus(corpus_dir)
-    if not documents:
-        raise ArchiveError(f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}")
-    report = BuildReport(problems=problems, skipped=skipped)
-    with build_lock(data_dir):
+    with build_lock(data_dir, wait):
+        documents, problems, examples, skipped = load_corpus(corpus_dir)
+        if not documents:
+            raise ArchiveError(
+                f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}"
+            )
+        report = BuildReport(problems=problems, skipped=skipped)
         remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, model, full)
         old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}

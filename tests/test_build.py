@@ -1,5 +1,7 @@
 import json
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
@@ -87,6 +89,18 @@ def test_a_second_build_is_refused_while_one_runs(data_dir: Path, own_corpus: Pa
     with build_lock(data_dir):
         with pytest.raises(ArchiveError, match="another `archive-bot index` is running"):
             build_index(own_corpus, data_dir, embedder=embedder)
+
+
+def test_a_waiting_build_runs_after_the_first_and_sees_its_changes(
+    data_dir: Path, own_corpus: Path, embedder
+):
+    with ThreadPoolExecutor(1) as pool:
+        with build_lock(data_dir):
+            waiting = pool.submit(build_index, own_corpus, data_dir, embedder=embedder, wait=True)
+            time.sleep(0.5)
+            assert not waiting.done()
+            (own_corpus / "note.txt").write_text("Added while the first build ran.\n")
+        assert waiting.result(timeout=60).added == ["note.txt"]
 
 
 def test_missing_index(tmp_path: Path):
