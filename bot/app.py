@@ -46,8 +46,8 @@ DESCRIPTION = (
 # A reply is retried this often after a timeout or a connection error, waiting 0.5 s, 1 s,
 # 2 s … up to 30 s in between: it outlives about a minute of Bot API outage.
 NETWORK_RETRIES = 7
-# Telegram lets a bot send about 30 messages a second overall ("typing…" and the answer are two
-# requests). A test server, or a bot Telegram allows more, can take a higher rate (--max-rate).
+# Telegram lets a bot send about 30 messages a second overall. A test server, or a bot Telegram
+# allows more, can take a higher rate (--max-rate).
 MAX_RATE = 30.0
 # Updates handled at once. Their searches run in as many threads: the new questions among them
 # wait for the model together and share its next pass (index.embed.QueryBatcher).
@@ -58,9 +58,14 @@ class RetryingRateLimiter(AIORateLimiter):
     """Telegram's rate limits (waiting out 429s), plus retries after timeouts and network errors.
 
     A reply that meets one slow response or dropped connection is sent again instead of lost.
+    At the rate limit, "typing…" is left out: it would take the place of an answer, and with
+    every answer costing two requests the bot would answer half as many questions per second.
     """
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        overall = getattr(self, "_base_limiter", None)  # PTB's limiter of all requests
+        if endpoint == "sendChatAction" and overall and not overall.has_capacity():
+            return True
         for attempt in range(NETWORK_RETRIES + 1):
             try:
                 return await super().process_request(

@@ -404,6 +404,22 @@ def test_a_429_on_any_method_the_bot_uses_delays_but_loses_nothing(data_dir: Pat
     assert "Serge Smesov" in asyncio.run(scenario())["text"]
 
 
+def test_at_the_rate_limit_typing_gives_way_to_answers(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir, max_rate=2):
+                for asker in range(12):
+                    api.push(message(f"Tokaev {asker}", user_id=900 + asker))
+                await wait_for(lambda: len(api.calls_to("sendMessage")) == 12, timeout=60)
+            return api
+
+    api = asyncio.run(scenario())
+    assert {c.params["chat_id"] for c in api.calls_to("sendMessage")} == {
+        str(900 + asker) for asker in range(12)
+    }
+    assert 1 <= len(api.calls_to("sendChatAction")) < 12  # the first ones typed; then answers
+
+
 def test_failing_start_up_calls_and_edits_delay_but_never_stop_the_bot(data_dir: Path):
     async def scenario():
         with BotAPI() as api:
