@@ -2,6 +2,7 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,22 @@ def test_a_full_disk_warns_once_and_answers_go_on(tmp_path: Path, caplog):
     ]
     assert None in results
     assert caplog.text.count("cannot be written") == 1
+
+
+def test_a_read_only_database_warns_once_and_can_still_be_read(tmp_path: Path, caplog):
+    log = QueryLog(tmp_path)
+    log.record(query="q", found=True, passages=[], latency_ms=1, chat_type="private")
+    log.close()
+    # Root writes through file modes, so the file is made immutable instead (where allowed).
+    if subprocess.run(["chattr", "+i", str(tmp_path / LOG_FILE)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        log = QueryLog(tmp_path)
+        for _ in range(3):
+            record = log.record(query="q", found=True, passages=[], latency_ms=1, chat_type="group")
+            assert record is None
+        assert caplog.text.count("cannot be written") == 1
+        assert [row["query"] for row in log.rows()] == ["q"]  # moderators can still review
+        log.close()
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path / LOG_FILE)], check=True)
