@@ -162,7 +162,7 @@ class Searcher:
         every_word = match_expression(content_words(query, FOUND_WORD_LENGTH), "AND")
         return bool(every_word) and self.store.holds(every_word)
 
-    def telling_words(self, query: str, min_length: int = 1) -> list[str]:
+    def telling_words(self, query: str) -> list[str]:
         """Return the content words of `query`, without those common in a large archive.
 
         FTS5 scores every passage that holds a query word; a word found in a large share of a
@@ -170,7 +170,7 @@ class Searcher:
         left: dense search alone ranks the question (scoring even the rarest of them took the
         p95 at a million passages to 314 ms, BENCHMARKS.md).
         """
-        words = content_words(query, min_length)
+        words = content_words(query)
         limit = max(COMMON_MIN, COMMON_SHARE * self.store.manifest["passages"])
         if self.store.manifest["passages"] <= limit:
             return words  # no word can be held by more passages than there are
