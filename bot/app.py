@@ -15,7 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import handlers
+from bot import handlers, texts
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
 from index.search import Searcher
@@ -23,26 +23,15 @@ from index.search import Searcher
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-COMMANDS = [
-    BotCommand("start", "What this bot is and how to ask"),
-    BotCommand("help", "Commands and tips"),
-    BotCommand("sources", "The documents of the archive"),
-    BotCommand("about", "Version and how answers are made"),
-    BotCommand("forget", "Delete every question of yours from the log"),
-]
+COMMANDS = ("start", "help", "sources", "about", "forget")  # described in each catalogue
+# Moderators' commands, in English in every language (like the `logs` command they mirror).
 MODERATOR_COMMANDS = [
-    *COMMANDS,
     BotCommand("stats", "Moderators: statistics of the query log"),
     BotCommand("recent", "Moderators: the last 10 questions"),
     BotCommand("reload", "Moderators: switch to a new index now"),
 ]
 PURGE_EVERY = 24 * 3600  # seconds between retention purges of the running bot
 RELOAD_CHECK_EVERY = 5.0  # seconds between checks for a new index (a small file read)
-SHORT_DESCRIPTION = "Answers questions about a document archive with verbatim quotes and sources."
-DESCRIPTION = (
-    "Ask a question about the archive: the bot answers with passages quoted word for word from "
-    "its documents, each with its source. It never writes an answer of its own."
-)
 # A reply is retried this often after a timeout or a connection error, waiting 0.5 s, 1 s,
 # 2 s … up to 30 s in between: it outlives about a minute of Bot API outage.
 NETWORK_RETRIES = 7
@@ -121,19 +110,42 @@ async def post_init(application: Application) -> None:
         )
     except (NotImplementedError, RuntimeError, ValueError):
         logger.info("SIGHUP cannot be handled here; the index is still checked every few seconds")
-    try:
-        await application.bot.set_my_commands(COMMANDS)
-        await application.bot.set_my_short_description(SHORT_DESCRIPTION)
-        await application.bot.set_my_description(DESCRIPTION)
-    except TelegramError as error:
-        logger.warning("could not register the bot's commands: %s", type(error).__name__)
+    await register_profile(application)
     for moderator in state.moderators:
         try:  # moderators see their extra commands in the menu of their private chat
-            await application.bot.set_my_commands(
-                MODERATOR_COMMANDS, scope=BotCommandScopeChat(moderator)
-            )
+            for lang in texts.LANGUAGES:
+                await application.bot.set_my_commands(
+                    menu(lang) + MODERATOR_COMMANDS,
+                    scope=BotCommandScopeChat(moderator),
+                    language_code=None if lang == texts.LANGUAGES[0] else lang,
+                )
         except TelegramError:
             logger.info("a moderator has not started a chat with the bot yet")
+
+
+def menu(lang: str) -> list[BotCommand]:
+    """The askers' command menu in `lang`."""
+    return [BotCommand(name, texts.text(lang, f"command_{name}")) for name in COMMANDS]
+
+
+async def register_profile(application: Application) -> None:
+    """Tell Telegram the command menu and the descriptions, in each language of bot.texts.
+
+    English is registered without a language code: it is what every other client sees.
+    """
+    bot = application.bot
+    for lang in texts.LANGUAGES:
+        code = None if lang == texts.LANGUAGES[0] else lang
+        try:
+            await bot.set_my_commands(menu(lang), language_code=code)
+            await bot.set_my_short_description(
+                texts.text(lang, "short_description"), language_code=code
+            )
+            await bot.set_my_description(texts.text(lang, "description"), language_code=code)
+        except TelegramError as error:
+            logger.warning(
+                "could not register the bot's commands (%s): %s", lang, type(error).__name__
+            )
 
 
 async def post_shutdown(application: Application) -> None:

@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import __version__, callbacks
+from bot import __version__, callbacks, texts
 from bot.answering import Answer, answer
 from bot.moderation import recent_line, stats_text
 from bot.querylog import QueryLog
@@ -40,37 +40,23 @@ from bot.render import (
     to_html,
 )
 from bot.state import BotState, Shown
+from bot.texts import text as say
 from index.search import SearchResult
 
 logger = logging.getLogger(__name__)
 
 MORE_LIMIT = 12  # "More" pages through at most this many passages
 INLINE_RESULTS = 5
-SLOW_DOWN = "You are asking faster than I can answer. Please wait a few seconds, then ask again."
-NOT_TEXT = "I answer questions written as text. Please type your question about the archive."
-APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
-EXPIRED = "This answer has expired. Please ask your question again."
-LOADING = "The archive is still loading. Please ask again in a few seconds."
-HELP = (
-    "<b>How to ask</b>\n"
-    "Write a question in your own words, e.g. <i>{example}</i>. Names alone work too.\n"
-    "In groups, mention me or reply to one of my messages. In any chat, type "
-    "<code>@{username} your question</code> to share a quote.\n\n"
-    "<b>Buttons</b>\n"
-    "Context — the paragraphs around a quote\n"
-    "More — further passages\n"
-    "👍 / 👎 — tell us whether the answer helped\n\n"
-    "<b>Commands</b>\n"
-    "/sources — the documents of the archive\n"
-    "/about — how answers are made\n"
-    "/forget — delete every question of yours from the log\n"
-    "/help — this message"
-)
-UNKNOWN_COMMAND = "I don't know that command. /help lists mine."
 
 
 def state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
     return context.bot_data["state"]
+
+
+def lang_of(update: Update) -> str:
+    """The language of whoever sent `update` (Telegram's language_code; English by default)."""
+    user = update.effective_user
+    return texts.language(user.language_code if user else None)
 
 
 def register(application: Application) -> None:
@@ -97,57 +83,56 @@ def register(application: Application) -> None:
     application.add_error_handler(error_handler)
 
 
-def example(context: ContextTypes.DEFAULT_TYPE) -> str:
-    examples = state(context).examples
+def example(context: ContextTypes.DEFAULT_TYPE, lang: str) -> str:
+    """The archive's first example question in `lang` (English when it has none in `lang`)."""
+    examples = state(context).examples(lang)
     return examples[0] if examples else "Who was the French ambassador?"
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Say what the bot is, what the archive holds, how to ask, and what is kept."""
-    searcher = state(context).searcher
-    documents = searcher.store.manifest["documents"] if searcher else 0
-    passages = searcher.store.manifest["passages"] if searcher else 0
-    text = (
-        "I answer questions about a document archive with <b>passages quoted word for word</b> "
-        "from its documents, each with its source. I never write an answer of my own; when "
-        "the archive has nothing on a question, I say so.\n\n"
-        f"The archive holds {documents} document{'s' * (documents != 1)} "
-        f"({passages} passages): /sources lists them.\n\n"
-        f"Just send a question, for example:\n<i>{escape(example(context))}</i>\n\n"
-        f"<b>Privacy</b>: {privacy(context)}"
+    lang = lang_of(update)
+    bot_state = state(context)
+    manifest = bot_state.searcher.store.manifest if bot_state.searcher else {}
+    if bot_state.log is None:
+        privacy = say(lang, "privacy_not_logged")
+    else:
+        privacy = say(lang, "privacy_logged", count=bot_state.retention_days)
+    text = say(
+        lang,
+        "start",
+        documents=say(lang, "count_documents", count=manifest.get("documents", 0)),
+        passages=say(lang, "count_passages", count=manifest.get("passages", 0)),
+        example=example(context, lang),
+        privacy=privacy,
     )
     await update.effective_message.reply_text(text)
-
-
-def privacy(context: ContextTypes.DEFAULT_TYPE) -> str:
-    bot_state = state(context)
-    if bot_state.log is None:
-        return "questions are not logged; I never store your name, username or Telegram id."
-    return (
-        "questions are logged, to improve the archive, without your name, username or "
-        f"Telegram id, and deleted after {bot_state.retention_days} days. /forget deletes "
-        "yours now."
-    )
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands and tips."""
-    text = HELP.format(example=escape(example(context)), username=context.bot.username)
+    lang = lang_of(update)
+    text = say(lang, "help", example=example(context, lang), username=context.bot.username)
     await update.effective_message.reply_text(text)
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the archive's documents with title, author, date and passage count."""
+    """List the archive's documents with title, author, date, language and passage count."""
+    lang = lang_of(update)
     searcher = state(context).searcher
     if searcher is None:
-        await update.effective_message.reply_text(LOADING)
+        await update.effective_message.reply_text(say(lang, "loading"))
         return
-    lines = ["<b>The archive</b>"]
+    lines = [f"<b>{say(lang, 'sources_title')}</b>"]
     for d in searcher.store.documents():
+        details = [say(lang, "count_passages", count=d["passages"])]
+        if d["language"] in texts.LANGUAGES:
+            name = say(lang, f"language_{d['language']}")
+            details.insert(0, say(lang, "sources_language", language=name))
         byline = ", ".join(escape(x) for x in (d["author"], d["date"]) if x)
         lines.append(
             f"• <b>{escape(d['title'])}</b>{' — ' + byline if byline else ''} "
-            f"({d['passages']} passages)" + (f"\n  <i>{escape(d['note'])}</i>" if d["note"] else "")
+            f"({', '.join(details)})" + (f"\n  <i>{escape(d['note'])}</i>" if d["note"] else "")
         )
     text = "\n".join(lines)
     if len(text) > TELEGRAM_LIMIT:
@@ -157,40 +142,37 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Give the version and how answers are made."""
-    searcher = state(context).searcher
-    built = searcher.store.manifest.get("built_at", "?") if searcher else "?"
+    bot_state = state(context)
+    searcher = bot_state.searcher
     await update.effective_message.reply_text(
-        f"<b>archive-bot {__version__}</b>\n\n"
-        "Answers are quotes only, never generated text. Your question is compared with every "
-        "passage of the archive by meaning (a sentence-embedding model, all-MiniLM-L6-v2) and "
-        "by words (full-text search); the best passages are shown exactly as they stand in the "
-        "source, with the document, author, date, section and paragraph.\n\n"
-        f"Index built {escape(built)}."
+        say(
+            lang_of(update),
+            "about",
+            version=__version__,
+            model=searcher.embedder.name if searcher else bot_state.model,
+            built=searcher.store.manifest.get("built_at", "?") if searcher else "?",
+        )
     )
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Point to /help for commands the bot does not know."""
-    await update.effective_message.reply_text(UNKNOWN_COMMAND)
+    await update.effective_message.reply_text(say(lang_of(update), "unknown_command"))
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask the asker to confirm deleting their logged questions."""
+    lang = lang_of(update)
     if state(context).log is None:
-        await update.effective_message.reply_text(
-            "No questions are logged, so there is nothing to delete."
-        )
+        await update.effective_message.reply_text(say(lang, "forget_nothing_logged"))
         return
     buttons = InlineKeyboardMarkup(
         [[
-            InlineKeyboardButton("Yes, delete them", callback_data=callbacks.forget("yes")),
-            InlineKeyboardButton("No", callback_data=callbacks.forget("no")),
+            InlineKeyboardButton(say(lang, "forget_yes"), callback_data=callbacks.forget("yes")),
+            InlineKeyboardButton(say(lang, "forget_no"), callback_data=callbacks.forget("no")),
         ]]
     )  # fmt: skip
-    await update.effective_message.reply_text(
-        "Delete every question you have asked from the log? This cannot be undone.",
-        reply_markup=buttons,
-    )
+    await update.effective_message.reply_text(say(lang, "forget_confirm"), reply_markup=buttons)
 
 
 def is_moderator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -203,7 +185,7 @@ async def moderators_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     """Return the log for a moderator; anyone else gets the unknown-command reply."""
     log = state(context).log
     if not is_moderator(update, context):
-        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        await unknown_command(update, context)
     elif log is None:
         await update.effective_message.reply_text("The query log is not available.")
     else:
@@ -251,11 +233,11 @@ def addressed_text(message: Message, username: str, bot_id: int) -> str | None:
     return None
 
 
-def keyboard(answer_id: str, result: SearchResult, shown: int) -> InlineKeyboardMarkup:
+def keyboard(answer_id: str, result: SearchResult, shown: int, lang: str) -> InlineKeyboardMarkup:
     """Buttons under an answer: Context per passage, then More and feedback."""
     context_row = [
         InlineKeyboardButton(
-            f"Context ¶ {hit.passage.paragraph}",
+            say(lang, "button_context", html=False, number=hit.passage.paragraph),
             callback_data=callbacks.context(hit.passage.document["id"], hit.passage.paragraph),
         )
         for hit in result.hits
@@ -266,7 +248,10 @@ def keyboard(answer_id: str, result: SearchResult, shown: int) -> InlineKeyboard
     ]
     if shown < MORE_LIMIT:
         last_row.insert(
-            0, InlineKeyboardButton("More", callback_data=callbacks.more(answer_id, shown))
+            0,
+            InlineKeyboardButton(
+                say(lang, "button_more"), callback_data=callbacks.more(answer_id, shown)
+            ),
         )
     return InlineKeyboardMarkup([context_row, last_row])
 
@@ -284,25 +269,27 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # group chatter
     bot_state = state(context)
     user = update.effective_user
+    lang = lang_of(update)
     if not bot_state.questions.allow(user.id if user else message.chat_id):
-        await message.reply_text(SLOW_DOWN)
+        await message.reply_text(say(lang, "slow_down"))
         return
     if bot_state.searcher is None:
-        await message.reply_text(LOADING)
+        await message.reply_text(say(lang, "loading"))
         return
     try:
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
     except TelegramError:
         pass  # "typing…" is a courtesy; the answer matters
     result = await search(context, text, bot_state.top_k)
-    html = to_html(result, bot_state.examples)
+    html = to_html(result, bot_state.examples(lang), lang)
     if not result.result.found or not result.result.hits:
         await message.reply_text(html)
         await log_answer(context, update, result)
         return
     shown = Shown(result.result.query, len(result.result.hits), asker=user.id if user else None)
     answer_id = bot_state.answers.add(shown)
-    await message.reply_text(html, reply_markup=keyboard(answer_id, result.result, shown.shown))
+    buttons = keyboard(answer_id, result.result, shown.shown, lang)
+    await message.reply_text(html, reply_markup=buttons)
     shown.log_id = await log_answer(context, update, result)
 
 
@@ -327,11 +314,11 @@ async def log_answer(
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Moderators: switch to a new index now instead of within a few seconds."""
     if not is_moderator(update, context):
-        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        await unknown_command(update, context)
         return
     bot_state = state(context)
     if bot_state.searcher is None:
-        await update.effective_message.reply_text(LOADING)
+        await update.effective_message.reply_text(say(lang_of(update), "loading"))
         return
     outcome = await asyncio.to_thread(bot_state.reload)
     await update.effective_message.reply_text(
@@ -346,7 +333,7 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         replied = message.reply_to_message
         if not (replied and replied.from_user and replied.from_user.id == context.bot.id):
             return
-    await message.reply_text(NOT_TEXT)
+    await message.reply_text(say(lang_of(update), "not_text"))
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -354,11 +341,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     parsed = callbacks.parse(query.data)
     bot_state = state(context)
+    lang = lang_of(update)
     if parsed is None:
-        await query.answer("This button is not valid any more.")
+        await query.answer(say(lang, "button_invalid", html=False))
         return
     if bot_state.searcher is None:
-        await query.answer(LOADING)
+        await query.answer(say(lang, "loading", html=False))
         return
     if parsed.kind == "forget":
         await forget_confirmed(update, context, parsed.choice == "yes")
@@ -372,26 +360,26 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             for p in (store.paragraph(doc_id, number) if doc_id else [])
         ]
         if not any(p.paragraph == parsed.number for p in around):
-            await query.answer("That passage is no longer in the archive.")
+            await query.answer(say(lang, "passage_gone", html=False))
             return
         await query.answer()
         if query.message:
-            await query.message.reply_text(context_html(around, parsed.number))
+            await query.message.reply_text(context_html(around, parsed.number, lang))
         return
     shown = bot_state.answers.get(parsed.answer)
     if shown is None:
-        await query.answer(EXPIRED, show_alert=True)
+        await query.answer(say(lang, "expired", html=False), show_alert=True)
         return
     if parsed.kind == "fb":
         if shown.log_id is not None and bot_state.log is not None:
             await asyncio.to_thread(bot_state.log.feedback, shown.log_id, parsed.choice)
-        await query.answer("Thank you for the feedback.")
+        await query.answer(say(lang, "feedback_thanks", html=False))
         return
     start = parsed.number
     result = await search(context, shown.query, min(start + bot_state.top_k, MORE_LIMIT))
     hits = result.result.hits[start:]
     if not hits:
-        await query.answer("There are no more passages on this.")
+        await query.answer(say(lang, "no_more", html=False))
         return
     await query.answer()
     page = SearchResult(result.result.query, True, hits)
@@ -399,8 +387,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     shown.shown = max(shown.shown, now_shown)
     if query.message:
         await query.message.reply_text(
-            to_html(Answer(page), bot_state.examples),
-            reply_markup=keyboard(parsed.answer, page, now_shown),
+            to_html(Answer(page), bot_state.examples(lang), lang),
+            reply_markup=keyboard(parsed.answer, page, now_shown, lang),
         )
 
 
@@ -408,14 +396,15 @@ async def forget_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE, y
     """Delete the presser's logged questions (and their answers in memory), or don't."""
     query = update.callback_query
     bot_state = state(context)
+    lang = lang_of(update)
     if not yes or bot_state.log is None:
-        await query.answer("Nothing was deleted.")
+        await query.answer(say(lang, "forget_kept", html=False))
         if query.message:
-            await query.edit_message_text("Nothing was deleted.")
+            await query.edit_message_text(say(lang, "forget_kept"))
         return
     removed = await asyncio.to_thread(bot_state.log.forget, query.from_user.id)
     bot_state.answers.forget(query.from_user.id)
-    text = f"Deleted {removed} logged question{'s' * (removed != 1)} of yours."
+    text = say(lang, "forget_done", count=removed, html=False)
     await query.answer(text)
     if query.message:
         await query.edit_message_text(text)
@@ -425,33 +414,28 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Offer up to five quoted passages as articles to send into any chat."""
     query = update.inline_query
     bot_state = state(context)
+    lang = lang_of(update)
     text = query.query.strip()
     if not text or bot_state.searcher is None:
-        hint = InlineQueryResultsButton(
-            text="Type a question about the archive", start_parameter="help"
-        )
+        hint = InlineQueryResultsButton(text=say(lang, "inline_hint"), start_parameter="help")
         await query.answer([], button=hint, cache_time=5, is_personal=True)
         return
     if not bot_state.inline.allow(query.from_user.id):
-        slow = InlineQueryResultsButton(
-            text="Too many searches — wait a moment", start_parameter="help"
-        )
+        slow = InlineQueryResultsButton(text=say(lang, "inline_slow_down"), start_parameter="help")
         await query.answer([], button=slow, cache_time=0, is_personal=True)
         return
     result = (await search(context, text, INLINE_RESULTS)).result
     if not result.found:
-        none = InlineQueryResultsButton(
-            text="Nothing in the archive on that", start_parameter="help"
-        )
+        none = InlineQueryResultsButton(text=say(lang, "inline_nothing"), start_parameter="help")
         await query.answer([], button=none, cache_time=10, is_personal=True)
         return
     articles = [
         InlineQueryResultArticle(
             id=str(number),
             title=hit.passage.text[:80],
-            description=attribution_of(hit.passage)[:200],
+            description=attribution_of(hit.passage, lang)[:200],
             input_message_content=InputTextMessageContent(
-                passage_html(hit.passage, hit.best_sentence, TELEGRAM_LIMIT)
+                passage_html(hit.passage, hit.best_sentence, TELEGRAM_LIMIT, lang)
             ),
         )
         for number, hit in enumerate(result.hits)
@@ -467,9 +451,9 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     try:
         if update.callback_query:
-            await update.callback_query.answer(APOLOGY)
+            await update.callback_query.answer(say(lang_of(update), "apology", html=False))
         elif update.effective_message and update.effective_chat:
-            await update.effective_message.reply_text(APOLOGY)
+            await update.effective_message.reply_text(say(lang_of(update), "apology"))
     except TelegramError:
         logger.warning("could not send the apology either")
 

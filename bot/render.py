@@ -1,7 +1,8 @@
 """Rendering answers: JSON for scripts, plain text for the terminal, HTML for Telegram.
 
 Quotes are shown exactly as they stand in the source; only markup around them is added, and a
-quote too long for one Telegram message is cut at a sentence with "…" at the cut.
+quote too long for one Telegram message is cut at a sentence with "…" at the cut. Everything
+around the quotes comes from `bot.texts` in the asker's language (the terminal's is English).
 """
 
 from __future__ import annotations
@@ -11,25 +12,39 @@ from html import escape
 import click
 
 from bot.answering import Answer
+from bot.texts import text as say
 from index.passages import sentence_spans
 from index.store import StoredPassage
 
-NOTHING_FOUND = "The archive has no passage that answers this question."
 TELEGRAM_LIMIT = 4096
 ELLIPSIS = " …"
+TERMINAL = "en"  # the language of `ask` and the terminal chat
 
 
-def attribution_of(passage: StoredPassage, paragraph: bool = True) -> str:
-    """Return "title, author, date, section, ¶ n" for a passage (missing parts left out)."""
+def attribution_of(passage: StoredPassage, lang: str, paragraph: bool = True) -> str:
+    """Return "title, author, date, section, ¶ n" for a passage as plain text, in `lang`.
+
+    The document's own metadata (title, author, section name) stays as it is; only the labels
+    are translated. Missing parts are left out.
+    """
     document = passage.document
     parts = [document["title"], document["author"], document["date"]]
     if passage.section:
-        parts.append(f"section “{passage.section}”")
+        parts.append(say(lang, "attribution_section", html=False, name=passage.section))
     if paragraph:
-        parts.append(f"¶ {passage.paragraph}")
+        parts.append(say(lang, "attribution_paragraph", html=False, number=passage.paragraph))
     if passage.page:
-        parts.append(f"p. {passage.page}")
+        parts.append(say(lang, "attribution_page", html=False, number=passage.page))
     return ", ".join(p for p in parts if p)
+
+
+def note_of(answer: Answer, lang: str) -> str | None:
+    """Return the note on an empty or shortened question, as plain text (None without one)."""
+    if not answer.result.query:
+        return say(lang, "note_empty", html=False)
+    if answer.cut_to:
+        return say(lang, "note_cut", count=answer.cut_to, html=False)
+    return None
 
 
 def to_json(answer: Answer) -> dict:
@@ -51,8 +66,8 @@ def to_json(answer: Answer) -> dict:
             for hit in result.hits
         ],
     }
-    if answer.note:
-        data["note"] = answer.note
+    if note := note_of(answer, TERMINAL):
+        data["note"] = note
     return data
 
 
@@ -61,19 +76,20 @@ def to_text(answer: Answer, color: bool = False) -> str:
 
     The quote is printed as it stands (no re-wrapping): the terminal wraps long lines.
     """
-    lines = [answer.note] if answer.note else []
+    note = note_of(answer, TERMINAL)
+    lines = [note] if note else []
     result = answer.result
     if not result.query:
         return "\n".join(lines)
     if not result.found:
-        lines.append(NOTHING_FOUND)
+        lines.append(say(TERMINAL, "nothing_found", html=False))
         return "\n".join(lines)
     for number, hit in enumerate(result.hits, start=1):
         text = hit.passage.text
         if color and hit.best_sentence:
             start, end = hit.best_sentence
             text = text[:start] + click.style(text[start:end], bold=True) + text[end:]
-        lines += [f"{number}. “{text}”", f"   — {attribution_of(hit.passage)}", ""]
+        lines += [f"{number}. “{text}”", f"   — {attribution_of(hit.passage, TERMINAL)}", ""]
     return "\n".join(lines).rstrip()
 
 
@@ -105,29 +121,32 @@ def _cut_quote(text: str, bold: tuple[int, int] | None, budget: int) -> str:
     return ELLIPSIS.strip()
 
 
-def passage_html(passage: StoredPassage, bold: tuple[int, int] | None, budget: int) -> str:
+def passage_html(
+    passage: StoredPassage, bold: tuple[int, int] | None, budget: int, lang: str
+) -> str:
     """Return one quoted passage and its attribution as Telegram HTML within `budget`."""
-    line = f"— {escape(attribution_of(passage), quote=False)}"
+    line = f"— {escape(attribution_of(passage, lang), quote=False)}"
     quote = _cut_quote(passage.text, bold, budget - len(line) - len("<blockquote></blockquote>\n"))
     return f"<blockquote>{quote}</blockquote>\n{line}"
 
 
-def to_html(answer: Answer, examples: list[str], limit: int = TELEGRAM_LIMIT) -> str:
+def to_html(answer: Answer, examples: list[str], lang: str, limit: int = TELEGRAM_LIMIT) -> str:
     """Return the Telegram message for an answer: quotes in <blockquote>s, each attributed.
 
     Passages that do not fit `limit` are dropped from the end; a first passage that alone
-    does not fit is cut at a sentence.
+    does not fit is cut at a sentence. `examples` are questions in the asker's language `lang`.
     """
-    head = f"<i>{escape(answer.note, quote=False)}</i>\n\n" if answer.note else ""
+    note = note_of(answer, lang)
+    head = f"<i>{escape(note, quote=False)}</i>\n\n" if note else ""
     result = answer.result
     if not result.query:
         return head.strip()
     if not result.found or not result.hits:
-        return head + nothing_found_html(examples)
+        return head + nothing_found_html(examples, lang)
     blocks: list[str] = []
     budget = limit - len(head)
     for hit in result.hits:
-        block = passage_html(hit.passage, hit.best_sentence, budget if not blocks else 10**9)
+        block = passage_html(hit.passage, hit.best_sentence, budget if not blocks else 10**9, lang)
         if blocks and len(block) + 2 > budget:
             break
         blocks.append(block)
@@ -135,25 +154,29 @@ def to_html(answer: Answer, examples: list[str], limit: int = TELEGRAM_LIMIT) ->
     return head + "\n\n".join(blocks)
 
 
-def nothing_found_html(examples: list[str]) -> str:
+def nothing_found_html(examples: list[str], lang: str) -> str:
     """Return the "nothing found" message with example questions the archive answers."""
-    lines = [escape(NOTHING_FOUND, quote=False)]
+    lines = [say(lang, "nothing_found")]
     if examples:
-        lines += ["", "You could ask, for example:"]
+        lines += ["", say(lang, "you_could_ask")]
         lines += [f"• {escape(q, quote=False)}" for q in examples[:3]]
     return "\n".join(lines)
 
 
-def context_html(passages: list[StoredPassage], quoted: int, limit: int = TELEGRAM_LIMIT) -> str:
+def context_html(
+    passages: list[StoredPassage], quoted: int, lang: str, limit: int = TELEGRAM_LIMIT
+) -> str:
     """Return the paragraphs around paragraph `quoted` as an expandable blockquote."""
     first = passages[0]
     parts = []
     for p in passages:
         marker = "▶ " if p.paragraph == quoted else ""
-        parts.append(f"{marker}¶ {p.paragraph}\n{escape(p.text, quote=False)}")
-    line = f"— {escape(attribution_of(first, paragraph=False), quote=False)}"
+        number = say(lang, "attribution_paragraph", number=p.paragraph)
+        parts.append(f"{marker}{number}\n{escape(p.text, quote=False)}")
+    line = f"— {escape(attribution_of(first, lang, paragraph=False), quote=False)}"
     body = "\n\n".join(parts)
     if len(body) + len(line) + 40 > limit:  # the quoted paragraph alone, cut to fit
         (p,) = [p for p in passages if p.paragraph == quoted] or passages[:1]
-        body = f"¶ {p.paragraph}\n" + _cut_quote(p.text, None, limit - len(line) - 60)
+        number = say(lang, "attribution_paragraph", number=p.paragraph)
+        body = f"{number}\n" + _cut_quote(p.text, None, limit - len(line) - 60)
     return f"<blockquote expandable>{body}</blockquote>\n{line}"

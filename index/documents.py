@@ -3,7 +3,8 @@
 Metadata comes from `corpus/catalogue.toml` (one table per document id) and, for Markdown, from
 YAML front matter; the catalogue wins. A document's id is its path relative to the corpus.
 The catalogue's `[archive]` table holds `examples`: questions the archive answers well, offered
-to askers whose question found nothing.
+to askers whose question found nothing, as one list (English) or one list per language code
+(`[archive.examples]` with `en = [...]`, `ru = [...]`, `kk = [...]`).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class Problem:
 class Corpus(NamedTuple):
     documents: list[Document]
     problems: list[Problem]
-    examples: list[str]
+    examples: dict[str, list[str]]  # by language code
     skipped: list[str]  # files of formats the archive does not read
 
 
@@ -108,6 +109,12 @@ def read_document(path: Path, doc_id: str, catalogue_entry: dict | None = None) 
     )
 
 
+def example_questions(examples: list | dict) -> dict[str, list[str]]:
+    """Return the catalogue's example questions by language code ("en" for a plain list)."""
+    by_language = examples if isinstance(examples, dict) else {"en": examples}
+    return {str(lang): [str(q) for q in questions] for lang, questions in by_language.items()}
+
+
 def load_corpus(corpus_dir: Path) -> Corpus:
     """Read every supported file under `corpus_dir`, sorted by id.
 
@@ -121,7 +128,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     if not corpus_dir.is_dir():
         raise ArchiveError(f"no corpus directory at {corpus_dir}: create it or pass --corpus")
     catalogue = load_catalogue(corpus_dir)
-    examples = [str(q) for q in catalogue.pop(ARCHIVE_TABLE, {}).get("examples", [])]
+    examples = example_questions(catalogue.pop(ARCHIVE_TABLE, {}).get("examples", []))
     documents: list[Document] = []
     problems: list[Problem] = []
     skipped: list[str] = []

@@ -70,7 +70,7 @@ def write_index(
     passages: list[Passage],
     vectors: np.ndarray,
     model: str,
-    examples: list[str],
+    examples: dict[str, list[str]],
 ) -> dict:
     """Write a complete index and make it the current one atomically.
 
@@ -80,7 +80,7 @@ def write_index(
         passages: every passage, in the order of `vectors`' rows.
         vectors: (len(passages), dimension) float32 unit vectors.
         model: the name of the model that made the vectors.
-        examples: questions the archive answers well (from the catalogue).
+        examples: questions the archive answers well, by language (from the catalogue).
 
     Returns:
         The manifest of the new index.
@@ -335,7 +335,7 @@ class IndexStore:
     def documents(self) -> list[dict]:
         """Return every document's metadata, hash and passage count (not its text)."""
         rows = self._query(
-            "select id, title, author, date, source, note, sha256, passages "
+            "select id, title, author, date, source, note, language, sha256, passages "
             "from documents order by id"
         )
         return [dict(row) for row in rows]

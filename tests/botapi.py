@@ -224,9 +224,10 @@ async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0, **sett
 _message_ids = itertools.count(1)
 
 
-def user(user_id: int, username: str = "asker", first_name: str = "Ann") -> dict:
-    return {"id": user_id, "is_bot": False, "first_name": first_name, "username": username,
-            "language_code": "en"}  # fmt: skip
+def user(user_id: int, username: str = "asker", language: str | None = "en") -> dict:
+    """A Telegram user; `language` is their client's language_code (None: not sent)."""
+    sender = {"id": user_id, "is_bot": False, "first_name": "Ann", "username": username}
+    return sender | ({"language_code": language} if language else {})
 
 
 def message(
@@ -236,6 +237,7 @@ def message(
     chat_type: str = "private",
     reply_to_bot: bool = False,
     username: str = "asker",
+    language: str | None = "en",
     **extra,
 ) -> dict:
     """A `message` update; commands and @mentions get their entities, as Telegram adds them."""
@@ -244,7 +246,7 @@ def message(
     if chat_type != "private":
         chat["title"] = "Readers"
     body = {"message_id": next(_message_ids), "date": int(time.time()), "chat": chat,
-            "from": user(user_id, username), **extra}  # fmt: skip
+            "from": user(user_id, username, language), **extra}  # fmt: skip
     if text is not None:
         body["text"] = text
         entities = []
@@ -263,11 +265,13 @@ def message(
     return {"message": body}
 
 
-def callback(data: str, user_id: int = 1001, message_text: str = "answer") -> dict:
+def callback(
+    data: str, user_id: int = 1001, message_text: str = "answer", language: str | None = "en"
+) -> dict:
     return {
         "callback_query": {
             "id": str(next(_message_ids)),
-            "from": user(user_id),
+            "from": user(user_id, language=language),
             "chat_instance": "ci",
             "data": data,
             "message": {
@@ -281,6 +285,6 @@ def callback(data: str, user_id: int = 1001, message_text: str = "answer") -> di
     }
 
 
-def inline(query: str, user_id: int = 1001) -> dict:
-    return {"inline_query": {"id": str(next(_message_ids)), "from": user(user_id), "query": query,
-                             "offset": ""}}  # fmt: skip
+def inline(query: str, user_id: int = 1001, language: str | None = "en") -> dict:
+    return {"inline_query": {"id": str(next(_message_ids)), "query": query, "offset": "",
+                             "from": user(user_id, language=language)}}  # fmt: skip

@@ -9,7 +9,7 @@ from .conftest import CORPUS, LETTER, LETTER_ID
 def test_letter_metadata_comes_from_the_catalogue():
     documents, problems, examples, skipped = load_corpus(CORPUS)
     assert problems == []
-    assert len(examples) >= 3
+    assert len(examples["en"]) >= 3
     assert skipped == []
     (letter,) = documents
     assert letter.id == LETTER_ID
@@ -19,6 +19,14 @@ def test_letter_metadata_comes_from_the_catalogue():
     assert letter.date == "2013"  # the letter gives its year, not its day
     assert "Political Freedoms in Kazakhstan" in letter.note
     assert "April 2004" in letter.note
+
+
+def test_example_questions_per_language(corpus: Path):
+    (corpus / "a.txt").write_text("Body text.\n", encoding="utf-8")
+    (corpus / "catalogue.toml").write_text(
+        '[archive.examples]\nen = ["Who?"]\nru = ["Кто?"]\nkk = ["Кім?"]\n', encoding="utf-8"
+    )
+    assert load_corpus(corpus).examples == {"en": ["Who?"], "ru": ["Кто?"], "kk": ["Кім?"]}
 
 
 def test_markdown_front_matter_and_catalogue_precedence(corpus: Path):

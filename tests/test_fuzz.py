@@ -40,7 +40,7 @@ def _assert_verbatim(html: str) -> None:
 @given(QUESTIONS)
 def test_any_question_renders_valid_html_with_verbatim_quotes(searcher, text: str):
     result = answer(searcher, text)
-    _assert_verbatim(to_html(result, ["Example & <question>?"]))
+    _assert_verbatim(to_html(result, ["Example & <question>?"], "kk"))
 
 
 @settings(max_examples=300)

@@ -33,7 +33,7 @@ def result(*texts: str, best=None) -> Answer:
 
 def test_html_escapes_documents_and_keeps_quotes_verbatim():
     text = "Tom & Jerry said <b>hi</b>. Then they left."
-    html = to_html(result(text, best=(0, 27)), [])
+    html = to_html(result(text, best=(0, 27)), [], "en")
     (quote,) = check_html(html)
     assert quote == text
     assert "<b>Tom &amp; Jerry said &lt;b&gt;hi&lt;/b&gt;.</b>" in html
@@ -43,11 +43,11 @@ def test_html_escapes_documents_and_keeps_quotes_verbatim():
 def test_long_answers_drop_whole_passages_then_cut_at_a_sentence():
     sentence = "The committee met again and wrote a report about the situation. "
     long = (sentence * 60).strip()  # about 3,900 characters
-    html = to_html(result(long, long, long), [])
+    html = to_html(result(long, long, long), [], "en")
     quotes = check_html(html)
     assert len(quotes) == 1  # the second and third passages no longer fit
     huge = (sentence * 100).strip()
-    html = to_html(result(huge, best=(0, 20)), [])
+    html = to_html(result(huge, best=(0, 20)), [], "en")
     (quote,) = check_html(html)
     assert quote.endswith(ELLIPSIS) and huge.startswith(quote.removesuffix(ELLIPSIS))
     assert quote.removesuffix(ELLIPSIS).endswith("situation.")  # cut at a sentence end
@@ -55,22 +55,23 @@ def test_long_answers_drop_whole_passages_then_cut_at_a_sentence():
 
 def test_a_single_endless_sentence_is_cut_between_words():
     endless = " ".join(f"word{i}" for i in range(2000))
-    (quote,) = check_html(to_html(result(endless), []))
+    (quote,) = check_html(to_html(result(endless), [], "en"))
     assert endless.startswith(quote.removesuffix(ELLIPSIS))
 
 
 def test_notes_nothing_found_and_empty_questions():
-    note = Answer(SearchResult("q", False, []), "Only the first <500> characters")
-    html = to_html(note, ["Who & why?"])
+    cut = Answer(SearchResult("q", False, []), cut_to=480)
+    html = to_html(cut, ["Who & why?"], "en")
     check_html(html)
-    assert "<i>Only the first &lt;500&gt; characters</i>" in html
+    assert "<i>Your question was long: only its first 480 characters were searched.</i>" in html
     assert "• Who &amp; why?" in html
-    assert to_html(Answer(SearchResult("", False, []), "empty"), []) == "<i>empty</i>"
+    empty = to_html(Answer(SearchResult("", False, [])), [], "ru")
+    assert empty == "<i>Вопрос пуст: напишите вопрос об архиве.</i>"
 
 
 def test_context_is_an_expandable_blockquote_marking_the_quoted_paragraph():
     html = context_html(
-        [passage("Before.", 4), passage("Quoted & <x>.", 5), passage("After.", 6)], 5
+        [passage("Before.", 4), passage("Quoted & <x>.", 5), passage("After.", 6)], 5, "en"
     )
     (quote,) = check_html(html)
     assert html.startswith("<blockquote expandable>")
@@ -84,3 +85,14 @@ def test_text_and_json_renderings():
     data = to_json(answer)
     assert data["passages"][0]["text"] == "One sentence. Two sentence."
     assert data["passages"][0]["document"] == DOCUMENT
+
+
+def test_labels_around_quotes_follow_the_asker_and_quotes_stay_verbatim():
+    text = "Tom & Jerry said <b>hi</b>. Then they left."
+    labels = {"ru": "раздел «S», ¶ 1", "kk": "«S» бөлімі, ¶ 1", "en": "section “S”, ¶ 1"}
+    for lang, label in labels.items():
+        html = to_html(result(text), [], lang)
+        (quote,) = check_html(html)
+        assert quote == text and label in html
+    nothing = to_html(Answer(SearchResult("q", False, [])), ["Кто такой Аблязов?"], "ru")
+    assert "В архиве нет фрагмента" in nothing and "• Кто такой Аблязов?" in nothing

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers import NOT_TEXT, SLOW_DOWN
+from bot.texts import catalogue
+from bot.texts import text as say
 
 from . import botapi
 from .botapi import TOKEN, BotAPI, callback, inline, message, running_bot
@@ -130,7 +131,6 @@ def test_start_help_sources_about(data_dir: Path):
             commands = api.calls_to("setMyCommands")[0].params["commands"]
             names = {c["command"] for c in commands}
             assert names == {"start", "help", "sources", "about", "forget"}
-            assert api.calls_to("setMyDescription") and api.calls_to("setMyShortDescription")
         for reply in (start, help_, sources, about, unknown):
             assert reply["parse_mode"] == "HTML"
             check_html(reply["text"])
@@ -243,7 +243,7 @@ def test_stickers_photos_and_long_messages(data_dir: Path):
                 return hint, long
 
     hint, long = asyncio.run(scenario())
-    assert hint["text"] == NOT_TEXT
+    assert hint["text"] == say("en", "not_text")
     check_html(long["text"])
     assert "only its first" in long["text"]
 
@@ -310,7 +310,7 @@ def test_a_burst_from_one_asker_and_a_crowd_of_askers_all_get_one_reply(data_dir
     api = asyncio.run(scenario())
     burst = replies(api, 20)
     assert len(burst) == 30
-    slow = [r for r in burst if r["text"] == SLOW_DOWN]
+    slow = [r for r in burst if r["text"] == say("en", "slow_down")]
     assert 0 < len(slow) < 30
     for asker in range(100):
         (reply,) = replies(api, 5000 + asker)
@@ -455,3 +455,59 @@ def test_thirty_seconds_of_refused_connections_lose_no_question(data_dir: Path):
     queued, after = asyncio.run(scenario())
     assert "К. Tokaev" in after["text"]
     assert "Serge Smesov" in queued["text"]
+
+
+LANGUAGES = {"ru": "ru", "kk": "kk", "en": "en", "de": "en", None: "en"}  # client -> replies
+
+
+def test_every_asker_is_answered_in_their_own_language(data_dir: Path):
+    """/start, /help, a declined question, a throttled burst and buttons, per client language."""
+
+    async def scenario():
+        seen = {}
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for number, client in enumerate(LANGUAGES):
+                    asker = 400 + number
+                    say_as = {"user_id": asker, "language": client}
+                    (start,) = await ask(api, message("/start", **say_as), asker)
+                    (help_,) = await ask(api, message("/help", **say_as), asker)
+                    (declined,) = await ask(
+                        api, message("How do I bake sourdough bread?", **say_as), asker
+                    )
+                    (answer,) = await ask(api, message("French ambassador", **say_as), asker)
+                    api.push(callback(buttons(answer)[say(LANGUAGES[client], "button_more")],
+                                      user_id=asker, language=client))  # fmt: skip
+                    api.push(callback(buttons(answer)["👍"], user_id=asker, language=client))
+                    pressed = 2 * (number + 1)
+                    await wait_for(lambda n=pressed: len(api.calls_to("answerCallbackQuery")) == n)
+                    burst = await ask(api, message("Tokaev", **say_as), asker, count=1)
+                    for _ in range(9):
+                        burst += await ask(api, message("Tokaev", **say_as), asker)
+                    seen[client] = start, help_, declined, answer, burst
+            return seen, api
+
+    seen, api = asyncio.run(scenario())
+    toasts = [c.params.get("text") for c in api.calls_to("answerCallbackQuery")]
+    for client, (start, help_, declined, answer, burst) in seen.items():
+        lang = LANGUAGES[client]
+        for reply in (start, help_, declined, answer, *burst):
+            check_html(reply["text"])
+        assert start["text"].startswith(catalogue(lang)["start"].split("<b>")[0])
+        assert help_["text"].startswith(catalogue(lang)["help"].split("</b>")[0])
+        assert declined["text"].startswith(say(lang, "nothing_found"))
+        assert say(lang, "attribution_paragraph", number=18) in answer["text"]
+        labels = buttons(answer)
+        assert say(lang, "button_context", number=18) in labels
+        assert say(lang, "feedback_thanks") in toasts
+        assert say(lang, "slow_down") in [r["text"] for r in burst]
+        for quote in check_html(answer["text"]):
+            assert_verbatim(quote)  # quotes stay in the document's language
+    assert "Вы спрашиваете быстрее" in say("ru", "slow_down")
+
+    menus = {c.params.get("language_code"): c.params for c in api.calls_to("setMyCommands")}
+    descriptions = {c.params.get("language_code") for c in api.calls_to("setMyDescription")}
+    short = {c.params.get("language_code") for c in api.calls_to("setMyShortDescription")}
+    assert set(menus) == descriptions == short == {None, "ru", "kk"}
+    assert {"command": "sources", "description": "Документы архива"} in menus["ru"]["commands"]
+    assert {"command": "sources", "description": "Мұрағаттағы құжаттар"} in menus["kk"]["commands"]

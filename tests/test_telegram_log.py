@@ -6,8 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.handlers import UNKNOWN_COMMAND
 from bot.querylog import LOG_FILE, QueryLog
+from bot.texts import text as say
 
 from .botapi import BotAPI, callback, message, running_bot
 from .test_telegram import ask, buttons, check_html, replies, wait_for
@@ -91,7 +91,8 @@ def test_moderator_commands_answer_moderators_only(data_dir: Path):
     assert "2 questions, 50% answered" in stats_["text"]
     check_html(recent["text"])
     assert "✓" in recent["text"] and "✗" in recent["text"] and "bread" in recent["text"]
-    assert refused["text"] == refused_recent["text"] == in_group["text"] == UNKNOWN_COMMAND
+    unknown = say("en", "unknown_command")
+    assert refused["text"] == refused_recent["text"] == in_group["text"] == unknown
     assert scoped and "stats" in str(scoped[0].params["commands"])
 
 
