@@ -3,10 +3,11 @@
     more:<answer id>:<passages shown>     the next passages of an answer
     ctx:<document key>:<paragraph>        the paragraphs around a quoted one
     fb:<answer id>:up|down                feedback on an answer
-    forget:yes|no                         the confirmation of /forget
+    forget:<request id>:yes|no            the confirmation of /forget, for its sender only
 
-Answer ids are random and refer to answers kept in memory; document keys are a hash of the
-document id, so "Context" buttons keep working across restarts and reindexing.
+Answer and request ids are random and refer to answers and /forget requests kept in memory;
+document keys are a hash of the document id, so "Context" buttons keep working across restarts
+and reindexing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _PATTERNS = {
     "more": re.compile(r"more:(?P<answer>[A-Za-z0-9_-]{8}):(?P<number>[0-9]{1,2})"),
     "ctx": re.compile(r"ctx:(?P<document>[0-9a-f]{10}):(?P<number>[0-9]{1,6})"),
     "fb": re.compile(r"fb:(?P<answer>[A-Za-z0-9_-]{8}):(?P<choice>up|down)"),
-    "forget": re.compile(r"forget:(?P<choice>yes|no)"),
+    "forget": re.compile(r"forget:(?P<answer>[A-Za-z0-9_-]{8}):(?P<choice>yes|no)"),
 }
 
 
@@ -49,8 +50,8 @@ def feedback(answer: str, vote: str) -> str:
     return f"fb:{answer}:{vote}"
 
 
-def forget(choice: str) -> str:
-    return f"forget:{choice}"
+def forget(request: str, choice: str) -> str:
+    return f"forget:{request}:{choice}"
 
 
 def parse(data: object) -> Callback | None:

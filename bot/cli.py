@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -45,6 +48,28 @@ log_option = click.option(
 
 def fail(error: Exception) -> click.ClickException:
     return click.ClickException(str(error))
+
+
+output_option = click.option(
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="File (default stdout).",
+)
+
+
+@contextlib.contextmanager
+def output_file(path: str) -> Iterator[TextIO]:
+    """Yield the file to write to (stdout for "-"); a failing write (a full disk) ends clearly."""
+    try:
+        if path == "-":
+            yield sys.stdout
+            sys.stdout.flush()
+        else:
+            with open(path, "w", encoding="utf-8") as file:
+                yield file
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def retention_days() -> int:
@@ -173,8 +198,8 @@ def index(
             )
         except ArchiveError as error:
             raise fail(error) from error
-    for path in report.skipped:
-        click.echo(f"skipped {path}: not a supported format", err=True)
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
     for problem in report.problems:
         click.echo(f"cannot read {problem.path}: {problem.reason}", err=True)
     if as_json:
@@ -363,7 +388,7 @@ def evaluate(file: Path, top_k: int, as_json: bool, data_dir: Path, model: str) 
     try:
         questions = load_questions(file)
     except ArchiveError as error:
-        raise fail(error) from error
+        raise click.BadParameter(str(error), param_hint="FILE") from error
     report = run_eval(load_searcher(data_dir, model), questions, top_k)
     if as_json:
         click.echo(json.dumps(report.summary(), ensure_ascii=False))
@@ -456,11 +481,9 @@ def stats(days: int, as_json: bool, data_dir: Path) -> None:
     "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True
 )
 @since_option
-@click.option(
-    "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
-)
+@output_option
 @data_dir_option
-def export(fmt: str, since, output, data_dir: Path) -> None:
+def export(fmt: str, since, output: str, data_dir: Path) -> None:
     """Export logged questions (oldest first) as CSV or JSON Lines.
 
     \b
@@ -473,14 +496,15 @@ def export(fmt: str, since, output, data_dir: Path) -> None:
     from bot.querylog import PUBLIC_COLUMNS
 
     rows = open_log(data_dir).rows(since=day(since), oldest_first=True)
-    if fmt == "jsonl":
+    with output_file(output) as file:
+        if fmt == "jsonl":
+            for row in rows:
+                file.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
+        writer = csv.DictWriter(file, fieldnames=PUBLIC_COLUMNS)
+        writer.writeheader()
         for row in rows:
-            output.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    writer = csv.DictWriter(output, fieldnames=PUBLIC_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row | {"passages": json.dumps(row["passages"], ensure_ascii=False)})
+            writer.writerow(row | {"passages": json.dumps(row["passages"], ensure_ascii=False)})
 
 
 @logs.command()
@@ -505,7 +529,7 @@ def purge(older_than: int | None, data_dir: Path) -> None:
 
 
 @logs.command()
-@click.argument("query_id", type=int)
+@click.argument("query_id", type=click.IntRange(1, 2**63 - 1))
 @click.argument("passage_id", required=False)
 @click.option("--out-of-scope", is_flag=True, help="The archive rightly has no answer.")
 @data_dir_option
@@ -540,11 +564,9 @@ def label(query_id: int, passage_id: str | None, out_of_scope: bool, data_dir: P
 
 
 @logs.command(name="export-eval")
-@click.option(
-    "--output", type=click.File("w", encoding="utf-8"), default="-", help="File (default stdout)."
-)
+@output_option
 @data_dir_option
-def export_eval(output, data_dir: Path) -> None:
+def export_eval(output: str, data_dir: Path) -> None:
     """Write labelled questions as a question file for `archive-bot eval`.
 
     A labelled question's gold phrase is its passage's text in the current index; questions
@@ -563,21 +585,24 @@ def export_eval(output, data_dir: Path) -> None:
     except ArchiveError as error:
         raise fail(error) from error
     written = 0
-    for row in open_log(data_dir).rows(oldest_first=True):
-        if row["out_of_scope"]:
-            item = {"q": row["query"], "out_of_scope": True}
-        elif row["label"]:
-            passage = store.passage(row["label"])
-            if passage is None:
-                click.echo(
-                    f"skipping question {row['id']}: {row['label']} is no longer indexed", err=True
-                )
+    rows = open_log(data_dir).rows(oldest_first=True)
+    with output_file(output) as file:
+        for row in rows:
+            if row["out_of_scope"]:
+                item = {"q": row["query"], "out_of_scope": True}
+            elif row["label"]:
+                passage = store.passage(row["label"])
+                if passage is None:
+                    click.echo(
+                        f"skipping question {row['id']}: {row['label']} is no longer indexed",
+                        err=True,
+                    )
+                    continue
+                item = {"q": row["query"], "gold": [passage.text]}
+            else:
                 continue
-            item = {"q": row["query"], "gold": [passage.text]}
-        else:
-            continue
-        output.write(json.dumps(item, ensure_ascii=False) + "\n")
-        written += 1
+            file.write(json.dumps(item, ensure_ascii=False) + "\n")
+            written += 1
     click.echo(f"{written} questions written.", err=True)
 
 

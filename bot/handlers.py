@@ -16,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -163,34 +163,64 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask the asker to confirm deleting their logged questions."""
     lang = lang_of(update)
-    if state(context).log is None:
+    bot_state = state(context)
+    if bot_state.log is None:
         await update.effective_message.reply_text(say(lang, "forget_nothing_logged"))
         return
+    # The buttons are the asker's alone: in a group, anyone else pressing them is refused.
+    request = bot_state.answers.add(Shown("", 0, asker=asker_id(update)))
     buttons = InlineKeyboardMarkup(
         [[
-            InlineKeyboardButton(say(lang, "forget_yes"), callback_data=callbacks.forget("yes")),
-            InlineKeyboardButton(say(lang, "forget_no"), callback_data=callbacks.forget("no")),
+            InlineKeyboardButton(
+                say(lang, "forget_yes"), callback_data=callbacks.forget(request, "yes")
+            ),
+            InlineKeyboardButton(
+                say(lang, "forget_no"), callback_data=callbacks.forget(request, "no")
+            ),
         ]]
     )  # fmt: skip
     await update.effective_message.reply_text(say(lang, "forget_confirm"), reply_markup=buttons)
 
 
-def is_moderator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Checked on every call: the user, not the chat, must be a moderator."""
+def asker_id(update: Update) -> int | None:
+    """Who sent `update`: the user, or the chat an anonymous group admin or a channel posts as.
+
+    Anonymous admins share one Telegram user id (GroupAnonymousBot) across every group, so
+    their throttle and pseudonym are keyed on the chat they speak for (negative ids: no user's).
+    """
+    message = update.effective_message
+    if message and message.sender_chat:
+        return message.sender_chat.id
     user = update.effective_user
-    return bool(user and user.id in state(context).moderators)
+    return user.id if user else None
+
+
+async def moderator_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether a moderator's command may be answered: from a moderator, in a private chat.
+
+    Anyone else gets the unknown-command reply; a moderator in a group only a note, so that
+    logged questions are never posted into a group.
+    """
+    user = update.effective_user
+    if not (user and user.id in state(context).moderators):
+        await unknown_command(update, context)
+        return False
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await update.effective_message.reply_text(
+            "Moderators' commands are answered in a private chat with the bot only."
+        )
+        return False
+    return True
 
 
 async def moderators_log(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QueryLog | None:
-    """Return the log for a moderator; anyone else gets the unknown-command reply."""
+    """Return the log for a moderator in a private chat (see `moderator_here`)."""
+    if not await moderator_here(update, context):
+        return None
     log = state(context).log
-    if not is_moderator(update, context):
-        await unknown_command(update, context)
-    elif log is None:
+    if log is None:
         await update.effective_message.reply_text("The query log is not available.")
-    else:
-        return log
-    return None
+    return log
 
 
 async def reply_preformatted(update: Update, text: str) -> None:
@@ -268,9 +298,9 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if text is None:
         return  # group chatter
     bot_state = state(context)
-    user = update.effective_user
+    asker = asker_id(update)
     lang = lang_of(update)
-    if not bot_state.questions.allow(user.id if user else message.chat_id):
+    if not bot_state.questions.allow(asker if asker is not None else message.chat_id):
         await message.reply_text(say(lang, "slow_down"))
         return
     if bot_state.searcher is None:
@@ -286,7 +316,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(html)
         await log_answer(context, update, result)
         return
-    shown = Shown(result.result.query, len(result.result.hits), asker=user.id if user else None)
+    shown = Shown(result.result.query, len(result.result.hits), asker=asker)
     answer_id = bot_state.answers.add(shown)
     buttons = keyboard(answer_id, result.result, shown.shown, lang)
     await message.reply_text(html, reply_markup=buttons)
@@ -303,18 +333,13 @@ async def log_answer(
     user = update.effective_user
     kind = chat_type or ("private" if update.effective_chat.type == ChatType.PRIVATE else "group")
     return await asyncio.to_thread(
-        log.record_answer,
-        result,
-        kind,
-        user.id if user else None,
-        user.language_code if user else None,
+        log.record_answer, result, kind, asker_id(update), user.language_code if user else None
     )
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Moderators: switch to a new index now instead of within a few seconds."""
-    if not is_moderator(update, context):
-        await unknown_command(update, context)
+    if not await moderator_here(update, context):
         return
     bot_state = state(context)
     if bot_state.searcher is None:
@@ -349,7 +374,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(say(lang, "loading", html=False))
         return
     if parsed.kind == "forget":
-        await forget_confirmed(update, context, parsed.choice == "yes")
+        await forget_confirmed(update, context, parsed.answer, parsed.choice == "yes")
+        return
+    if parsed.kind in ("ctx", "more") and not bot_state.questions.allow(query.from_user.id):
+        await query.answer(say(lang, "buttons_slow_down", html=False), show_alert=True)
         return
     if parsed.kind == "ctx":
         doc_id = bot_state.documents.get(parsed.document)
@@ -392,22 +420,36 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def forget_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE, yes: bool) -> None:
-    """Delete the presser's logged questions (and their answers in memory), or don't."""
+async def forget_confirmed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, request: str, yes: bool
+) -> None:
+    """Delete the logged questions (and answers in memory) of whoever sent /forget, or don't.
+
+    Only they may press its buttons; anyone else gets an alert and nothing changes.
+    """
     query = update.callback_query
     bot_state = state(context)
     lang = lang_of(update)
-    if not yes or bot_state.log is None:
-        await query.answer(say(lang, "forget_kept", html=False))
-        if query.message:
-            await query.edit_message_text(say(lang, "forget_kept"))
+    shown = bot_state.answers.get(request)
+    if shown is None or bot_state.log is None:
+        await query.answer(say(lang, "forget_expired", html=False), show_alert=True)
         return
-    removed = await asyncio.to_thread(bot_state.log.forget, query.from_user.id)
-    bot_state.answers.forget(query.from_user.id)
-    text = say(lang, "forget_done", count=removed, html=False)
+    if shown.asker != query.from_user.id:
+        await query.answer(say(lang, "forget_not_yours", html=False), show_alert=True)
+        return
+    if yes:
+        removed = await asyncio.to_thread(bot_state.log.forget, shown.asker)
+        bot_state.answers.forget(shown.asker)
+        text = say(lang, "forget_done", count=removed, html=False)
+    else:
+        text = say(lang, "forget_kept", html=False)
     await query.answer(text)
     if query.message:
-        await query.edit_message_text(text)
+        try:
+            await query.edit_message_text(escape(text, quote=False))
+        except BadRequest as error:  # a second press: the message already says so
+            if "not modified" not in error.message:
+                raise
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -40,6 +40,8 @@ PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "pass
                   "top_passage", "latency_ms", "feedback", "feedback_time", "label",
                   "out_of_scope")  # fmt: skip
 BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
+SECRET_BYTES = 32  # the pseudonym key: 256 random bits
+MIN_SECRET_CHARS = 32  # a key given in ARCHIVE_BOT_LOG_SECRET
 
 
 def utc(timestamp: float) -> str:
@@ -47,23 +49,63 @@ def utc(timestamp: float) -> str:
 
 
 def load_secret(data_dir: Path) -> bytes:
-    """Return the installation's pseudonym key: ARCHIVE_BOT_LOG_SECRET, or a file made once."""
-    if os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
-        return os.environ["ARCHIVE_BOT_LOG_SECRET"].encode()
+    """Return the installation's pseudonym key: ARCHIVE_BOT_LOG_SECRET, or a file made once.
+
+    Raises:
+        RuntimeError: the key is empty or short; nothing may be logged under it (with a weak
+            key, anyone holding the log could recover user ids by trying them all).
+        OSError: a new key file could not be written (nothing is left half-written).
+    """
+    if value := os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
+        if len(value) < MIN_SECRET_CHARS:
+            raise RuntimeError(
+                f"ARCHIVE_BOT_LOG_SECRET is shorter than {MIN_SECRET_CHARS} characters; make "
+                "one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value.encode()
     path = data_dir / SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_secret(path)
     try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secret.hex())
+        secret = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        secret = b""
+    if len(secret) < SECRET_BYTES:
+        raise RuntimeError(
+            f"the pseudonym key {path} is empty or damaged, so questions are not logged; "
+            "restore it from a backup, or delete it together with logs.db to start a new log"
+        )
     return secret
+
+
+def write_secret(path: Path) -> None:
+    """Write a new random key to `path` atomically: whole and synced, or not at all.
+
+    The key goes to a temporary file first, then is linked into place, which fails rather than
+    replace a key another process made at the same moment.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = secrets.token_bytes(SECRET_BYTES).hex().encode()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            if os.write(descriptor, data) != len(data):
+                raise OSError(f"could not write the whole pseudonym key to {temporary}")
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the new name survives a power cut too
+    finally:
+        os.close(directory)
 
 
 class QueryLog:
@@ -83,6 +125,8 @@ class QueryLog:
         self._failing = False
         new = not self.path.exists()
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
+        # Deleted questions are overwritten with zeros, not left in free pages (/forget, purge).
+        connection.execute("pragma secure_delete = on")
         if new:
             os.chmod(self.path, 0o600)
         self.db = sqlite_utils.Database(connection)
@@ -206,23 +250,27 @@ class QueryLog:
     def forget(self, asker: int) -> int:
         """Delete every logged question of the asker; return how many there were."""
 
-        def delete():
-            return self.db.execute(
-                "delete from queries where asker = ?", [self.pseudonym(asker)]
-            ).rowcount
-
-        return self._write(delete) or 0
+        return self._delete("asker = ?", self.pseudonym(asker))
 
     def purge(self, older_than_days: int | None = None) -> int:
         """Delete questions older than the retention period; return how many."""
         days = self.retention_days if older_than_days is None else older_than_days
-        cutoff = utc(self.clock() - days * 86400)
-        return (
-            self._write(
-                lambda: self.db.execute("delete from queries where time <= ?", [cutoff]).rowcount
-            )
-            or 0
-        )
+        return self._delete("time <= ?", utc(self.clock() - days * 86400))
+
+    def _delete(self, where: str, value: str) -> int:
+        """Delete the matching questions so that no file keeps their text; return how many.
+
+        secure_delete zeroes them in the database; the checkpoint copies the WAL into it and
+        truncates the WAL, whose older frames still hold the deleted rows.
+        """
+
+        def delete():
+            removed = self.db.execute(f"delete from queries where {where}", [value]).rowcount
+            if removed:
+                self.db.execute("pragma wal_checkpoint(TRUNCATE)")
+            return removed
+
+        return self._write(delete) or 0
 
     def label(self, query_id: int, passage_id: str | None, out_of_scope: bool = False) -> None:
         """Mark the passage a logged question should have found, or mark it out of scope.

@@ -26,7 +26,7 @@ class Shown:
 
     query: str
     shown: int
-    asker: int | None = None  # in memory only, for /forget
+    asker: int | None = None  # in memory only, for /forget (a user's or a chat's id)
     log_id: int | None = None
 
 

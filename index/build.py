@@ -45,7 +45,7 @@ class BuildReport:
     passages_total: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -56,6 +56,8 @@ class BuildReport:
             "passages_embedded": self.passages_embedded,
             "passages_total": self.passages_total,
             "seconds": round(self.seconds, 3),
+            "unreadable": [{"id": p.path, "reason": p.reason} for p in self.problems],
+            "skipped": [{"id": p.path, "reason": p.reason} for p in self.skipped],
         }
 
 

@@ -68,7 +68,7 @@ class Corpus(NamedTuple):
     documents: list[Document]
     problems: list[Problem]
     examples: dict[str, list[str]]  # by language code
-    skipped: list[str]  # files of formats the archive does not read
+    skipped: list[Problem]  # files deliberately not read: other formats, links outside
 
 
 def load_catalogue(corpus_dir: Path) -> dict[str, dict]:
@@ -131,13 +131,23 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     examples = example_questions(catalogue.pop(ARCHIVE_TABLE, {}).get("examples", []))
     documents: list[Document] = []
     problems: list[Problem] = []
-    skipped: list[str] = []
+    skipped: list[Problem] = []
+    root = corpus_dir.resolve()
     for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
         doc_id = path.relative_to(corpus_dir).as_posix()
         if doc_id == CATALOGUE or any(part.startswith(".") for part in Path(doc_id).parts):
             continue
+        try:
+            doc_id.encode("utf-8")
+        except UnicodeEncodeError:  # an id must be text: in the index, the log, JSON
+            shown = doc_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            problems.append(Problem(shown, "the file name is not valid UTF-8: rename the file"))
+            continue
+        if not path.resolve().is_relative_to(root):  # as linked folders are not followed
+            skipped.append(Problem(doc_id, "a link to a file outside the corpus"))
+            continue
         if path.suffix.lower() not in FORMATS:
-            skipped.append(doc_id)
+            skipped.append(Problem(doc_id, "not a supported format"))
             continue
         try:
             documents.append(read_document(path, doc_id, catalogue.get(doc_id)))

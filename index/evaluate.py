@@ -58,25 +58,30 @@ def load_questions(path: Path) -> list[Question]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-            question = Question(
-                q=item["q"],
-                gold=tuple(item.get("gold", ())),
-                out_of_scope=bool(item.get("out_of_scope")),
-            )
-            if not isinstance(question.q, str) or not all(
-                isinstance(g, str) for g in question.gold
-            ):
-                raise TypeError("q and gold must be text")
-            if not question.gold and not question.out_of_scope:
-                raise KeyError("gold")
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise ArchiveError(
-                f'{path}:{number}: expected {{"q": ..., "gold": [...]}} or '
-                f'{{"q": ..., "out_of_scope": true}} ({error})'
-            ) from error
-        questions.append(question)
+            questions.append(parse_question(json.loads(line)))
+        except ValueError as error:  # json's errors are ValueErrors too
+            raise ArchiveError(f"{path}:{number}: {error}") from error
     return questions
+
+
+def parse_question(item: object) -> Question:
+    """Return the question of one line of a question file.
+
+    Raises:
+        ValueError: saying what is wrong, e.g. a gold phrase given as a string, not a list.
+    """
+    if not isinstance(item, dict):
+        raise ValueError('each line must be an object: {"q": ..., "gold": [...]}')
+    q, gold, out_of_scope = item.get("q"), item.get("gold", []), item.get("out_of_scope", False)
+    if not isinstance(q, str) or not q.strip():
+        raise ValueError('"q" must be the question, a non-empty string')
+    if not isinstance(out_of_scope, bool):
+        raise ValueError('"out_of_scope" must be true or false')
+    if not isinstance(gold, list) or not all(isinstance(g, str) and g.strip() for g in gold):
+        raise ValueError('"gold" must be a list of non-empty phrases, e.g. ["Tokaev"]')
+    if bool(gold) == out_of_scope:
+        raise ValueError('give either "gold": [phrases] or "out_of_scope": true')
+    return Question(q=q, gold=tuple(gold), out_of_scope=out_of_scope)
 
 
 def is_hit(text: str, gold: tuple[str, ...]) -> bool:

@@ -12,6 +12,7 @@ A build writes a new `index-<build id>` directory and then replaces the symlink 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -163,11 +164,26 @@ def write_index(
         link.symlink_to(target.name)
         previous = (data_dir / CURRENT).resolve() if (data_dir / CURRENT).is_symlink() else None
         os.replace(link, data_dir / CURRENT)
+    except (OSError, RuntimeError, sqlite3.Error) as error:  # faiss raises RuntimeErrors
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ArchiveError(
+            f"cannot write the new index in {data_dir} ({write_error(error)}); "
+            "the previous index is unchanged"
+        ) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     remove_stale(data_dir, keep={target.name, previous.name if previous else ""})
     return manifest
+
+
+def write_error(error: Exception) -> str:
+    """Return why a write failed in a few words: a full disk as such, else the first line."""
+    if getattr(error, "errno", None) == errno.ENOSPC or "space left" in str(error):
+        return "no space left on device"
+    if "disk is full" in str(error):
+        return "the disk is full"
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
 def vector_index(vectors: np.ndarray):

@@ -1,12 +1,15 @@
 import json
 import shutil
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from index.build import build_index, build_lock
 from index.errors import ArchiveError
 from index.search import Searcher
@@ -157,3 +160,39 @@ def test_a_document_that_cannot_be_read_any_more_keeps_its_indexed_version(
     assert kept.title and store.manifest["documents"] == 2
     (own_corpus / "note.txt").unlink()  # deleted, not broken: it leaves the index
     assert build_index(own_corpus, data_dir, embedder=embedder).removed == ["note.txt"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 512 KiB tmpfs, where the test may mount one (root on Linux); else the test skips."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_ends_the_build_with_one_clear_line(small_disk: Path, index_dir: Path):
+    data_dir = small_disk / "data"
+    shutil.copytree(index_dir, data_dir, symlinks=True)
+    free = shutil.disk_usage(small_disk).free
+    (small_disk / "filler").write_bytes(b"\0" * (free - 16 * 1024))  # 16 KiB left
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["index", "--full", "--corpus", str(CORPUS), "--data-dir", str(data_dir)]
+    )
+    assert result.exit_code == 1
+    assert "no space left on device" in result.stderr
+    assert "the previous index is unchanged" in result.stderr
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith(".staging")) == []
+    (small_disk / "filler").unlink()
+    ask = runner.invoke(cli, ["ask", "Tokaev", "--json", "--data-dir", str(data_dir)])
+    assert ask.exit_code == 0 and json.loads(ask.stdout)["found"]

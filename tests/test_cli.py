@@ -135,12 +135,28 @@ def test_eval_prints_the_scores(runner, index_dir: Path):
     assert scores["questions"] == 17 and scores["declined"] == 1.0
 
 
-def test_eval_rejects_a_malformed_question_file(runner, index_dir: Path, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ('{"question": "wrong key"}', '"q" must be'),
+        ('{"q": "Tokaev?", "gold": "Tokaev"}', '"gold" must be a list'),
+        ('{"q": "Tokaev?", "gold": {"a": "Tokaev"}}', '"gold" must be a list'),
+        ('{"q": "Tokaev?", "gold": [""]}', "non-empty phrases"),
+        ('{"q": "Tokaev?", "gold": []}', "either"),
+        ('{"q": "Bread?", "out_of_scope": "no"}', '"out_of_scope" must be true or false'),
+        ('{"q": "Bread?", "out_of_scope": true, "gold": ["x"]}', "either"),
+        ('["Tokaev?"]', "must be an object"),
+        ("{not json", "bad.jsonl:2"),
+    ],
+)
+def test_eval_rejects_a_malformed_question_file(
+    runner, index_dir: Path, tmp_path: Path, line: str, complaint: str
+):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"q": "fine", "gold": ["x"]}\n{"question": "wrong key"}\n')
+    bad.write_text('{"q": "fine", "gold": ["x"]}\n' + line + "\n")
     result = runner.invoke(cli, ["eval", str(bad), "--data-dir", str(index_dir)])
-    assert result.exit_code == 1
-    assert "bad.jsonl:2" in result.stderr
+    assert result.exit_code == 2, result.output
+    assert "bad.jsonl:2" in result.stderr and complaint in result.stderr
 
 
 def test_help_does_not_import_torch_or_faiss():
@@ -186,3 +202,21 @@ def test_settings_out_of_range_are_one_clear_line(runner, index_dir: Path):
     rate = runner.invoke(cli, ["run", "--max-rate", "0"], env={"TELEGRAM_BOT_TOKEN": "1:x"})
     assert rate.exit_code == 2
     assert "--max-rate" in rate.stderr
+
+
+def test_index_lists_unreadable_and_skipped_files_in_its_json(runner, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / os.fsdecode(b"r\xe9sum\xe9.txt")).write_text("A summary.", encoding="utf-8")
+    (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
+    (corpus / "passwd.txt").symlink_to("/etc/passwd")
+    result = runner.invoke(
+        cli, ["index", "--corpus", str(corpus), "--data-dir", str(tmp_path / "d"), "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["added"] == [LETTER_ID]
+    ((unreadable),) = summary["unreadable"]
+    assert unreadable["id"] == "r\ufffdsum\ufffd.txt" and "UTF-8" in unreadable["reason"]
+    assert {s["id"] for s in summary["skipped"]} == {"picture.jpg", "passwd.txt"}
+    assert "skipped passwd.txt: a link to a file outside the corpus" in result.stderr

@@ -1,4 +1,5 @@
 import logging
+import os
 from pathlib import Path
 
 from index.documents import load_corpus
@@ -60,7 +61,7 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
     (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
     documents, problems, _, skipped = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
-    assert skipped == ["picture.jpg"]
+    assert [(p.path, p.reason) for p in skipped] == [("picture.jpg", "not a supported format")]
     reasons = {p.path: p.reason for p in problems}
     assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
     assert "UTF-8" in reasons["latin1.txt"]
@@ -74,3 +75,23 @@ def test_content_hash_changes_with_text_and_metadata(corpus: Path):
     (corpus / "a.txt").write_text("Two.", encoding="utf-8")
     (third,) = load_corpus(corpus).documents
     assert len({first.sha256, second.sha256, third.sha256}) == 3
+
+
+def test_links_out_of_the_corpus_and_undecodable_names_are_reported(corpus: Path, tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Not part of the archive.", encoding="utf-8")
+    (corpus / "good.txt").write_text("Readable.", encoding="utf-8")
+    (corpus / "inside-link.txt").symlink_to(corpus / "good.txt")
+    (corpus / "outside-link.txt").symlink_to(outside / "secret.txt")
+    (corpus / "folder-link").symlink_to(outside)
+    bad_name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 name on a UTF-8 file system
+    (corpus / bad_name).write_text("Readable too.", encoding="utf-8")
+    documents, problems, _, skipped = load_corpus(corpus)
+    assert [d.id for d in documents] == ["good.txt", "inside-link.txt"]
+    assert [(p.path, p.reason) for p in skipped] == [
+        ("outside-link.txt", "a link to a file outside the corpus")
+    ]
+    ((name, reason),) = [(p.path, p.reason) for p in problems]
+    assert name == "caf\ufffd.txt" and "not valid UTF-8" in reason
+    name.encode("utf-8")  # printable

@@ -29,7 +29,7 @@ def test_pseudonyms_are_stable_distinct_and_keyed(tmp_path: Path, monkeypatch):
     assert log.pseudonym(42) != log.pseudonym(43)
     assert QueryLog(tmp_path).pseudonym(42) == log.pseudonym(42)  # the key is kept
     assert QueryLog(tmp_path / "other").pseudonym(42) != log.pseudonym(42)
-    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "from the environment")
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "a key from the environment, 32 or more long")
     assert QueryLog(tmp_path).pseudonym(42) != log.pseudonym(42)
 
 
@@ -209,3 +209,81 @@ def test_a_read_only_database_warns_once_and_can_still_be_read(tmp_path: Path, c
         log.close()
     finally:
         subprocess.run(["chattr", "-i", str(tmp_path / LOG_FILE)], check=True)
+
+
+def files_holding(directory: Path, needle: str) -> list[str]:
+    """The files under `directory` whose bytes contain `needle` (UTF-8)."""
+    return [
+        p.name for p in directory.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()
+    ]
+
+
+def test_forgotten_and_purged_questions_leave_no_trace_on_disk(tmp_path: Path):
+    clock = Clock()
+    log = QueryLog(tmp_path, retention_days=30, clock=clock)
+    for number in range(3):
+        log.record(query=f"Where is Zhanaozen-secret-{number}?", found=False, passages=[],
+                   latency_ms=1, chat_type="private", asker=7)  # fmt: skip
+    log.record(query="Old Atyrau-secret", found=False, passages=[], latency_ms=1,
+               chat_type="private", asker=8)  # fmt: skip
+    log.record(query="kept question", found=False, passages=[], latency_ms=1,
+               chat_type="private", asker=9)  # fmt: skip
+    assert files_holding(tmp_path, "Zhanaozen-secret")  # the bot is running: WAL and db
+    assert log.forget(7) == 3
+    assert files_holding(tmp_path, "Zhanaozen-secret") == []
+    log.db.execute("update queries set time = '2000-01-01T00:00:00Z' where asker = ?",
+                   [log.pseudonym(8)])  # fmt: skip
+    assert log.purge() == 1
+    assert files_holding(tmp_path, "Atyrau-secret") == []
+    assert [r["query"] for r in log.rows()] == ["kept question"]
+
+
+@pytest.mark.parametrize("content", ["", "   \n", "00ff", "not hex at all"])
+def test_an_empty_or_short_pseudonym_key_is_refused(tmp_path: Path, content: str):
+    (tmp_path / SECRET_FILE).write_text(content)
+    with pytest.raises(RuntimeError, match="log-secret"):
+        QueryLog(tmp_path)
+    assert not (tmp_path / LOG_FILE).exists()  # nothing is logged under a weak key
+
+
+def test_a_short_key_in_the_environment_is_refused(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "short")
+    with pytest.raises(RuntimeError, match="ARCHIVE_BOT_LOG_SECRET"):
+        QueryLog(tmp_path)
+
+
+def test_the_key_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch):
+    """A write that fails (a full disk) leaves no key file behind, so none is half-made."""
+    real_write = os.write
+
+    def full_disk(descriptor, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        QueryLog(tmp_path)
+    monkeypatch.setattr(os, "write", real_write)
+    assert [p.name for p in tmp_path.iterdir()] == []
+    key = QueryLog(tmp_path).pseudonym(1)
+    assert len((tmp_path / SECRET_FILE).read_text().strip()) == 64
+    assert QueryLog(tmp_path).pseudonym(1) == key
+
+
+def test_impossible_ids_and_unwritable_outputs_are_explained(data_dir: Path):
+    log = QueryLog(data_dir)
+    first = log.record(query="Bread?", found=False, passages=[], latency_ms=1, chat_type="private")
+    log.label(first, None, out_of_scope=True)
+    runner = CliRunner()
+    huge = runner.invoke(
+        cli, ["logs", "label", "9223372036854775808", "--out-of-scope", "--data-dir", data_dir]
+    )
+    assert huge.exit_code == 2 and "range" in huge.stderr and huge.exception.__class__ is SystemExit
+    for command in (
+        ["logs", "export"],
+        ["logs", "export", "--format", "csv"],
+        ["logs", "export-eval"],
+    ):
+        full = runner.invoke(cli, [*command, "--output", "/dev/full", "--data-dir", str(data_dir)])
+        assert full.exit_code == 1, full.output
+        assert "cannot write /dev/full: No space left on device" in full.stderr
+        assert isinstance(full.exception, SystemExit)

@@ -511,3 +511,22 @@ def test_every_asker_is_answered_in_their_own_language(data_dir: Path):
     assert set(menus) == descriptions == short == {None, "ru", "kk"}
     assert {"command": "sources", "description": "Документы архива"} in menus["ru"]["commands"]
     assert {"command": "sources", "description": "Мұрағаттағы құжаттар"} in menus["kk"]["commands"]
+
+
+def test_button_presses_share_the_askers_throttle(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                (reply,) = await ask(api, message("French ambassador", user_id=95), 95)
+                for _ in range(30):
+                    api.push(callback(buttons(reply)["Context ¶ 18"], user_id=95))
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == 30)
+                await asyncio.sleep(0.5)
+            return api
+
+    api = asyncio.run(scenario())
+    contexts = replies(api, 95)[1:]
+    assert 1 <= len(contexts) <= 8  # the rest were refused, politely
+    alerts = [c.params for c in api.calls_to("answerCallbackQuery") if c.params.get("text")]
+    assert len(alerts) == 30 - len(contexts)
+    assert all(a["text"] == say("en", "buttons_slow_down") for a in alerts)

@@ -68,6 +68,68 @@ def test_forget_asks_first_then_deletes_only_the_askers_questions(data_dir: Path
     assert [r["query"] for r in QueryLog(data_dir).rows()] == ["Tokaev"]
 
 
+def test_only_the_sender_of_forget_can_confirm_it(data_dir: Path, caplog):
+    group = {"chat_id": -300, "chat_type": "supergroup"}
+    not_modified = (
+        b'{"ok": false, "error_code": 400, "description": "Bad Request: message is not modified"}'
+    )
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for asker in (41, 42):
+                    await ask(
+                        api, message("@archive_test_bot Tokaev", user_id=asker, **group), -300
+                    )
+                (confirm,) = await ask(api, message("/forget", user_id=41, **group), -300)
+                yes = buttons(confirm)["Yes, delete them"]
+                api.push(callback(yes, user_id=42))  # another member of the group
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == 1)
+                assert len(QueryLog(data_dir).rows()) == 2 and not api.calls_to("editMessageText")
+                api.fail("editMessageText", 400, body=not_modified)
+                api.push(callback(buttons(confirm)["No"], user_id=41))
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == 2)
+                api.push(callback(yes, user_id=41))
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == 3)
+                await asyncio.sleep(0.3)
+            return api.calls_to("answerCallbackQuery")
+
+    refused, kept, deleted = asyncio.run(scenario())
+    assert refused.params["text"] == say("en", "forget_not_yours")
+    assert refused.params["show_alert"] == "true"
+    assert kept.params["text"] == "Nothing was deleted."
+    assert deleted.params["text"] == "Deleted 1 logged question of yours."
+    assert len(QueryLog(data_dir).rows()) == 1  # the other member's question stays
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_anonymous_admins_of_different_groups_are_different_askers(data_dir: Path):
+    anonymous = 1087968824  # GroupAnonymousBot: one user id for every anonymous admin
+
+    def as_group(chat_id: int) -> dict:
+        chat = {"id": chat_id, "type": "supergroup", "title": "Readers"}
+        return {"chat_id": chat_id, "chat_type": "supergroup", "sender_chat": chat}
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for _ in range(10):
+                    await ask(api, message("@archive_test_bot Tokaev", user_id=anonymous,
+                                           **as_group(-401)), -401)  # fmt: skip
+                (first,) = await ask(
+                    api,
+                    message("@archive_test_bot Tokaev", user_id=anonymous, **as_group(-402)),
+                    -402,
+                )
+            return first
+
+    first = asyncio.run(scenario())
+    assert "К. Tokaev" in first["text"]  # not "slow down": another group's admin asked before
+    database = sqlite3.connect(data_dir / LOG_FILE)
+    askers = database.execute("select count(distinct asker) from queries").fetchone()[0]
+    assert askers == 2
+
+
 def test_moderator_commands_answer_moderators_only(data_dir: Path):
     async def scenario():
         with BotAPI() as api:
@@ -83,6 +145,12 @@ def test_moderator_commands_answer_moderators_only(data_dir: Path):
                 (in_group,) = await ask(
                     api, message("/stats@archive_test_bot", user_id=34, **group), -5
                 )
+                # and a moderator's commands never post the log into a group
+                (moderator_in_group,) = await ask(
+                    api, message("/recent@archive_test_bot", user_id=MODERATOR, **group), -5
+                )
+                assert "private chat" in moderator_in_group["text"]
+                assert "bread" not in moderator_in_group["text"]
             scoped = [c for c in api.calls_to("setMyCommands") if "scope" in c.params]
             return stats_, recent, refused, refused_recent, in_group, scoped
 
