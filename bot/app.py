@@ -85,7 +85,7 @@ async def purge_log(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Daily job: delete logged questions past the retention period."""
     log = context.bot_data["state"].log
     if log:
-        await asyncio.to_thread(log.purge)
+        log.submit(log.purge)
 
 
 async def check_index(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -525,6 +525,8 @@ def purge(older_than: int | None, data_dir: Path) -> None:
       archive-bot logs purge --older-than 0     # delete everything
     """
     removed = open_log(data_dir).purge(older_than)
+    if removed is None:
+        raise click.ClickException("the query log cannot be written now (see the warning above)")
     click.echo(f"Deleted {removed} logged question{'s' * (removed != 1)}.")
 
 

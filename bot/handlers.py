@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from concurrent.futures import Future
 from html import escape
 
 from telegram import (
@@ -47,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 MORE_LIMIT = 12  # "More" pages through at most this many passages
 INLINE_RESULTS = 5
+FORGET_WAIT = 10.0  # seconds /forget waits for a busy log before saying it will delete later
 
 
 def state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
@@ -232,13 +235,22 @@ async def reply_preformatted(update: Update, text: str) -> None:
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Moderators: the log's statistics of the last 30 days."""
     if log := await moderators_log(update, context):
-        await reply_preformatted(update, stats_text(await asyncio.to_thread(log.stats, 30)))
+        try:
+            summary = await asyncio.to_thread(log.stats, 30)
+        except sqlite3.Error as error:
+            await update.effective_message.reply_text(f"The query log cannot be read: {error}")
+            return
+        await reply_preformatted(update, stats_text(summary))
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Moderators: the last 10 questions with answered and feedback marks."""
     if log := await moderators_log(update, context):
-        rows = await asyncio.to_thread(log.rows, limit=10)
+        try:
+            rows = await asyncio.to_thread(log.rows, limit=10)
+        except sqlite3.Error as error:
+            await update.effective_message.reply_text(f"The query log cannot be read: {error}")
+            return
         await reply_preformatted(
             update, "\n".join(recent_line(r) for r in rows) or "No questions logged yet."
         )
@@ -314,27 +326,30 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     html = to_html(result, bot_state.examples(lang), lang)
     if not result.result.found or not result.result.hits:
         await message.reply_text(html)
-        await log_answer(context, update, result)
+        log_answer(context, update, result)
         return
     shown = Shown(result.result.query, len(result.result.hits), asker=asker)
     answer_id = bot_state.answers.add(shown)
     buttons = keyboard(answer_id, result.result, shown.shown, lang)
     await message.reply_text(html, reply_markup=buttons)
-    shown.log_id = await log_answer(context, update, result)
+    shown.logged = log_answer(context, update, result)
 
 
-async def log_answer(
+def log_answer(
     context: ContextTypes.DEFAULT_TYPE, update: Update, result: Answer, chat_type: str | None = None
-) -> int | None:
-    """Write an answer to the query log, after the reply went out; return its log id."""
+) -> Future | None:
+    """Hand an answer to the query log's writer, after the reply went out; never wait for it.
+
+    Returns:
+        The future of its log id (None at once when nothing is logged).
+    """
     log = state(context).log
     if log is None:
         return None
     user = update.effective_user
     kind = chat_type or ("private" if update.effective_chat.type == ChatType.PRIVATE else "group")
-    return await asyncio.to_thread(
-        log.record_answer, result, kind, asker_id(update), user.language_code if user else None
-    )
+    language = user.language_code if user else None
+    return log.submit(log.record_answer, result, kind, asker_id(update), language)
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -399,8 +414,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(say(lang, "expired", html=False), show_alert=True)
         return
     if parsed.kind == "fb":
-        if shown.log_id is not None and bot_state.log is not None:
-            await asyncio.to_thread(bot_state.log.feedback, shown.log_id, parsed.choice)
+        logged = shown.logged
+        if logged and logged.done() and logged.result() is not None and bot_state.log:
+            bot_state.log.submit(bot_state.log.feedback, logged.result(), parsed.choice)
         await query.answer(say(lang, "feedback_thanks", html=False))
         return
     start = parsed.number
@@ -438,9 +454,16 @@ async def forget_confirmed(
         await query.answer(say(lang, "forget_not_yours", html=False), show_alert=True)
         return
     if yes:
-        removed = await asyncio.to_thread(bot_state.log.forget, shown.asker)
         bot_state.answers.forget(shown.asker)
-        text = say(lang, "forget_done", count=removed, html=False)
+        deleting = bot_state.log.submit(bot_state.log.forget, shown.asker)  # after queued rows
+        try:
+            removed = await asyncio.wait_for(asyncio.wrap_future(deleting), FORGET_WAIT)
+        except TimeoutError:
+            removed = None
+        if removed is None:
+            text = say(lang, "forget_later", html=False)
+        else:
+            text = say(lang, "forget_done", count=removed, html=False)
     else:
         text = say(lang, "forget_kept", html=False)
     await query.answer(text)
@@ -506,4 +529,4 @@ async def chosen_inline_result(update: Update, context: ContextTypes.DEFAULT_TYP
         return
     chosen = update.chosen_inline_result
     result = await search(context, chosen.query, INLINE_RESULTS)
-    await log_answer(context, update, result, chat_type="inline")
+    log_answer(context, update, result, chat_type="inline")

@@ -4,8 +4,9 @@ One SQLite database, `logs.db` in the data dir (apart from the index, so reindex
 touches it), written with sqlite-utils in WAL mode. Askers appear only as a pseudonym: an
 HMAC-SHA256 of their Telegram user id under a secret key of this installation, so the log
 groups one asker's questions (for /forget) without holding an id, a name or a username.
-Rows older than the retention period are purged. Logging never breaks answering: a failing
-database is reported once and the bot carries on.
+Rows older than the retention period are purged. Logging never costs an answer: the bot hands
+its writes to one background writer (`submit`) through a bounded queue, and a database that
+cannot be written (locked, full, read-only) loses those entries with a counted warning.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import hmac
 import json
 import logging
 import os
+import queue
 import secrets
 import sqlite3
 import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,6 +44,8 @@ PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "pass
                   "top_passage", "latency_ms", "feedback", "feedback_time", "label",
                   "out_of_scope")  # fmt: skip
 BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
+WRITE_QUEUE = 1000  # writes waiting for the background writer; beyond it they are dropped
+DROPS_REPORTED_EVERY = 100  # a warning at the first dropped entry, then at every 100th
 SECRET_BYTES = 32  # the pseudonym key: 256 random bits
 MIN_SECRET_CHARS = 32  # a key given in ARCHIVE_BOT_LOG_SECRET
 
@@ -109,7 +115,12 @@ def write_secret(path: Path) -> None:
 
 
 class QueryLog:
-    """The log of one data dir. Thread-safe; every method may be called off the event loop."""
+    """The log of one data dir. Thread-safe; every method may be called off the event loop.
+
+    Writes run under one lock on one connection, reads on a second one, so a moderator's
+    reading never waits for a write. The bot submits its writes (`submit`) to a background
+    writer instead of calling them: it never waits for the database.
+    """
 
     def __init__(
         self,
@@ -123,6 +134,10 @@ class QueryLog:
         self._secret = load_secret(data_dir)
         self._lock = threading.Lock()
         self._failing = False
+        self.dropped = 0  # entries lost to an unwritable database or a full queue
+        self._queue: queue.Queue[tuple | None] = queue.Queue(WRITE_QUEUE)
+        self._writer: threading.Thread | None = None
+        check_shared_memory(self.path)
         new = not self.path.exists()
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
         # Deleted questions are overwritten with zeros, not left in free pages (/forget, purge).
@@ -131,6 +146,10 @@ class QueryLog:
             os.chmod(self.path, 0o600)
         self.db = sqlite_utils.Database(connection)
         self._create()
+        self._read_lock = threading.Lock()
+        self._reader = sqlite_utils.Database(
+            sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
+        )
 
     def _create(self) -> None:
         with self._lock:
@@ -171,7 +190,7 @@ class QueryLog:
         return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:24]
 
     def _write(self, action, *args):
-        """Run a write; on a database error warn once, return None, and let answering go on."""
+        """Run a write; on a database error warn, count the loss, return None, and go on."""
         try:
             with self._lock:
                 result = action(*args)
@@ -181,11 +200,50 @@ class QueryLog:
                     "the query log %s cannot be written (%s); answers go on", self.path, error
                 )
             self._failing = True
+            self._drop()
             return None
         if self._failing:
-            logger.warning("the query log %s is writable again", self.path)
+            logger.warning(
+                "the query log %s is writable again (%d entries lost)", self.path, self.dropped
+            )
             self._failing = False
         return result
+
+    def _drop(self) -> None:
+        self.dropped += 1
+        if self.dropped % DROPS_REPORTED_EVERY == 0:
+            logger.warning("the query log has lost %d entries so far", self.dropped)
+
+    def submit(self, method: Callable, *args, **kwargs) -> Future:
+        """Run `method(*args, **kwargs)` (a writing method of this log) on the background writer.
+
+        Returns at once. The future holds the method's result, or None when the entry was
+        dropped: the queue was full (the database has been unavailable for a while) or the
+        write failed. Writes run in the order they were submitted.
+        """
+        future: Future = Future()
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_queued, name="querylog", daemon=True
+                    )
+                    self._writer.start()
+        try:
+            self._queue.put_nowait((method, args, kwargs, future))
+        except queue.Full:
+            self._drop()
+            future.set_result(None)
+        return future
+
+    def _write_queued(self) -> None:
+        while (item := self._queue.get()) is not None:
+            method, args, kwargs, future = item
+            try:
+                future.set_result(method(*args, **kwargs))
+            except Exception as error:  # a bug, not the database: the caller may see it
+                logger.exception("a query log write failed")
+                future.set_exception(error)
 
     def record(
         self,
@@ -247,17 +305,17 @@ class QueryLog:
         except sqlite_utils.db.NotFoundError:
             return False
 
-    def forget(self, asker: int) -> int:
-        """Delete every logged question of the asker; return how many there were."""
+    def forget(self, asker: int) -> int | None:
+        """Delete every logged question of the asker; return how many (None: cannot write)."""
 
         return self._delete("asker = ?", self.pseudonym(asker))
 
-    def purge(self, older_than_days: int | None = None) -> int:
-        """Delete questions older than the retention period; return how many."""
+    def purge(self, older_than_days: int | None = None) -> int | None:
+        """Delete questions older than the retention period; return how many (None: failed)."""
         days = self.retention_days if older_than_days is None else older_than_days
         return self._delete("time <= ?", utc(self.clock() - days * 86400))
 
-    def _delete(self, where: str, value: str) -> int:
+    def _delete(self, where: str, value: str) -> int | None:
         """Delete the matching questions so that no file keeps their text; return how many.
 
         secure_delete zeroes them in the database; the checkpoint copies the WAL into it and
@@ -270,7 +328,7 @@ class QueryLog:
                 self.db.execute("pragma wal_checkpoint(TRUNCATE)")
             return removed
 
-        return self._write(delete) or 0
+        return self._write(delete)
 
     def label(self, query_id: int, passage_id: str | None, out_of_scope: bool = False) -> None:
         """Mark the passage a logged question should have found, or mark it out of scope.
@@ -313,8 +371,8 @@ class QueryLog:
         )
         if limit:
             sql += f" limit {int(limit)}"
-        with self._lock:
-            rows = list(self.db.query(sql, params))
+        with self._read_lock:
+            rows = list(self._reader.query(sql, params))
         for row in rows:
             row["found"] = bool(row["found"])
             row["out_of_scope"] = bool(row["out_of_scope"])
@@ -349,4 +407,33 @@ class QueryLog:
         }
 
     def close(self) -> None:
+        """Write what is queued (waiting up to a few seconds), then close the database."""
+        if self._writer is not None:
+            try:
+                self._queue.put(None, timeout=BUSY_TIMEOUT)
+                self._writer.join(timeout=3 * BUSY_TIMEOUT)
+            except queue.Full:
+                logger.warning("the query log closes with %d entries unwritten", WRITE_QUEUE)
+        self._reader.close()
         self.db.close()
+
+
+def check_shared_memory(path: Path) -> None:
+    """Refuse a database whose WAL index (`-shm`, shared memory) cannot be written.
+
+    SQLite maps that file into memory; a mapping it cannot write can kill the process with
+    SIGBUS instead of raising an error.
+
+    Raises:
+        RuntimeError: saying which file and what to do.
+    """
+    shm = path.with_name(path.name + "-shm")
+    try:
+        os.close(os.open(shm, os.O_RDWR))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise RuntimeError(
+            f"{shm} cannot be written ({error.strerror}): make it writable, or delete it "
+            "while nothing uses the log"
+        ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ class Shown:
     query: str
     shown: int
     asker: int | None = None  # in memory only, for /forget (a user's or a chat's id)
-    log_id: int | None = None
+    logged: Future | None = None  # the query log's id of the question, once written
 
 
 class RecentAnswers:

@@ -217,6 +217,7 @@ async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0, **sett
         await application.updater.stop()
         await application.stop()
         await application.shutdown()
+        await application.post_shutdown(application)  # as run_polling does: the log is closed
 
 
 # --- updates as Telegram sends them -----------------------------------------------------------

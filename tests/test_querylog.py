@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot import querylog
 from bot.answering import answer
 from bot.cli import cli
 from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog
@@ -287,3 +288,48 @@ def test_impossible_ids_and_unwritable_outputs_are_explained(data_dir: Path):
         assert full.exit_code == 1, full.output
         assert "cannot write /dev/full: No space left on device" in full.stderr
         assert isinstance(full.exception, SystemExit)
+
+
+def test_submitted_writes_never_wait_for_a_locked_database(tmp_path: Path, monkeypatch, caplog):
+    monkeypatch.setattr(querylog, "WRITE_QUEUE", 5)
+    monkeypatch.setattr(querylog, "BUSY_TIMEOUT", 0.2)
+    log = QueryLog(tmp_path)
+    blocker = sqlite3.connect(tmp_path / LOG_FILE)
+    blocker.execute("begin exclusive")
+    try:
+        futures = [
+            log.submit(
+                log.record,
+                query=f"q{n}",
+                found=True,
+                passages=[],
+                latency_ms=1,
+                chat_type="private",
+            )  # fmt: skip
+            for n in range(30)
+        ]  # returns at once: the writer thread meets the lock, not the caller
+        assert sum(f.done() for f in futures) >= 30 - 5 - 1  # beyond the queue: dropped at once
+        assert all(f.result(timeout=10) is None for f in futures)
+    finally:
+        blocker.rollback()
+    assert log.dropped == 30
+    assert caplog.text.count("cannot be written") == 1
+    later = log.submit(log.record, query="after", found=True, passages=[], latency_ms=1,
+                       chat_type="private")  # fmt: skip
+    assert later.result(timeout=10) is not None
+    assert "writable again (30 entries lost)" in caplog.text
+    log.close()
+    assert [r["query"] for r in QueryLog(tmp_path).rows()] == ["after"]
+
+
+def test_an_unwritable_shared_memory_file_is_refused_at_open(tmp_path: Path):
+    QueryLog(tmp_path).close()
+    shm = tmp_path / (LOG_FILE + "-shm")
+    shm.write_bytes(b"\0" * 32768)
+    if subprocess.run(["chattr", "+i", str(shm)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        with pytest.raises(RuntimeError, match="logs.db-shm cannot be written"):
+            QueryLog(tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(shm)], check=True)
