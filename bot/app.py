@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import handlers, texts
+from bot.inbox import Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
 from index.search import Searcher
@@ -69,6 +71,57 @@ class RetryingRateLimiter(AIORateLimiter):
                 await asyncio.sleep(min(0.5 * 2**attempt, 30.0))
 
 
+class InboxQueue(asyncio.Queue):
+    """The application's update queue: each update reaches the inbox before it is queued.
+
+    PTB's updater puts a batch here, then confirms it to Telegram with its next getUpdates:
+    so no update is confirmed before it is on disk (see bot.inbox). Re-deliveries of updates
+    the inbox holds or has handled are dropped here.
+    """
+
+    def __init__(self, inbox: Inbox | None) -> None:
+        super().__init__()
+        self.inbox = inbox
+
+    async def put(self, item: object) -> None:
+        if self.inbox is not None and isinstance(item, Update):
+            try:
+                kept = await asyncio.to_thread(
+                    self.inbox.receive, item.update_id, json.dumps(item.to_dict())
+                )
+            except sqlite3.Error as error:  # the update is still answered, just not durable
+                logger.warning("the inbox cannot keep an update (%s)", error)
+                kept = True
+            if not kept:
+                return
+        await super().put(item)
+
+
+def open_inbox(data_dir: Path) -> Inbox | None:
+    """Open the inbox of `data_dir`; without it, updates are answered but not kept."""
+    try:
+        return Inbox(data_dir)
+    except (OSError, sqlite3.Error) as error:
+        logger.warning(
+            "the inbox is not available (%s): questions received before a crash may be lost",
+            error,
+        )
+        return None
+
+
+async def replay_inbox(application: Application) -> None:
+    """Queue the updates a previous run received and did not handle (a crash, a kill)."""
+    inbox = application.bot_data["state"].inbox
+    if inbox is None:
+        return
+    bodies = await asyncio.to_thread(inbox.pending)
+    for body in bodies:
+        update = Update.de_json(json.loads(body), application.bot)
+        application.update_queue.put_nowait(update)  # already in the inbox
+    if bodies:
+        logger.warning("answering %d questions received before the last stop", len(bodies))
+
+
 def open_log(state: BotState) -> None:
     """Open the query log and purge what is past retention; without it, answers go on."""
     try:
@@ -101,6 +154,7 @@ async def post_init(application: Application) -> None:
     )
     state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
     await asyncio.to_thread(open_log, state)
+    await replay_inbox(application)
     jobs = application.job_queue
     jobs.run_repeating(purge_log, interval=PURGE_EVERY, first=PURGE_EVERY)
     jobs.run_repeating(check_index, interval=RELOAD_CHECK_EVERY, first=RELOAD_CHECK_EVERY)
@@ -149,10 +203,12 @@ async def register_profile(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """Close the query log."""
+    """Close the query log and the inbox."""
     state: BotState = application.bot_data["state"]
     if state.log:
         state.log.close()
+    if state.inbox:
+        state.inbox.close()
 
 
 def build_application(
@@ -179,6 +235,7 @@ def build_application(
         retention_days: how long logged questions are kept.
         max_rate: requests per second to the Bot API, all chats together.
     """
+    inbox = open_inbox(data_dir)
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -190,6 +247,7 @@ def build_application(
         .base_url(base_url)
         .defaults(defaults)
         .concurrent_updates(CONCURRENT_UPDATES)
+        .update_queue(InboxQueue(inbox))
         .rate_limiter(RetryingRateLimiter(overall_max_rate=max_rate, max_retries=5))
         .connection_pool_size(128)
         .read_timeout(timeout)
@@ -206,6 +264,7 @@ def build_application(
         top_k=top_k,
         moderators=moderators,
         retention_days=retention_days,
+        inbox=inbox,
     )
     handlers.register(application)
     return application

@@ -27,6 +27,7 @@ from telegram.ext import (
     ContextTypes,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -83,6 +84,7 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_handler(ChosenInlineResultHandler(chosen_inline_result))
+    application.add_handler(TypeHandler(Update, handled), group=1)  # after the reply
     application.add_error_handler(error_handler)
 
 
@@ -456,8 +458,10 @@ async def forget_confirmed(
     if yes:
         bot_state.answers.forget(shown.asker)
         deleting = bot_state.log.submit(bot_state.log.forget, shown.asker)  # after queued rows
-        try:
-            removed = await asyncio.wait_for(asyncio.wrap_future(deleting), FORGET_WAIT)
+        try:  # shielded: the deletion still runs when the log is free again
+            removed = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(deleting)), FORGET_WAIT
+            )
         except TimeoutError:
             removed = None
         if removed is None:
@@ -530,3 +534,13 @@ async def chosen_inline_result(update: Update, context: ContextTypes.DEFAULT_TYP
     chosen = update.chosen_inline_result
     result = await search(context, chosen.query, INLINE_RESULTS)
     log_answer(context, update, result, chat_type="inline")
+
+
+async def handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Last for every update, after its reply (or its error): the inbox lets it go."""
+    inbox = state(context).inbox
+    if inbox is not None:
+        try:
+            await asyncio.to_thread(inbox.handled, update.update_id)
+        except sqlite3.Error as error:  # it would be answered again after a restart
+            logger.warning("the inbox cannot let an update go (%s)", error)

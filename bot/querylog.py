@@ -413,9 +413,16 @@ class QueryLog:
                 self._queue.put(None, timeout=BUSY_TIMEOUT)
                 self._writer.join(timeout=3 * BUSY_TIMEOUT)
             except queue.Full:
-                logger.warning("the query log closes with %d entries unwritten", WRITE_QUEUE)
-        self._reader.close()
-        self.db.close()
+                pass
+            if self._writer.is_alive():  # the database is still locked: what is left is lost
+                logger.warning(
+                    "the query log closes with %d entries unwritten", self._queue.qsize()
+                )
+        # Under the locks: never close a connection while a write or a read runs on it.
+        with self._lock:
+            self.db.close()
+        with self._read_lock:
+            self._reader.close()
 
 
 def check_shared_memory(path: Path) -> None:

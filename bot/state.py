@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.callbacks import document_key
+from bot.inbox import Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.throttle import Throttle
 from index.errors import ArchiveError
@@ -65,6 +66,7 @@ class BotState:
     retention_days: int = DEFAULT_RETENTION_DAYS
     searcher: Searcher | None = None
     log: QueryLog | None = None
+    inbox: Inbox | None = None  # updates received and not yet handled (bot.inbox)
     documents: dict[str, str] = field(default_factory=dict)  # document key -> id
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     questions: Throttle = field(default_factory=lambda: Throttle(burst=8, interval=3.0))

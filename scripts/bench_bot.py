@@ -5,7 +5,9 @@ on 127.0.0.1: every asker sends one question at the same moment, each a differen
 questions of both question sets in ten phrasings), so none is answered from the vector cache.
 Latency runs from the update being queued to the bot's sendMessage arriving at the stand-in.
 Each crowd is measured twice: under Telegram's limit of 30 requests/s (the default), and with
-the limit lifted (--max-rate 1000), which shows what the machine itself can answer.
+the limit lifted (--max-rate 1000), which shows what the machine itself can answer. The cost
+of the inbox (every update synced to disk before it is confirmed, deleted once answered) is
+timed on its own: the bot pays it once per question.
 
     python scripts/bench_bot.py [--askers 100 500] [--write BENCHMARKS.md]
 """
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +30,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 from benchlib import publish, shipped_index  # noqa: E402
 
+from bot.inbox import Inbox  # noqa: E402
 from index.evaluate import load_questions  # noqa: E402
 from tests.botapi import BotAPI, message, running_bot  # noqa: E402
 
@@ -77,6 +82,20 @@ async def measure(data_dir: Path, questions: list[str], max_rate: float) -> dict
     }
 
 
+def inbox_cost(updates: int = 500) -> float:
+    """Milliseconds per question that the inbox adds: one synced receive and one handled."""
+    with tempfile.TemporaryDirectory() as directory:
+        inbox = Inbox(Path(directory))
+        body = json.dumps(message("Who was the French ambassador?", user_id=10_000))
+        started = time.perf_counter()
+        for update_id in range(updates):
+            inbox.receive(update_id, body)
+            inbox.handled(update_id)
+        elapsed = time.perf_counter() - started
+        inbox.close()
+    return 1000 * elapsed / updates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--askers", type=int, nargs="+", default=[100, 500])
@@ -100,6 +119,14 @@ def main() -> None:
                 f"{1000 * r['p50']:.0f} ms | {1000 * r['p95']:.0f} ms |"
             )
             print(lines[-1], file=sys.stderr)
+    lifted = [float(line.split(" | ")[3]) for line in lines[2:] if "lifted" in line]
+    cost = inbox_cost()
+    inbox_line = (
+        f"The inbox costs {cost:.1f} ms per question (receive and handled, each synced to "
+        f"disk), {cost * max(lifted) / 10:.0f} % of the {1000 / max(lifted):.1f} ms per "
+        "question of the fastest row above: that row includes it."
+    )
+    print(inbox_line, file=sys.stderr)
     publish(
         "bench_bot",
         "Telegram bot throughput",
@@ -111,6 +138,8 @@ def main() -> None:
             "limit lifted the row shows the machine's own capacity.",
             "",
             *lines,
+            "",
+            inbox_line,
         ],
         args.write,
     )

@@ -113,6 +113,15 @@ class BotAPI:
             self.calls.clear()
             return count
 
+    def unconfirmed(self) -> int:
+        """How many pushed updates the bot has not confirmed yet (by a later getUpdates offset)."""
+        with self._lock:
+            return len(self._updates)
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
