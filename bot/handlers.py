@@ -45,6 +45,7 @@ from bot.render import (
 from bot.state import BotState, Shown
 from bot.texts import text as say
 from index.search import SearchResult
+from index.store import REBUILD_HINT
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if bot_state.searcher is None:
         await update.effective_message.reply_text(say(lang_of(update), "loading"))
         return
-    outcome = await asyncio.to_thread(bot_state.reload)
+    outcome = await asyncio.to_thread(bot_state.reload, True)
     await update.effective_message.reply_text(
         escape(outcome or "The bot already serves the newest index.")
     )
@@ -399,11 +400,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if parsed.kind == "ctx":
         doc_id = bot_state.documents.get(parsed.document)
         store = bot_state.searcher.store
-        around = [
-            p
-            for number in (parsed.number - 1, parsed.number, parsed.number + 1)
-            for p in (store.paragraph(doc_id, number) if doc_id else [])
-        ]
+        numbers = (parsed.number - 1, parsed.number, parsed.number + 1) if doc_id else ()
+        around = [p for number in numbers if (p := store.paragraph(doc_id, number))]
         if not any(p.paragraph == parsed.number for p in around):
             await query.answer(say(lang, "passage_gone", html=False))
             return
@@ -515,7 +513,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error (never the asker's text or id) and apologise to the asker."""
     error = context.error
-    logger.error("error while handling an update: %s", type(error).__name__, exc_info=error)
+    if isinstance(error, sqlite3.DatabaseError):  # a damaged index: one line, not a traceback
+        logger.error("the index cannot be read (%s): %s", error, REBUILD_HINT)
+    else:
+        logger.error("error while handling an update: %s", type(error).__name__, exc_info=error)
     if not isinstance(update, Update):
         return
     try:

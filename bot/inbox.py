@@ -10,8 +10,9 @@ An update whose reply went out just before the crash is answered twice; none is 
 The inbox holds what Telegram sent (chat and user ids, the question) only until the update is
 handled. It is its own file, apart from the query log, which never holds an id: deleted rows
 are overwritten (`secure_delete`) and the WAL is truncated regularly, so handled updates do
-not linger. Handled update ids (numbers only) are remembered for a while to recognise
-Telegram's re-deliveries.
+not linger. Handled update ids (numbers only) are remembered for a day, as long as Telegram
+keeps an update, to recognise its re-deliveries: after a week without updates Telegram may
+start its ids anywhere, so older ones must not count.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 INBOX_FILE = "inbox.db"
-HANDLED_KEPT = 10_000  # ids of handled updates remembered, to drop re-deliveries
+HANDLED_FOR = 24 * 3600  # seconds a handled update's id is remembered (Telegram keeps 24 h)
 CHECKPOINT_EVERY = 64  # handled updates between WAL truncations (also whenever it is empty)
 
 
@@ -46,7 +48,9 @@ class Inbox:
         self._db.execute(
             "create table if not exists pending (update_id integer primary key, body text)"
         )
-        self._db.execute("create table if not exists handled (update_id integer primary key)")
+        self._db.execute(
+            "create table if not exists handled (update_id integer primary key, at real)"
+        )
 
     def receive(self, update_id: int, body: str) -> bool:
         """Keep an update (its JSON `body`) until it is handled; synced before returning.
@@ -55,9 +59,8 @@ class Inbox:
             False when the update is a re-delivery of one already kept or handled.
         """
         with self._lock:
-            if self._db.execute(
-                "select 1 from handled where update_id = ?", [update_id]
-            ).fetchone():
+            seen = "select 1 from handled where update_id = ? and at > ?"
+            if self._db.execute(seen, [update_id, time.time() - HANDLED_FOR]).fetchone():
                 return False
             cursor = self._db.execute(
                 "insert or ignore into pending (update_id, body) values (?, ?)", [update_id, body]
@@ -69,8 +72,9 @@ class Inbox:
         with self._lock:
             self._db.execute("begin")
             self._db.execute("delete from pending where update_id = ?", [update_id])
-            self._db.execute("insert or ignore into handled values (?)", [update_id])
-            self._db.execute("delete from handled where update_id <= ?", [update_id - HANDLED_KEPT])
+            now = time.time()
+            self._db.execute("insert or replace into handled values (?, ?)", [update_id, now])
+            self._db.execute("delete from handled where at <= ?", [now - HANDLED_FOR])
             self._db.execute("commit")
             self._handled_since_checkpoint += 1
             empty = not self._db.execute("select 1 from pending limit 1").fetchone()

@@ -108,10 +108,18 @@ def _html_quote(text: str, bold: tuple[int, int] | None) -> str:
 def _cut_quote(text: str, bold: tuple[int, int] | None, budget: int) -> str:
     """Return the HTML of the longest head of `text` that fits `budget`, cut at a sentence.
 
-    A single sentence longer than the budget is cut between words. "…" marks the cut.
+    A single sentence longer than the budget is cut between words. "…" marks the cut. Only
+    the first `budget` characters are looked at (escaping never shortens text), so a quote
+    costs the same whatever the length of its paragraph.
     """
-    ends = [end for _, end in sentence_spans(text)]
-    ends += [i for i, c in enumerate(text) if c.isspace() and i < (ends[0] if ends else len(text))]
+    window = text[: budget + 1]
+    cut_short = len(window) < len(text.rstrip())
+    spans = sentence_spans(window)
+    if cut_short and spans:
+        spans = spans[:-1]  # the last one runs into the cut, not to a sentence end
+    ends = [end for _, end in spans]
+    first_end = ends[0] if ends else len(window)
+    ends += [i for i, c in enumerate(window[:first_end]) if c.isspace()]
     for end in sorted(set(ends), reverse=True):
         head = text[:end].rstrip()
         clipped = (bold[0], min(bold[1], len(head))) if bold and bold[0] < len(head) else None
@@ -176,7 +184,7 @@ def context_html(
     line = f"— {escape(attribution_of(first, lang, paragraph=False), quote=False)}"
     body = "\n\n".join(parts)
     if len(body) + len(line) + 40 > limit:  # the quoted paragraph alone, cut to fit
-        (p,) = [p for p in passages if p.paragraph == quoted] or passages[:1]
+        p = next((p for p in passages if p.paragraph == quoted), first)
         number = say(lang, "attribution_paragraph", number=p.paragraph)
         body = f"{number}\n" + _cut_quote(p.text, None, limit - len(line) - 60)
     return f"<blockquote expandable>{body}</blockquote>\n{line}"

@@ -15,7 +15,7 @@ from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.throttle import Throttle
 from index.errors import ArchiveError
 from index.search import Searcher
-from index.store import IndexStore, read_manifest
+from index.store import REBUILD_HINT, IndexStore, read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +78,20 @@ class BotState:
         self.searcher = searcher
         self.documents = {document_key(d["id"]): d["id"] for d in searcher.store.documents()}
 
-    def reload(self) -> str | None:
+    def reload(self, verify: bool = False) -> str | None:
         """Switch to a newer index of the data dir, if there is one (blocking: run in a thread).
+
+        Args:
+            verify: also check the file of the index in use (a moderator's /reload).
 
         Returns:
             What happened, in one line, or None when the index did not change.
         """
-        current = self.searcher.store.manifest
+        current = self.searcher.store
         try:
-            if read_manifest(self.data_dir)["build_id"] == current["build_id"]:
+            if read_manifest(self.data_dir)["build_id"] == current.manifest["build_id"]:
+                if verify and (problem := current.check()):
+                    raise ArchiveError(f"the index in use is damaged ({problem}): {REBUILD_HINT}")
                 return None
             searcher = Searcher(IndexStore(self.data_dir), self.searcher.embedder)
         except ArchiveError as error:

@@ -23,7 +23,7 @@ from index.embed import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.formats import FORMATS
 from index.passages import Passage, split_passages
-from index.store import CURRENT, IndexStore, read_manifest, remove_stale, write_index
+from index.store import CURRENT, REBUILD_HINT, IndexStore, read_manifest, remove_stale, write_index
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _previous(data_dir: Path, model: str, full: bool) -> IndexStore | None:
             return None
         return IndexStore(data_dir)
     except ArchiveError as error:
-        logger.warning("rebuilding everything: %s", error)
+        logger.warning("rebuilding everything: %s", str(error).removesuffix(f": {REBUILD_HINT}"))
         return None
 
 

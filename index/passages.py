@@ -34,6 +34,10 @@ _ABBREVIATIONS = set(
     "mr mrs ms dr st no nos vs prof gen gov jr sr co inc ltd art p pp vol e.g i.e cf etc".split()
 )
 _LAST_WORD = re.compile(r"([\w.]+)[.!?…]+[\"'”’»)\]]*\s+$")
+_LAST_WORD_REACH = 64  # characters before a sentence end searched for its last word
+WHOLE_COUNT_CHARS = 16  # a paragraph under this many characters per window token is counted whole
+COUNT_BATCH = 1000  # texts given to the tokenizer at once
+PIECE_CHARS = 20_000  # a sentence longer than the window is cut into words this much at a time
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        last = _LAST_WORD.search(text, start, match.end())
+        last = _LAST_WORD.search(text, max(start, match.start() - _LAST_WORD_REACH), match.end())
         word = last.group(1).lower().rstrip(".") if last else ""
         if len(word) == 1 and word.isalpha() or word in _ABBREVIATIONS:
             continue  # an initial or an abbreviation, not the end of a sentence
@@ -132,17 +136,20 @@ def _lines(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         position += len(line) + 1
 
 
-def _pack(spans: list[tuple[int, int]], sizes: list[int], limit: int) -> list[tuple[int, int]]:
-    """Join consecutive spans greedily into groups whose summed size stays within `limit`."""
-    groups: list[tuple[int, int]] = []
-    total = 0
+def _pack(
+    spans: list[tuple[int, int]], sizes: list[int], limit: int
+) -> list[tuple[tuple[int, int], int]]:
+    """Join consecutive spans greedily into groups whose summed size stays within `limit`.
+
+    Returns each group's (start, end) with its summed size.
+    """
+    groups: list[tuple[tuple[int, int], int]] = []
     for (start, end), size in zip(spans, sizes, strict=True):
-        if groups and total + size <= limit:
-            groups[-1] = (groups[-1][0], end)
-            total += size
+        if groups and groups[-1][1] + size <= limit:
+            (first, _), total = groups[-1]
+            groups[-1] = ((first, end), total + size)
         else:
-            groups.append((start, end))
-            total = size
+            groups.append(((start, end), size))
     return groups
 
 
@@ -152,22 +159,52 @@ def fit_window(
     """Cut `text[start:end]` into consecutive spans of at most `max_tokens` word pieces each.
 
     Cuts fall between sentences; a sentence longer than the window is cut between words.
-    A single word longer than the window stays whole (the model reads its beginning).
+    A single word longer than the window stays whole (the model reads its beginning). Work
+    and memory grow with the paragraph's length, never faster: the tokenizer sees at most
+    COUNT_BATCH texts, or PIECE_CHARS characters of one sentence, at a time.
     """
     # Every word piece covers at least one character of the folded text: short text fits.
-    if len(fold(text[start:end])) <= max_tokens or count_tokens([text[start:end]])[0] <= max_tokens:
+    # Long text is counted sentence by sentence rather than as a whole.
+    if end - start <= max_tokens * WHOLE_COUNT_CHARS and (
+        len(fold(text[start:end])) <= max_tokens or count_tokens([text[start:end]])[0] <= max_tokens
+    ):
         return [(start, end)]
     spans: list[tuple[int, int]] = []
+    sizes: list[int] = []
     sentences = [(start + s, start + e) for s, e in sentence_spans(text[start:end])]
-    for (s, e), size in zip(
-        sentences, count_tokens([text[s:e] for s, e in sentences]), strict=True
-    ):
+    for (s, e), size in zip(sentences, _counts(text, sentences, count_tokens), strict=True):
         if size <= max_tokens:
             spans.append((s, e))
+            sizes.append(size)
             continue
-        words = [(s + m.start(), s + m.end()) for m in re.finditer(r"\S+", text[s:e])]
-        spans.extend(_pack(words, count_tokens([text[a:b] for a, b in words]), max_tokens))
-    return _pack(spans, count_tokens([text[s:e] for s, e in spans]), max_tokens)
+        for piece in _pieces(text, s, e):
+            words = [(piece[0] + m.start(), piece[0] + m.end())
+                     for m in re.finditer(r"\S+", text[piece[0] : piece[1]])]  # fmt: skip
+            for group, size in _pack(words, _counts(text, words, count_tokens), max_tokens):
+                spans.append(group)
+                sizes.append(size)
+    # Sizes add up: the tokenizer splits at whitespace first, so a span's count is the sum of
+    # its sentences' or words' counts.
+    return [group for group, _ in _pack(spans, sizes, max_tokens)]
+
+
+def _counts(text: str, spans: list[tuple[int, int]], count_tokens: TokenCounter) -> list[int]:
+    """Count the word pieces of each span, COUNT_BATCH spans at a time."""
+    counts: list[int] = []
+    for first in range(0, len(spans), COUNT_BATCH):
+        counts += count_tokens([text[s:e] for s, e in spans[first : first + COUNT_BATCH]])
+    return counts
+
+
+def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield consecutive stretches of `text[start:end]` of about PIECE_CHARS, cut at spaces."""
+    while start < end:
+        cut = min(end, start + PIECE_CHARS)
+        if cut < end:
+            space = max(text.rfind(" ", start, cut), text.rfind("\n", start, cut))
+            cut = space if space > start else cut
+        yield start, cut
+        start = cut
 
 
 def page_of(document: Document, offset: int) -> int | None:

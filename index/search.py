@@ -25,6 +25,10 @@ CANDIDATES = 50  # from each retriever, before fusion
 COMMON_SHARE = 0.05
 COMMON_MIN = 1000
 RRF_K = 60
+# Parts of one paragraph among the hits are quoted as one, up to this many characters (a
+# Telegram message holds 4,096); beyond it each part stays a quote of its own, so the work
+# per answer is bounded by what is shown, however long the paragraph.
+MERGED_LIMIT = 6000
 DENSE_WEIGHT = 0.8  # weighted fusion: share of the cosine similarity against normalised BM25
 # When the archive is taken to answer a question (calibrated on the question sets, see
 # BENCHMARKS.md: in-scope questions reach a cosine similarity of 0.33-0.77, unrelated ones
@@ -178,7 +182,10 @@ class Searcher:
         return [w for w in words if frequencies.get(w, 0) <= limit]
 
     def _merge_neighbours(self, hits: list[Hit]) -> list[Hit]:
-        """Merge hits that are parts of one paragraph into one quote; drop repeated texts."""
+        """Merge hits that are parts of one paragraph into one quote; drop repeated texts.
+
+        Parts too far apart to merge within MERGED_LIMIT characters stay separate quotes.
+        """
         merged: list[Hit] = []
         seen_texts: set[str] = set()
         for hit in hits:
@@ -192,10 +199,10 @@ class Searcher:
                 ),
                 None,
             )
-            if twin is not None:
-                first = merged[twin].passage
+            first = merged[twin].passage if twin is not None else None
+            if first and max(first.end, p.end) - min(first.start, p.start) <= MERGED_LIMIT:
                 start, end = min(first.start, p.start), max(first.end, p.end)
-                text = self.store.document_text(p.document["id"])[start:end]
+                text = self.store.document_slice(p.document["id"], start, end)
                 merged[twin] = replace(
                     merged[twin],
                     passage=replace(

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -274,6 +274,8 @@ class IndexStore:
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
             stored = self._db.execute("select count(*) from passages").fetchone()[0]
+            if (problem := self.check()) is not None:
+                raise sqlite3.DatabaseError(problem)
         except (RuntimeError, sqlite3.Error) as error:
             raise ArchiveError(
                 f"the index in {data_dir} is damaged ({error}): {REBUILD_HINT}"
@@ -284,6 +286,18 @@ class IndexStore:
                 f"{stored} passages): {REBUILD_HINT}"
             )
         self._lock = threading.Lock()
+
+    def check(self) -> str | None:
+        """Return what is wrong with the database's file (None when it is sound).
+
+        SQLite's quick_check reads every page once (see BENCHMARKS.md for its cost at scale):
+        a file damaged in the middle is found before any question meets it.
+        """
+        try:
+            result = self._db.execute("pragma quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            return str(error)
+        return None if result == "ok" else " ".join(result.split())
 
     def _query(self, sql: str, parameters: tuple | list = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -320,15 +334,25 @@ class IndexStore:
         )
         return {row["id"]: _stored(row) for row in found}
 
-    def paragraph(self, doc_id: str, paragraph: int) -> list[StoredPassage]:
-        """Return the passages of one paragraph, in order (several when it was split)."""
+    def paragraph(self, doc_id: str, paragraph: int, max_parts: int = 3) -> StoredPassage | None:
+        """Return one paragraph as a single passage (None when there is no such paragraph).
+
+        A paragraph split into parts is returned from its first part to the end of part
+        `max_parts` at most: a verbatim slice of bounded length, however long the paragraph.
+        """
         found = self._query(
             "select p.*, d.title, d.author, d.date, d.source from passages p "
             "join documents d on d.id = p.doc_id where p.doc_id = ? and p.paragraph = ? "
-            "order by p.part",
-            (doc_id, paragraph),
+            "order by p.part limit ?",
+            (doc_id, paragraph, max_parts),
         )
-        return [_stored(row) for row in found]
+        if not found:
+            return None
+        first, last = _stored(found[0]), _stored(found[-1])
+        if len(found) == 1:
+            return first
+        text = self.document_slice(doc_id, first.start, last.end)
+        return replace(first, end=last.end, text=text)
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """Return how many passages hold each of `terms` (folded words), if indexed."""
@@ -364,9 +388,10 @@ class IndexStore:
         )
         return Document(**dict(row))
 
-    def document_text(self, doc_id: str) -> str:
-        """Return the full text of the document `doc_id` as it was indexed."""
-        return self._query("select text from documents where id = ?", (doc_id,))[0]["text"]
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        """Return `text[start:end]` of the document `doc_id`, without reading all of it."""
+        query = "select substr(text, ?, ?) as part from documents where id = ?"
+        return self._query(query, (start + 1, end - start, doc_id))[0]["part"]
 
     def passages_of(self, doc_ids: list[str]) -> list[StoredPassage]:
         """Return every passage of the given documents, in index order."""

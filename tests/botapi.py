@@ -66,7 +66,7 @@ class BotAPI:
         self._updates: list[dict] = []
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Condition()
-        self._ids = itertools.count(1)
+        self._ids = _update_ids  # increasing across stand-ins, as Telegram's for one bot
         self._message_ids = itertools.count(1000)
         self.down = False  # connection refused-like: every request gets a closed socket
         self.server = QuietServer(("127.0.0.1", 0), self._handler())
@@ -232,6 +232,7 @@ async def running_bot(api: BotAPI, data_dir: Path, timeout: float = 20.0, **sett
 # --- updates as Telegram sends them -----------------------------------------------------------
 
 _message_ids = itertools.count(1)
+_update_ids = itertools.count(1)
 
 
 def user(user_id: int, username: str = "asker", language: str | None = "en") -> dict:

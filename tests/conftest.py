@@ -72,3 +72,10 @@ def corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus"
     path.mkdir()
     return path
+
+
+def damage(data_dir: Path, offset: int, length: int = 20_000) -> None:
+    """Overwrite part of the index's SQLite file with garbage, in place."""
+    with open(data_dir / "index" / "passages.db", "r+b") as file:
+        file.seek(offset)
+        file.write(bytes(range(256)) * (length // 256))

@@ -15,7 +15,7 @@ from index.errors import ArchiveError
 from index.search import Searcher
 from index.store import CURRENT, FORMAT_VERSION, IndexStore
 
-from .conftest import CORPUS, LETTER_ID
+from .conftest import CORPUS, LETTER_ID, damage
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_a_failed_build_leaves_the_previous_index_searchable(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(faiss, "write_index", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(ArchiveError, match="no space left on device"):
         build_index(own_corpus, data_dir, embedder=embedder, full=True)
     assert (data_dir / CURRENT).resolve() == before
     assert not [p for p in data_dir.iterdir() if p.name.startswith(".")]
@@ -196,3 +196,16 @@ def test_a_full_disk_ends_the_build_with_one_clear_line(small_disk: Path, index_
     (small_disk / "filler").unlink()
     ask = runner.invoke(cli, ["ask", "Tokaev", "--json", "--data-dir", str(data_dir)])
     assert ask.exit_code == 0 and json.loads(ask.stdout)["found"]
+
+
+def test_a_damaged_index_is_refused_clearly_and_rebuilt_by_a_plain_index(data_dir: Path, caplog):
+    damage(data_dir, 40_000)  # the middle of the file: the header still reads
+    runner = CliRunner()
+    asked = runner.invoke(cli, ["ask", "Tokaev", "--data-dir", str(data_dir)])
+    assert asked.exit_code == 1 and "is damaged" in asked.stderr
+    assert isinstance(asked.exception, SystemExit)  # a message, not a traceback
+    rebuilt = runner.invoke(cli, ["index", "--corpus", str(CORPUS), "--data-dir", str(data_dir)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "rebuilding everything: the index" in caplog.text and "is damaged" in caplog.text
+    again = runner.invoke(cli, ["ask", "Tokaev", "--json", "--data-dir", str(data_dir)])
+    assert again.exit_code == 0 and json.loads(again.stdout)["found"]

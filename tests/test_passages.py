@@ -4,7 +4,7 @@ import pytest
 
 from index.documents import Document, load_corpus
 from index.embed import Embedder
-from index.passages import heading, sentence_spans, split_passages
+from index.passages import fit_window, heading, sentence_spans, split_passages
 
 from .conftest import CORPUS, LETTER
 
@@ -127,3 +127,12 @@ def test_blank_line_paragraphs_and_markdown_headings(embedder):
         (2, "Detail", "Second paragraph."),
     ]
     assert not any(re.search("title:", p.text) for p in passages)
+
+
+def test_a_huge_paragraph_without_punctuation_is_cut_in_bounded_steps(embedder: Embedder):
+    text = ("word " * 200_000).strip()  # 1 MB: one "sentence", no line break
+    spans = fit_window(text, 0, len(text), embedder.count_tokens, embedder.max_tokens)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(text[b:c].isspace() for (_, b), (c, _) in zip(spans, spans[1:], strict=False))
+    counts = embedder.count_tokens([text[a:b] for a, b in spans])
+    assert max(counts) <= embedder.max_tokens and sum(counts) == 200_000

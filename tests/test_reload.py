@@ -19,7 +19,7 @@ from index.search import Searcher
 from index.store import CURRENT, IndexStore
 
 from .botapi import BotAPI, message, running_bot
-from .conftest import CORPUS, LETTER_ID, ROOT
+from .conftest import CORPUS, LETTER_ID, ROOT, damage
 from .test_telegram import ask
 
 MODERATOR = 4711
@@ -80,6 +80,22 @@ def test_the_running_bot_switches_to_a_new_index_without_a_restart(
     assert "Aix-en-Provence" in still["text"]
     assert "don't know that command" in not_for_you["text"]
     assert "built with the model 'other-model'" in caplog.text
+
+
+def test_an_index_damaged_under_the_running_bot_is_reported_in_one_line(data_dir: Path, caplog):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir, moderators=frozenset({MODERATOR})):
+                await ask(api, message("Tokaev", user_id=5), 5)
+                damage(data_dir, 0, 4096)  # garbage over the file's head, in place
+                (after,) = await ask(api, message("Who was the French ambassador?", user_id=6), 6)
+                (reload,) = await ask(api, message("/reload", user_id=MODERATOR), MODERATOR)
+            return after, reload
+
+    after, reload = asyncio.run(scenario())
+    assert after["text"]  # one reply: the apology
+    assert "kept the current index: the index in use is damaged" in reload["text"]
+    assert "the index cannot be read" in caplog.text and "Traceback" not in caplog.text
 
 
 def _fake_other_model_index(data_dir: Path) -> None:

@@ -96,3 +96,15 @@ def test_labels_around_quotes_follow_the_asker_and_quotes_stay_verbatim():
         assert quote == text and label in html
     nothing = to_html(Answer(SearchResult("q", False, [])), ["Кто такой Аблязов?"], "ru")
     assert "В архиве нет фрагмента" in nothing and "• Кто такой Аблязов?" in nothing
+
+
+def test_a_quote_from_a_huge_paragraph_costs_only_what_is_shown():
+    sentences = ("The committee met again & wrote a <b>report</b>. " * 25_000).strip()  # 1.2 MB
+    words = ("word & " * 200_000).strip()  # no sentence end at all
+    for huge in (sentences, words):
+        html = to_html(result(huge, best=(0, 40)), [], "en")
+        (quote,) = check_html(html)
+        assert quote.endswith(ELLIPSIS) and huge.startswith(quote.removesuffix(ELLIPSIS))
+    around = [passage(sentences, 4), passage(words, 5), passage(sentences, 6)]
+    (context,) = check_html(context_html(around, 5, "en"))
+    assert words.startswith(context.split("\n", 1)[1].removesuffix(ELLIPSIS))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot.answering import MAX_QUESTION_CHARS, answer
 from index.build import build_index
 from index.evaluate import evaluate, load_questions
-from index.search import Searcher, best_sentence
+from index.search import MERGED_LIMIT, Searcher, best_sentence
 from index.store import IndexStore
 
 from .conftest import CORPUS, DEV_QUESTIONS, LETTER, OWN_QUESTIONS
@@ -147,3 +147,24 @@ def test_words_common_in_a_large_archive_leave_the_keyword_search(searcher, monk
     assert searcher.telling_words("Kazakhstan Nazarbaev") == []  # dense search alone ranks it
     assert searcher.search("Kazakhstan Nazarbaev").hits
     assert searcher.search("Magnitsky").found
+
+
+def test_a_long_paragraph_is_quoted_in_parts_of_bounded_size(tmp_path: Path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rivers = ["Ural", "Ili", "Irtysh", "Syr", "Chu", "Talas", "Tobol", "Ishim", "Emba", "Nura"]
+    sentences = [
+        f"In year {year} the river {river} flooded the valley and the farmers of {year} moved."
+        for year in range(1900, 2000) for river in rivers
+    ]  # fmt: skip
+    text = " ".join(sentences)  # about 80,000 characters in one paragraph
+    (corpus / "rivers.txt").write_text(text, encoding="utf-8")
+    build_index(corpus, tmp_path / "data", embedder=embedder)
+    store = IndexStore(tmp_path / "data")
+    result = Searcher(store, embedder).search("river flooded the valley farmers moved", 3)
+    assert result.hits
+    for hit in result.hits:
+        assert text[hit.passage.start : hit.passage.end] == hit.passage.text
+        assert len(hit.passage.text) <= MERGED_LIMIT
+    around = store.paragraph("rivers.txt", 1)
+    assert around.text == text[around.start : around.end] and len(around.text) < 10_000
