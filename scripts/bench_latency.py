@@ -59,6 +59,7 @@ def systems(searcher: Searcher, texts: list[str]) -> dict:
     def forget(q: str) -> None:
         searcher.embedder.clear_cache()
         on_torch.embedder.clear_cache()
+        searcher.multilingual.clear_cache()  # shared by both searchers
 
     # name -> (untimed preparation, timed search)
     found = {"floor (bare encode + exact FAISS)": (None, floor)}
@@ -92,6 +93,7 @@ def timed(system, question: str) -> float:
 def at_once(searcher: Searcher, questions: list[str]) -> float:
     """Milliseconds per question when CROWD new questions arrive together, one thread each."""
     searcher.embedder.clear_cache()
+    searcher.multilingual.clear_cache()
     with ThreadPoolExecutor(len(questions)) as pool:
         started = time.perf_counter()
         list(pool.map(lambda q: searcher.search(q, 3), questions))

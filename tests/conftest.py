@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 LETTER_ID = "khrapunov-open-letter-ablyazov.txt"
 LETTER = (CORPUS / LETTER_ID).read_text(encoding="utf-8")
+RUSSIAN_CORPUS = ROOT / "tests" / "corpus_ru"
+RUSSIAN_DOCUMENT = (RUSSIAN_CORPUS / "udhr-ru.md").read_text(encoding="utf-8")
 DEV_QUESTIONS = ROOT / "tests" / "dev_questions.jsonl"
 OWN_QUESTIONS = ROOT / "tests" / "questions.jsonl"
 
@@ -56,6 +58,17 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> P
 @pytest.fixture(scope="session")
 def searcher(index_dir: Path, embedder: Embedder) -> Searcher:
     return Searcher(IndexStore(index_dir), embedder)
+
+
+@pytest.fixture(scope="session")
+def multilingual_searcher(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Searcher:
+    """The shipped corpus plus a Russian document (articles of the UDHR), indexed once."""
+    corpus = tmp_path_factory.mktemp("corpus-multilingual")
+    for path in [*CORPUS.iterdir(), *RUSSIAN_CORPUS.iterdir()]:
+        shutil.copy(path, corpus)
+    data_dir = tmp_path_factory.mktemp("data-multilingual")
+    build_index(corpus, data_dir, embedder=embedder)
+    return Searcher(IndexStore(data_dir), embedder)
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ def own_corpus(corpus: Path) -> Path:
 def test_manifest_describes_the_index(index_dir: Path):
     manifest = json.loads((index_dir / CURRENT / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION
-    assert manifest["model"] == "all-MiniLM-L6-v2"
-    assert manifest["dimension"] == 384
+    assert manifest["models"] == ["all-MiniLM-L6-v2", "multilingual-e5-small"]
+    assert manifest["dimensions"] == [384, 384]
     assert manifest["documents"] == 1
     assert manifest["passages"] == 33
     assert manifest["built_at"]
@@ -118,8 +118,8 @@ def _edit_manifest(data_dir: Path, **changes) -> None:
 
 
 def test_index_of_another_model_is_refused(data_dir: Path):
-    _edit_manifest(data_dir, model="another-model")
-    with pytest.raises(ArchiveError, match=r"built with the model 'another-model'.*--full"):
+    _edit_manifest(data_dir, models=["another-model", "multilingual-e5-small"])
+    with pytest.raises(ArchiveError, match=r"built with the models \['another-model'.*--full"):
         Searcher.open(data_dir)
 
 

@@ -79,7 +79,7 @@ def test_the_running_bot_switches_to_a_new_index_without_a_restart(
     assert "kept the current index" in refused["text"] and "other-model" in refused["text"]
     assert "Aix-en-Provence" in still["text"]
     assert "don't know that command" in not_for_you["text"]
-    assert "built with the model 'other-model'" in caplog.text
+    assert "built with the models ['other-model', 'multilingual-e5-small']" in caplog.text
 
 
 def test_an_index_damaged_under_the_running_bot_is_reported_in_one_line(data_dir: Path, caplog):
@@ -104,7 +104,7 @@ def _fake_other_model_index(data_dir: Path) -> None:
     other = data_dir / "index-other-model"
     shutil.copytree(current, other)
     manifest = json.loads((other / "manifest.json").read_text())
-    manifest |= {"model": "other-model", "build_id": "other-model"}
+    manifest |= {"models": ["other-model", "multilingual-e5-small"], "build_id": "other-model"}
     (other / "manifest.json").write_text(json.dumps(manifest))
     (data_dir / ".swap").symlink_to(other.name)
     os.replace(data_dir / ".swap", data_dir / CURRENT)

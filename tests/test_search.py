@@ -168,3 +168,28 @@ def test_a_long_paragraph_is_quoted_in_parts_of_bounded_size(tmp_path: Path, emb
         assert len(hit.passage.text) <= MERGED_LIMIT
     around = store.paragraph("rivers.txt", 1)
     assert around.text == text[around.start : around.end] and len(around.text) < 10_000
+
+
+EXPECTED_ANSWERS = {  # the passage each example question of the catalogue must quote first
+    "Who was the French ambassador to Kazakhstan?": "Serge Smesov",
+    "What happened to Ablyazov's wife and daughter in May 2013?": "May 31, 2013",
+    "Which report does the letter quote?": "HUMAN RIGHTS WATСH report",
+    "Что случилось с женой и дочерью Аблязова в мае 2013 года?": "May 31, 2013",
+    "Кто выдал гарантийное письмо?": "warranty letter",
+    "Что говорится в докладе Human Rights Watch?": "HUMAN RIGHTS WATСH report",
+    "Франция елшісі кім болды?": "Serge Smesov",
+    "Аблязовтың әйелі мен қызына не болды?": "May 31, 2013",
+    "Human Rights Watch баяндамасы не дейді?": "HUMAN RIGHTS WATСH report",
+}
+
+
+def test_every_example_question_of_the_catalogue_is_answered_from_the_right_passage(
+    searcher: Searcher,
+):
+    examples = searcher.store.manifest["examples"]
+    assert set(examples) == {"en", "ru", "kk"}
+    for questions in examples.values():
+        for question in questions:
+            result = searcher.search(question, 1)
+            assert result.found, question
+            assert EXPECTED_ANSWERS[question] in result.hits[0].passage.text, question

@@ -530,3 +530,23 @@ def test_button_presses_share_the_askers_throttle(data_dir: Path):
     alerts = [c.params for c in api.calls_to("answerCallbackQuery") if c.params.get("text")]
     assert len(alerts) == 30 - len(contexts)
     assert all(a["text"] == say("en", "buttons_slow_down") for a in alerts)
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [("ru", "Кто был послом Франции в Казахстане?"), ("kk", "Франция елшісі кім болды?")],
+)
+def test_russian_and_kazakh_questions_quote_the_english_letter(
+    data_dir: Path, language: str, question: str
+):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                return await ask(api, message(question, user_id=97, language=language), 97)
+
+    (reply,) = asyncio.run(scenario())
+    quotes = check_html(reply["text"])
+    assert any("Serge Smesov" in quote for quote in quotes)
+    for quote in quotes:
+        assert_verbatim(quote)  # quoted in English, as the letter stands
+    assert say(language, "button_more") in buttons(reply)  # the bot's own words: the asker's
