@@ -96,12 +96,22 @@ def moderators() -> frozenset[int]:
         ) from None
 
 
-def open_log(data_dir: Path):
-    """Return the query log of `data_dir`, or exit with the reason."""
+def open_log(data_dir: Path, create: bool = False):
+    """Return the query log of `data_dir`, or exit with the reason.
+
+    Only what writes questions (`--log`) may create a log: a mistyped `--data-dir` given to
+    a reviewing command must not make a new, empty one.
+    """
     import sqlite3
 
-    from bot.querylog import QueryLog
+    from bot.querylog import LOG_FILE, QueryLog
 
+    if not create and not (data_dir / LOG_FILE).exists():
+        raise click.BadParameter(
+            f"{data_dir} holds no query log ({LOG_FILE}): give the data dir the bot uses "
+            "(ARCHIVE_BOT_DATA_DIR)",
+            param_hint="--data-dir",
+        )
     try:
         return QueryLog(data_dir, retention_days())
     except (OSError, RuntimeError, sqlite3.Error) as error:
@@ -262,7 +272,7 @@ def ask(
     if question is not None and question != "-" and not question.strip():
         raise click.UsageError("the question is empty: ask about the archive")
     searcher = load_searcher(data_dir, model)
-    log = open_log(data_dir) if log_questions else None
+    log = open_log(data_dir, create=True) if log_questions else None
     questions = [question] if question not in (None, "-") else (line for line in sys.stdin)
     for text in questions:
         result = answer(searcher, text, top_k)
@@ -316,7 +326,7 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
         chat(
             lambda: load_searcher(data_dir, model),
             top_k,
-            open_log(data_dir) if log_questions else None,
+            open_log(data_dir, create=True) if log_questions else None,
         )
         return
     from telegram.error import InvalidToken, NetworkError
@@ -399,6 +409,8 @@ def evaluate(file: Path, top_k: int, as_json: bool, data_dir: Path, model: str) 
     click.echo(f"{'questions':<10} {report.questions}  ({report.ms_per_question:.1f} ms each)")
     for miss in report.misses:
         click.echo(f"miss: {miss}")
+    for question in report.wrongly_answered:
+        click.echo(f"answered, should decline: {question}")
 
 
 @cli.group()
@@ -478,17 +490,23 @@ def stats(days: int, as_json: bool, data_dir: Path) -> None:
 
 @logs.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "jsonl"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one object per line; json: one array; csv: a table",
 )
 @since_option
 @output_option
 @data_dir_option
 def export(fmt: str, since, output: str, data_dir: Path) -> None:
-    """Export logged questions (oldest first) as CSV or JSON Lines.
+    """Export logged questions (oldest first) as JSON Lines, one JSON array, or CSV.
 
     \b
     Examples:
       archive-bot logs export --format csv --output questions.csv
+      archive-bot logs export --format json --output questions.json
       archive-bot logs export --since 2026-01-01 | jq .query
     """
     import csv
@@ -500,6 +518,9 @@ def export(fmt: str, since, output: str, data_dir: Path) -> None:
         if fmt == "jsonl":
             for row in rows:
                 file.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
+        if fmt == "json":
+            file.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
             return
         writer = csv.DictWriter(file, fieldnames=PUBLIC_COLUMNS)
         writer.writeheader()
@@ -582,12 +603,12 @@ def export_eval(output: str, data_dir: Path) -> None:
     from index.errors import ArchiveError
     from index.store import IndexStore
 
+    rows = open_log(data_dir).rows(oldest_first=True)
     try:
         store = IndexStore(data_dir)
     except ArchiveError as error:
         raise fail(error) from error
     written = 0
-    rows = open_log(data_dir).rows(oldest_first=True)
     with output_file(output) as file:
         for row in rows:
             if row["out_of_scope"]:

@@ -267,6 +267,7 @@ class QueryLog:
             "passages": json.dumps([{"id": p, "score": round(s, 4)} for p, s in passages]),
             "top_passage": passages[0][0] if passages else None,
             "latency_ms": round(latency_ms, 1),
+            "out_of_scope": 0,  # one value for "not marked": never NULL
         }
         return self._write(lambda: self.db["queries"].insert(row, alter=False).last_pk)
 

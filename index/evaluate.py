@@ -38,6 +38,7 @@ class EvalReport:
     declined: float | None = None  # share of out-of-scope questions with found = false
     ms_per_question: float = 0.0
     misses: list[str] = field(default_factory=list)  # in-scope questions with no hit in the top 5
+    wrongly_answered: list[str] = field(default_factory=list)  # out-of-scope ones answered
 
     def summary(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -121,6 +122,8 @@ def evaluate(
         result = searcher.search(question.q, max(top_k, RANKS), mode=mode, fusion=fusion)
         if question.out_of_scope:
             declined.append(not result.found)
+            if result.found:
+                report.wrongly_answered.append(question.q)
             continue
         answered.append(result.found)
         rank = first_hit([hit.passage.text for hit in result.hits], question.gold)

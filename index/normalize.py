@@ -41,17 +41,18 @@ def _fold_word(match: re.Match[str]) -> str:
     return word
 
 
-def fold(text: str) -> str:
+def fold(text: str, lower: bool = True) -> str:
     """Return the search form of `text`.
 
     Unicode NFKC, invisible characters removed, Cyrillic look-alikes folded to Latin, curly
-    quotes and dashes made plain, lower case, runs of whitespace made one space.
+    quotes and dashes made plain, lower case (unless `lower` is False: for cased models, which
+    read capitals as a sign of names), runs of whitespace made one space.
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
     text = text.translate(_PUNCTUATION_TABLE)
     if _CYRILLIC.search(text):  # most text has none: skip the word-by-word pass
         text = _WORD.sub(_fold_word, text)
-    return " ".join(text.lower().split())
+    return " ".join((text.lower() if lower else text).split())
 
 
 def tokens(text: str) -> list[str]:

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from index.documents import METADATA_FIELDS, Document
 from index.errors import ArchiveError
+from index.languages import index_terms, mostly_cyrillic
+from index.normalize import fold, words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -88,9 +90,6 @@ def write_index(
     """
     import faiss
     import sqlite_utils
-
-    from index.languages import mostly_cyrillic
-    from index.normalize import words
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -192,9 +191,6 @@ def write_error(error: Exception) -> str:
 def keyword_text(text: str) -> str:
     """Return what the keyword index holds for a passage: its folded text, and for each
     Russian or Kazakh word its stems and Latin forms (`index.languages`)."""
-    from index.languages import index_terms
-    from index.normalize import fold, words
-
     folded = fold(text)
     extra = index_terms(words(folded))
     return f"{folded} {' '.join(extra)}" if extra else folded

@@ -93,7 +93,7 @@ def main() -> None:
             *lines,
         ],
         args.write,
-        how="by hand; `make bench` runs it with 2 MB",
+        how="`make bench` runs it with 1 MB",
     )
 
 

@@ -220,3 +220,11 @@ def test_index_lists_unreadable_and_skipped_files_in_its_json(runner, tmp_path: 
     assert unreadable["id"] == "r\ufffdsum\ufffd.txt" and "UTF-8" in unreadable["reason"]
     assert {s["id"] for s in summary["skipped"]} == {"picture.jpg", "passwd.txt"}
     assert "skipped passwd.txt: a link to a file outside the corpus" in result.stderr
+
+
+def test_eval_lists_unrelated_questions_it_answered(runner, index_dir: Path, tmp_path: Path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "Who was the French ambassador?", "out_of_scope": true}\n')
+    result = runner.invoke(cli, ["eval", str(questions), "--data-dir", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert "answered, should decline: Who was the French ambassador?" in result.stdout

@@ -175,6 +175,7 @@ def test_terminal_questions_are_logged_only_with_log(data_dir: Path):
 
 
 def test_bad_settings_are_explained(data_dir: Path):
+    QueryLog(data_dir).close()  # a data dir the bot has logged to
     runner = CliRunner()
     env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir), "ARCHIVE_BOT_LOG_RETENTION_DAYS": "ninety"}
     result = runner.invoke(cli, ["logs", "purge"], env=env)
@@ -333,3 +334,22 @@ def test_an_unwritable_shared_memory_file_is_refused_at_open(tmp_path: Path):
             QueryLog(tmp_path)
     finally:
         subprocess.run(["chattr", "-i", str(shm)], check=True)
+
+
+def test_reviewing_a_data_dir_without_a_log_is_refused_and_creates_nothing(tmp_path: Path):
+    typo = tmp_path / "typo"
+    for command in (["recent"], ["stats"], ["export"], ["purge"], ["export-eval"]):
+        result = CliRunner().invoke(cli, ["logs", *command, "--data-dir", str(typo)])
+        assert result.exit_code == 2, result.output
+        assert "holds no query log" in result.stderr
+    assert not typo.exists()
+
+
+def test_exports_as_one_json_array_with_one_value_for_not_out_of_scope(data_dir: Path):
+    log = QueryLog(data_dir)
+    log.record(query="Tokaev", found=True, passages=[], latency_ms=1, chat_type="private")
+    assert log.db.execute("select out_of_scope from queries").fetchall() == [(0,)]
+    result = CliRunner().invoke(cli, ["logs", "export", "--format", "json", "--data-dir", data_dir])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    assert row["query"] == "Tokaev" and row["out_of_scope"] is False
