@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 MORE_LIMIT = 12  # "More" pages through at most this many passages
 INLINE_RESULTS = 5
-FORGET_WAIT = 10.0  # seconds /forget waits for a busy log before saying it will delete later
+FORGET_WAIT = 10.0  # seconds /forget waits for a busy log before saying "not yet, try again"
 
 
 def state(context: ContextTypes.DEFAULT_TYPE) -> BotState:

@@ -74,7 +74,6 @@ class Hit:
 
     passage: StoredPassage
     score: float  # the fused score that ranks the hits
-    similarity: float  # cosine similarity of question and passage
     best_sentence: tuple[int, int] | None = None  # offsets in passage.text, for highlighting
 
 
@@ -217,12 +216,11 @@ class Searcher:
                 e if r in cyrillic else MINILM_WEIGHT * m + (1 - MINILM_WEIGHT) * e
                 for r, m, e in zip(rows, minilm_similarity, meaning, strict=True)
             ]
-        similarity = dict(zip(rows, meaning, strict=True))
-        by_similarity = sorted(similarity.items(), key=lambda item: -item[1])
-        scores = _fuse(by_similarity if mode != "keyword" else [], keyword, fusion)
+        by_meaning = sorted(zip(rows, meaning, strict=True), key=lambda item: -item[1])
+        scores = _fuse(by_meaning if mode != "keyword" else [], keyword, fusion)
         ranked = sorted(rows, key=lambda row: (-scores[row], row))
         passages = self.store.passages(ranked[: top_k * 3])
-        hits = [Hit(passages[row], scores[row], similarity[row]) for row in ranked[: top_k * 3]]
+        hits = [Hit(passages[row], scores[row]) for row in ranked[: top_k * 3]]
         hits = [
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
@@ -316,7 +314,7 @@ def _fuse(
 ) -> dict[int, float]:
     """Return each candidate row's fused score (higher is better).
 
-    Both lists are (row, score) pairs, best first: cosine similarities and BM25 scores.
+    Both lists are (row, score) pairs, best first: similarities in meaning and BM25 scores.
     """
     scores: dict[int, float] = {}
     if fusion == "rrf":

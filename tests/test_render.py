@@ -27,7 +27,7 @@ def passage(text: str, paragraph: int = 1) -> StoredPassage:
 
 
 def result(*texts: str, best=None) -> Answer:
-    hits = [Hit(passage(t, i), 1.0, 0.9, best) for i, t in enumerate(texts, 1)]
+    hits = [Hit(passage(t, i), 1.0, best) for i, t in enumerate(texts, 1)]
     return Answer(SearchResult("q", True, hits))
 
 
