@@ -534,21 +534,41 @@ def export(fmt: str, since, output: str, data_dir: Path) -> None:
     type=click.IntRange(0),
     help="Days to keep (default ARCHIVE_BOT_LOG_RETENTION_DAYS or 90).",
 )
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--yes", is_flag=True, help="Delete without asking (scripts, cron).")
 @data_dir_option
-def purge(older_than: int | None, data_dir: Path) -> None:
+def purge(older_than: int | None, dry_run: bool, yes: bool, data_dir: Path) -> None:
     """Delete logged questions older than the retention period.
 
-    The running bot does this at start-up and once a day by itself.
+    The running bot does this at start-up and once a day by itself. On a terminal it asks
+    first; elsewhere it needs --yes.
 
     \b
     Examples:
+      archive-bot logs purge --dry-run              # how many would go?
       archive-bot logs purge
-      archive-bot logs purge --older-than 0     # delete everything
+      archive-bot logs purge --older-than 0 --yes   # delete everything, no question asked
     """
-    removed = open_log(data_dir).purge(older_than)
+    log = open_log(data_dir)
+    count = log.purgeable(older_than)
+    days = f"{older_than if older_than is not None else retention_days()} days"
+    if dry_run or not count:
+        would = "Would delete" if dry_run else "Deleted"
+        click.echo(f"{would} {count} logged question{'s' * (count != 1)} older than {days}.")
+        return
+    if not yes:
+        if not on_terminal():
+            raise click.UsageError(f"this deletes {count} logged questions: add --yes to confirm")
+        click.confirm(f"Delete {count} logged questions older than {days}?", abort=True)
+    removed = log.purge(older_than)
     if removed is None:
         raise click.ClickException("the query log cannot be written now (see the warning above)")
-    click.echo(f"Deleted {removed} logged question{'s' * (removed != 1)}.")
+    click.echo(f"Deleted {removed} logged question{'s' * (removed != 1)} older than {days}.")
+
+
+def on_terminal() -> bool:
+    """Whether a person is at the keyboard (stdin is a terminal) to answer a question."""
+    return sys.stdin.isatty()
 
 
 @logs.command()

@@ -313,8 +313,18 @@ class QueryLog:
 
     def purge(self, older_than_days: int | None = None) -> int | None:
         """Delete questions older than the retention period; return how many (None: failed)."""
+        return self._delete("time <= ?", self._cutoff(older_than_days))
+
+    def purgeable(self, older_than_days: int | None = None) -> int:
+        """Return how many questions `purge` would delete."""
+        with self._read_lock:
+            query = "select count(*) from queries where time <= ?"
+            return self._reader.execute(query, [self._cutoff(older_than_days)]).fetchone()[0]
+
+    def _cutoff(self, older_than_days: int | None) -> str:
+        """The time before which questions are past `older_than_days` (default: retention)."""
         days = self.retention_days if older_than_days is None else older_than_days
-        return self._delete("time <= ?", utc(self.clock() - days * 86400))
+        return utc(self.clock() - days * 86400)
 
     def _delete(self, where: str, value: str) -> int | None:
         """Delete the matching questions so that no file keeps their text; return how many.

@@ -160,8 +160,8 @@ def test_cli_review_label_and_eval_round_trip(data_dir: Path, searcher):
     summary = json.loads(scores.stdout)
     assert summary["hit_at_1"] == 1.0 and summary["declined"] == 1.0
 
-    purged = runner.invoke(cli, ["logs", "purge", "--older-than", "0"], env=env)
-    assert "Deleted 3 logged questions." in purged.stdout
+    purged = runner.invoke(cli, ["logs", "purge", "--older-than", "0", "--yes"], env=env)
+    assert "Deleted 3 logged questions older than 0 days." in purged.stdout
 
 
 def test_terminal_questions_are_logged_only_with_log(data_dir: Path):
@@ -353,3 +353,22 @@ def test_exports_as_one_json_array_with_one_value_for_not_out_of_scope(data_dir:
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
     assert row["query"] == "Tokaev" and row["out_of_scope"] is False
+
+
+def test_purge_counts_first_asks_on_a_terminal_and_needs_yes_elsewhere(data_dir, monkeypatch):
+    log = QueryLog(data_dir)
+    for number in range(3):
+        log.record(query=f"q{number}", found=True, passages=[], latency_ms=1, chat_type="group")
+    log.close()
+    runner, where = CliRunner(), ["--data-dir", str(data_dir), "--older-than", "0"]
+    dry = runner.invoke(cli, ["logs", "purge", "--dry-run", *where])
+    assert dry.exit_code == 0 and "Would delete 3 logged questions" in dry.stdout
+    refused = runner.invoke(cli, ["logs", "purge", *where])  # not a terminal, no --yes
+    assert refused.exit_code == 2 and "add --yes" in refused.stderr
+    monkeypatch.setattr("bot.cli.on_terminal", lambda: True)
+    kept = runner.invoke(cli, ["logs", "purge", *where], input="n\n")
+    assert kept.exit_code == 1 and "Delete 3 logged questions" in kept.stdout
+    assert len(QueryLog(data_dir).rows()) == 3
+    deleted = runner.invoke(cli, ["logs", "purge", *where], input="y\n")
+    assert deleted.exit_code == 0 and "Deleted 3" in deleted.stdout
+    assert QueryLog(data_dir).rows() == []
