@@ -613,7 +613,8 @@ def export_eval(output: str, data_dir: Path) -> None:
     """Write labelled questions as a question file for `archive-bot eval`.
 
     A labelled question's gold phrase is its passage's text in the current index; questions
-    marked out of scope become {"q": ..., "out_of_scope": true}.
+    marked out of scope become {"q": ..., "out_of_scope": true}. Labels outlive retention:
+    they keep the question and its label (never the asker) until /forget or a new label.
 
     \b
     Example:
@@ -623,27 +624,25 @@ def export_eval(output: str, data_dir: Path) -> None:
     from index.errors import ArchiveError
     from index.store import IndexStore
 
-    rows = open_log(data_dir).rows(oldest_first=True)
+    labels = open_log(data_dir).labels()
     try:
         store = IndexStore(data_dir)
     except ArchiveError as error:
         raise fail(error) from error
     written = 0
     with output_file(output) as file:
-        for row in rows:
-            if row["out_of_scope"]:
-                item = {"q": row["query"], "out_of_scope": True}
-            elif row["label"]:
-                passage = store.passage(row["label"])
+        for label in labels:
+            if label["out_of_scope"]:
+                item = {"q": label["query"], "out_of_scope": True}
+            else:
+                passage = store.passage(label["passage_id"])
                 if passage is None:
                     click.echo(
-                        f"skipping question {row['id']}: {row['label']} is no longer indexed",
+                        f"skipping {label['query']!r}: {label['passage_id']} is no longer indexed",
                         err=True,
                     )
                     continue
-                item = {"q": row["query"], "gold": [passage.text]}
-            else:
-                continue
+                item = {"q": label["query"], "gold": [passage.text]}
             file.write(json.dumps(item, ensure_ascii=False) + "\n")
             written += 1
     click.echo(f"{written} questions written.", err=True)

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 LOG_FILE = "logs.db"
 SECRET_FILE = "log-secret"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: labelled questions kept in their own table, apart from retention
 DEFAULT_RETENTION_DAYS = 90
 # Everything but the asker's pseudonym, which never leaves the database.
 PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "passages",
@@ -155,7 +155,9 @@ class QueryLog:
         with self._lock:
             if self.db["queries"].exists():
                 version = self.db.execute("pragma user_version").fetchone()[0]
-                if version != SCHEMA_VERSION:
+                if version == 1:
+                    self._add_labels()
+                elif version != SCHEMA_VERSION:
                     raise RuntimeError(
                         f"{self.path} has schema version {version}, expected {SCHEMA_VERSION}"
                     )
@@ -183,7 +185,29 @@ class QueryLog:
             )
             self.db["queries"].create_index(["time"], if_not_exists=True)
             self.db["queries"].create_index(["asker"], if_not_exists=True)
-            self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+            self._add_labels()
+
+    def _add_labels(self) -> None:
+        """Create the labels table (schema 2), holding the labels a log of schema 1 had.
+
+        A label is a moderator's decision to keep a question as a test case: the question's
+        text, its day and the label only, never the asker. Retention leaves labels alone;
+        /forget deletes them while they are still linked to the asker's logged question.
+        """
+        self.db["labels"].create(
+            {"id": int, "query_id": int, "day": str, "query": str, "passage_id": str,
+             "out_of_scope": int},
+            pk="id",
+            if_not_exists=True,
+        )  # fmt: skip
+        self.db["labels"].create_index(["query_id"], if_not_exists=True)
+        self.db.execute(
+            "insert into labels (query_id, day, query, passage_id, out_of_scope) "
+            "select id, substr(time, 1, 10), query, label, coalesce(out_of_scope, 0) "
+            "from queries where label is not null or out_of_scope = 1"
+        )
+        self.db.execute("update queries set out_of_scope = 0 where out_of_scope is null")
+        self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     def pseudonym(self, user_id: int) -> str:
         """Return the asker's pseudonym: stable per installation, not reversible without the key."""
@@ -307,9 +331,9 @@ class QueryLog:
             return False
 
     def forget(self, asker: int) -> int | None:
-        """Delete every logged question of the asker; return how many (None: cannot write)."""
-
-        return self._delete("asker = ?", self.pseudonym(asker))
+        """Delete every logged question of the asker, and the labels still linked to them;
+        return how many questions (None: cannot write)."""
+        return self._delete("asker = ?", self.pseudonym(asker), keep_labels=False)
 
     def purge(self, older_than_days: int | None = None) -> int | None:
         """Delete questions older than the retention period; return how many (None: failed)."""
@@ -326,14 +350,20 @@ class QueryLog:
         days = self.retention_days if older_than_days is None else older_than_days
         return utc(self.clock() - days * 86400)
 
-    def _delete(self, where: str, value: str) -> int | None:
+    def _delete(self, where: str, value: str, keep_labels: bool = True) -> int | None:
         """Delete the matching questions so that no file keeps their text; return how many.
 
-        secure_delete zeroes them in the database; the checkpoint copies the WAL into it and
-        truncates the WAL, whose older frames still hold the deleted rows.
+        Their labels are kept, unlinked from them (`keep_labels`), or deleted. secure_delete
+        zeroes deleted rows in the database; the checkpoint copies the WAL into it and
+        truncates the WAL, whose older frames still hold them.
         """
+        linked = f"query_id in (select id from queries where {where})"
 
         def delete():
+            if keep_labels:
+                self.db.execute(f"update labels set query_id = null where {linked}", [value])
+            else:
+                self.db.execute(f"delete from labels where {linked}", [value])
             removed = self.db.execute(f"delete from queries where {where}", [value]).rowcount
             if removed:
                 self.db.execute("pragma wal_checkpoint(TRUNCATE)")
@@ -349,13 +379,31 @@ class QueryLog:
         """
         with self._lock:
             try:
+                row = self.db["queries"].get(query_id)
+            except sqlite_utils.db.NotFoundError:
+                raise KeyError(query_id) from None
+            with self.db.conn:
                 self.db["queries"].update(
                     query_id, {"label": passage_id, "out_of_scope": int(out_of_scope)}
                 )
-            except sqlite_utils.db.NotFoundError:
-                raise KeyError(query_id) from None
+                self.db.execute("delete from labels where query_id = ?", [query_id])
+                self.db["labels"].insert(
+                    {"query_id": query_id, "day": row["time"][:10], "query": row["query"],
+                     "passage_id": passage_id, "out_of_scope": int(out_of_scope)},
+                    alter=False,
+                )  # fmt: skip
 
     # --- reading ----------------------------------------------------------------------------
+
+    def labels(self) -> list[dict]:
+        """Return every labelled question, oldest first: query, day, passage_id, out_of_scope."""
+        with self._read_lock:
+            rows = list(
+                self._reader.query(
+                    "select query, day, passage_id, out_of_scope from labels order by day, id"
+                )
+            )
+        return [row | {"out_of_scope": bool(row["out_of_scope"])} for row in rows]
 
     def rows(
         self,

@@ -372,3 +372,44 @@ def test_purge_counts_first_asks_on_a_terminal_and_needs_yes_elsewhere(data_dir,
     deleted = runner.invoke(cli, ["logs", "purge", *where], input="y\n")
     assert deleted.exit_code == 0 and "Deleted 3" in deleted.stdout
     assert QueryLog(data_dir).rows() == []
+
+
+def test_labels_outlive_retention_and_go_with_forget(data_dir: Path):
+    clock = Clock()
+    log = QueryLog(data_dir, retention_days=30, clock=clock)
+    asked = {
+        asker: log.record(
+            query=q, found=True, passages=[], latency_ms=1, chat_type="private", asker=asker
+        )  # fmt: skip
+        for asker, q in (
+            (7, "Who was the French ambassador?"),
+            (8, "How do I bake bread?"),
+            (9, "Tokaev"),
+        )  # fmt: skip
+    }
+    log.label(asked[7], f"{LETTER_ID}#18.1")
+    log.label(asked[8], None, out_of_scope=True)
+    log.label(asked[9], f"{LETTER_ID}#18.1")
+    assert log.forget(9) == 1  # while the question is logged, /forget takes its label along
+    clock.now += 100 * 86400
+    assert log.purge() == 2 and log.rows() == []
+    labels = log.labels()
+    assert [(x["query"], x["out_of_scope"]) for x in labels] == [
+        ("Who was the French ambassador?", False), ("How do I bake bread?", True)
+    ]  # fmt: skip
+    assert all(len(x["day"]) == 10 for x in labels)  # the day, no finer time
+    columns = {c.name for c in log.db["labels"].columns}
+    assert "asker" not in columns and "time" not in columns
+    log.close()
+    result = CliRunner().invoke(cli, ["logs", "export-eval", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+
+
+def test_a_log_of_schema_1_keeps_its_labels(tmp_path: Path):
+    log = QueryLog(tmp_path)
+    asked = log.record(query="Tokaev", found=True, passages=[], latency_ms=1, chat_type="group")
+    log.db.execute("update queries set label = 'x#1.1' where id = ?", [asked])
+    log.db.execute("drop table labels")
+    log.db.execute("pragma user_version = 1")
+    log.close()
+    assert QueryLog(tmp_path).labels()[0]["passage_id"] == "x#1.1"
