@@ -113,6 +113,4 @@ class BotState:
     def examples(self, lang: str) -> list[str]:
         """The catalogue's example questions in `lang`, else in English (see bot.texts)."""
         examples = self.searcher.store.manifest.get("examples", {}) if self.searcher else {}
-        if isinstance(examples, list):  # an index built before examples had languages
-            examples = {"en": examples}
         return examples.get(lang) or examples.get("en", [])

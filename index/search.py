@@ -137,17 +137,22 @@ def best_sentence(text: str, query: str) -> tuple[int, int] | None:
     return spans[best] if overlaps[best] else None
 
 
+def check_models(built_with: list[str], model: str, index: str) -> None:
+    """Refuse an index not built with `model` and the multilingual model (ArchiveError)."""
+    expected = [model, MULTILINGUAL_MODEL]
+    if built_with != expected:
+        raise ArchiveError(
+            f"{index} was built with the models {built_with}, not {expected}: "
+            "run `archive-bot index --full` to rebuild it"
+        )
+
+
 class Searcher:
     """Answers questions from one loaded index with its models: the primary one (given) and the
     multilingual one (loaded here, once per process)."""
 
     def __init__(self, store: IndexStore, embedder: Embedder) -> None:
-        expected = [embedder.name, MULTILINGUAL_MODEL]
-        if store.manifest["models"] != expected:
-            raise ArchiveError(
-                f"the index was built with the models {store.manifest['models']}, not "
-                f"{expected}: run `archive-bot index --full` to rebuild it"
-            )
+        check_models(store.manifest["models"], embedder.name, "the index")
         self.store = store
         self.embedder = embedder
         self.multilingual = load_embedder(MULTILINGUAL_MODEL)
@@ -164,12 +169,7 @@ class Searcher:
         Raises:
             ArchiveError: the index is missing, damaged, or built with other models.
         """
-        built_with = read_manifest(data_dir)["models"]
-        if built_with != [model, MULTILINGUAL_MODEL]:
-            raise ArchiveError(
-                f"the index in {data_dir} was built with the models {built_with}, not "
-                f"{[model, MULTILINGUAL_MODEL]}: run `archive-bot index --full` to rebuild it"
-            )
+        check_models(read_manifest(data_dir)["models"], model, f"the index in {data_dir}")
         store = IndexStore(data_dir)
         return cls(store, load_embedder(model))
 
