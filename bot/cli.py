@@ -155,6 +155,7 @@ def cli(verbose: bool) -> None:
     "--wait", is_flag=True, help="If another build is running, wait for it instead of failing."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary as the last line.")
+@click.option("--verbose", "-v", is_flag=True, help="List every added, changed and removed file.")
 def index(
     corpus: Path,
     data_dir: Path,
@@ -163,18 +164,21 @@ def index(
     dry_run: bool,
     wait: bool,
     as_json: bool,
+    verbose: bool,
 ) -> None:
     """Build or update the index of the corpus.
 
-    Reads .txt, .md, .html, .pdf and .docx files under the corpus directory. Only added and
-    changed documents are embedded; removed ones are dropped. The new index replaces the old
+    Reads .txt, .md, .html, .pdf and .docx files under the corpus directory, except those
+    matched by the corpus's .archiveignore (gitignore syntax). Only passages whose text is new
+    are embedded: a change to a document's metadata alone embeds nothing; removed documents
+    are dropped. The new index replaces the old
     one atomically, and a running bot switches to it within seconds. Files that cannot be
     read are listed, the rest is indexed, and the exit code is 1.
 
     \b
     Examples:
       archive-bot index
-      archive-bot index --dry-run              # what would change?
+      archive-bot index --dry-run --verbose    # which files would change?
       archive-bot index --corpus ~/archive --data-dir /srv/archive-bot --json
       archive-bot index --full                 # rebuild everything
       archive-bot index --wait                 # from cron: queue behind a running build
@@ -216,18 +220,21 @@ def index(
         click.echo(json.dumps(report.summary() | {"dry_run": dry_run}, ensure_ascii=False))
     else:
         would = "would be " if dry_run else ""
-        for name in ("added", "changed", "removed"):
+        for name in ("added", "changed", "metadata_changed", "removed"):
             ids = getattr(report, name)
-            click.echo(
-                f"{would}{name:<9} {len(ids):>5}  {', '.join(ids[:5])}{' …' * (len(ids) > 5)}"
-            )
-        click.echo(f"{'unchanged':<9} {report.unchanged:>5}")
+            label = name.replace("_", " ")
+            click.echo(f"{would}{label:<16} {len(ids):>5}")
+            for doc_id in ids if verbose else ():
+                click.echo(f"  {doc_id}")
+        click.echo(f"{'unchanged':<16} {report.unchanged:>5}")
         if not dry_run:
             click.echo(
-                f"{'passages':<9} {report.passages_embedded:>5}  embedded, "
+                f"{'passages':<16} {report.passages_embedded:>5}  embedded, "
                 f"{report.passages_total} in the index"
             )
-        click.echo(f"{'time':<9} {report.seconds:>5.1f}  s")
+        click.echo(f"{'time':<16} {report.seconds:>5.1f}  s")
+        if not verbose and (report.added or report.changed or report.removed):
+            click.echo("(--verbose lists the files)")
     if report.problems:
         sys.exit(1)
 

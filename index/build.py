@@ -3,9 +3,10 @@
     corpus/ files -> documents -> passages -> vectors -> index store (atomically replaced)
 
 A document whose content hash (text and metadata) is the one recorded in the current index keeps
-its passages and vectors; added and changed documents are split and embedded; removed ones are
-dropped; a document whose file cannot be read any more keeps its indexed version. `full=True`,
-another model or an unreadable old index rebuild everything.
+its passages and vectors, and so does one whose metadata alone changed; added and changed
+documents are split, and only passages whose text is new are embedded; removed ones are
+dropped; a document whose file cannot be read any more keeps its indexed version.
+`full=True`, another model or an unreadable old index rebuild everything.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedd
 from index.errors import ArchiveError
 from index.formats import FORMATS
 from index.passages import Passage, split_passages
-from index.store import CURRENT, REBUILD_HINT, IndexStore, read_manifest, remove_stale, write_index
+from index.store import (
+    CURRENT,
+    REBUILD_HINT,
+    IndexStore,
+    StoredPassage,
+    read_manifest,
+    remove_stale,
+    write_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ class BuildReport:
 
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    metadata_changed: list[str] = field(default_factory=list)  # nothing re-embedded
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     passages_embedded: int = 0
@@ -51,6 +61,7 @@ class BuildReport:
         return {
             "added": self.added,
             "changed": self.changed,
+            "metadata_changed": self.metadata_changed,
             "removed": self.removed,
             "unchanged": self.unchanged,
             "passages_embedded": self.passages_embedded,
@@ -146,46 +157,46 @@ def build_index(
                 problems[number] = replace(
                     problem, reason=f"{problem.reason}; the index keeps its previous version"
                 )
-        keep = [d for d in documents if old.get(d.id) == d.sha256]
         fresh = [d for d in documents if old.get(d.id) != d.sha256]
+        # A document whose text is the indexed one changed its metadata only: its passages
+        # and vectors stay, the new metadata is written with them.
+        retagged = {d.id for d in fresh if d.id in old and previous.document(d.id).text == d.text}
+        keep = [d for d in documents if old.get(d.id) == d.sha256 or d.id in retagged]
+        fresh = [d for d in fresh if d.id not in retagged]
         report.added = [d.id for d in fresh if d.id not in old]
         report.changed = [d.id for d in fresh if d.id in old]
+        report.metadata_changed = sorted(retagged)
         report.removed = sorted(set(old) - {d.id for d in documents})
-        report.unchanged = len(keep)
+        report.unchanged = len(keep) - len(retagged)
         if dry_run:
             report.passages_total = previous.manifest["passages"] if previous else 0
             report.seconds = time.perf_counter() - started
             return report
-        if previous and not fresh and not report.removed:
+        if previous and not fresh and not retagged and not report.removed:
             if previous.manifest.get("examples") == examples:
                 report.passages_total = previous.manifest["passages"]
                 report.seconds = time.perf_counter() - started
                 return report
         kept = previous.passages_of([d.id for d in keep]) if previous and keep else []
-        passages = [
-            Passage(
-                s.document["id"],
-                s.paragraph,
-                s.part,
-                s.section,
-                s.start,
-                s.end,
-                s.text,
-                s.heading,
-                s.page,
-            )  # fmt: skip
-            for s in kept
-        ]
+        passages = [_passage(s) for s in kept]
         rows = [s.row for s in kept]
-        vectors = [previous.vectors(rows, n) for n in range(len(models))] if previous else None
         new: list[Passage] = []
         if fresh:
-            embedders = [embedder or load_embedder(models[0]), load_embedder(models[1])]
-            new = [
-                p
-                for d in fresh
-                for p in split_passages(d, embedders[0].count_tokens, embedders[0].max_tokens)
-            ]
+            primary = embedder or load_embedder(models[0])
+            # In a changed document, a passage whose text was indexed before keeps its vectors.
+            before = previous.passages_of(report.changed) if previous and report.changed else []
+            known = {(s.document["id"], _passage(s).search_text): s.row for s in before}
+            for document in fresh:
+                for passage in split_passages(document, primary.count_tokens, primary.max_tokens):
+                    row = known.get((passage.doc_id, passage.search_text))
+                    if row is None:
+                        new.append(passage)
+                    else:
+                        passages.append(passage)
+                        rows.append(row)
+        vectors = [previous.vectors(rows, n) for n in range(len(models))] if previous else None
+        if new:
+            embedders = [primary, load_embedder(models[1])]
             texts = [p.search_text for p in new]
             bar = progress(len(new) * len(embedders)) if progress else None
             new_vectors = [e.encode(texts, bar) for e in embedders]
@@ -206,3 +217,18 @@ def build_index(
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _passage(stored: StoredPassage) -> Passage:
+    """Return a passage read back from the index as the `Passage` it was built from."""
+    return Passage(
+        stored.document["id"],
+        stored.paragraph,
+        stored.part,
+        stored.section,
+        stored.start,
+        stored.end,
+        stored.text,
+        stored.heading,
+        stored.page,
+    )

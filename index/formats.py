@@ -14,9 +14,15 @@ from html.parser import HTMLParser
 
 import yaml
 
+from index.headings import heading
+
 #: Formats whose headings are Markdown `#` lines after extraction.
 MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx"}
 FORMATS = {".txt", ".md", ".html", ".htm", ".pdf", ".docx"}
+_GUESS_BYTES = 64 * 1024  # enough text to tell an encoding, never the whole of a huge file
+#: What an HTML <title> puts between a page's name and its site's ("… | Новости").
+_TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|::)\s+")
+_SITE_NAME_WORDS = 4
 
 
 @dataclass
@@ -60,7 +66,18 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValueError(f"not UTF-8 text (byte {error.start})") from error
+        raise ValueError(f"not UTF-8 text (byte {error.start}){_encoding_hint(raw)}") from error
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """Name the encoding `raw` most likely has, with the command that converts it to UTF-8."""
+    from charset_normalizer import from_bytes
+
+    guess = from_bytes(raw[:_GUESS_BYTES]).best()
+    if guess is None:
+        return ""
+    name = guess.encoding.replace("_", "-")
+    return f": looks like {name}; convert it with `iconv -f {name} -t utf-8`"
 
 
 def split_front_matter(text: str) -> tuple[dict, int]:
@@ -148,26 +165,62 @@ def _html(source: str) -> Extracted:
     parser.close()
     parser._flush()
     metadata = {k: parser.meta[k] for k in ("author", "date") if k in parser.meta}
-    title = " ".join(parser.title.split()) or parser.first_h1
+    title = _page_title(" ".join(parser.title.split()), parser.first_h1)
     if title:
         metadata["title"] = title
     return Extracted("\n\n".join(parser.blocks), metadata)
 
 
+def _page_title(title: str, h1: str) -> str:
+    """Return a page's own name: its <title> without the site's name, else its main heading.
+
+    The site's name is the title's short last part ("… | Новости", "… - BBC News"); a title
+    that holds the <h1> and more is the <h1> with the site's name around it.
+    """
+    if not title:
+        return h1
+    separators = list(_TITLE_SEPARATOR.finditer(title))
+    site = title[separators[-1].end() :] if separators else ""
+    if h1 and h1 in title and h1 != site:
+        return h1
+    if site and len(site.split()) <= _SITE_NAME_WORDS:
+        return title[: separators[-1].start()]
+    return title
+
+
 def _pdf_paragraphs(page_text: str) -> list[str]:
-    """Rebuild paragraphs from a PDF page's lines: a short line ending a sentence ends one."""
-    lines = [line.strip() for line in page_text.splitlines()]
+    """Rebuild paragraphs from a PDF page's lines.
+
+    A short line that ends a sentence ends a paragraph. A heading line (see `index.headings`:
+    «УСТАНОВИЛ:», «ПРИГОВОР») is a paragraph of its own, and a run of short lines (a ruling's
+    header: court, date, case number) is one paragraph that keeps its line breaks. Runs of
+    spaces inside a line become one space.
+    """
+    lines = [" ".join(line.split()) for line in page_text.splitlines()]
     widest = max((len(line) for line in lines), default=0)
     paragraphs: list[str] = []
     current: list[str] = []
+
+    def short(line: str) -> bool:
+        return len(line) < 0.8 * widest
+
+    def flush() -> None:
+        if current:
+            paragraphs.append(("\n" if all(map(short, current)) else " ").join(current))
+            current.clear()
+
     for line in lines:
-        if line:
-            current.append(line)
-        if current and (not line or (re.search(r"[.!?:\"”]$", line) and len(line) < 0.8 * widest)):
-            paragraphs.append(" ".join(current))
-            current = []
-    if current:
-        paragraphs.append(" ".join(current))
+        if not line or heading(line):
+            flush()
+            if line:
+                paragraphs.append(line)
+            continue
+        if current and all(map(short, current)) and not short(line):
+            flush()  # a header block ends where the body's full lines begin
+        current.append(line)
+        if re.search(r"[.!?:\"”]$", line) and short(line):
+            flush()
+    flush()
     return paragraphs
 
 
@@ -177,8 +230,9 @@ def _pdf(raw: bytes) -> Extracted:
     # pypdf raises many kinds of errors on damaged files; any of them means "cannot read".
     try:
         reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise ValueError("encrypted PDF")
+        # A PDF with an owner password only (no printing, say) opens with an empty password.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValueError("encrypted PDF: it needs a password to open; save it without one")
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata or {}
     except ValueError:
@@ -187,7 +241,7 @@ def _pdf(raw: bytes) -> Extracted:
         raise ValueError(f"not a readable PDF ({type(error).__name__}: {error})") from error
     text, starts = "", []
     for page in pages:
-        paragraphs = [" ".join(p.split()) for p in _pdf_paragraphs(page) if p.strip()]
+        paragraphs = _pdf_paragraphs(page)
         if text and paragraphs:
             text += "\n\n"
         starts.append(len(text))
@@ -226,12 +280,30 @@ def _docx(raw: bytes) -> Extracted:
 def _table_rows(table) -> list[str]:
     """Return a Word table as one block per row, its cells separated by " | ".
 
-    A merged cell appears once, though Word reports it in every column it spans.
+    When the first row is a header (every cell a label, not a number), it is not a block of its
+    own: each other row's cells are prefixed with their column's label ("Region: Shymkent"), so
+    a row quoted alone still says what its numbers are. A merged cell appears once, under the
+    label of its first column, though Word reports it in every column it spans.
     """
     rows = []
     for row in table.rows:
-        cells = list({id(cell._tc): cell for cell in row.cells}.values())
-        text = " | ".join(" ".join(cell.text.split()) for cell in cells)
+        cells: dict[int, tuple[int, str]] = {}  # by the cell's identity: (first column, text)
+        for column, cell in enumerate(row.cells):
+            cells.setdefault(id(cell._tc), (column, " ".join(cell.text.split())))
+        rows.append(list(cells.values()))
+    header = None
+    if len(rows) > 1 and all(_is_label(text) for _, text in rows[0]):
+        header = {column: text for column, text in rows[0]}
+        rows = rows[1:]
+    blocks = []
+    for cells in rows:
+        if header:
+            cells = [(c, f"{header.get(c, '')}: {text}".lstrip(": ")) for c, text in cells if text]
+        text = " | ".join(text for _, text in cells)
         if text.strip(" |"):
-            rows.append(text)
-    return rows
+            blocks.append(text)
+    return blocks
+
+
+def _is_label(cell: str) -> bool:
+    return bool(cell) and not re.fullmatch(r"[\d\s.,%+−-]*", cell)

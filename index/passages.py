@@ -1,10 +1,10 @@
 """Splitting a document into passages: paragraphs, under headings, within the model's window.
 
-A passage is a verbatim slice `document.text[start:end]`. Headings (`Section: …` lines, Markdown
-`#` lines, short lines ending in `:`) are not passages; they name the `section` of the passages
-below them. Paragraphs are blocks separated by blank lines, or single lines in a text that has
-no blank lines (as the letter). A paragraph longer than the model's window is cut at sentence
-boundaries into parts that keep its number, so nothing is ever truncated away.
+A passage is a verbatim slice `document.text[start:end]`. Headings (see `index.headings`) are
+not passages; they name the `section` of the passages below them. Paragraphs are blocks
+separated by blank lines, or single lines in a text that has no blank lines (as the letter).
+A paragraph longer than the model's window is cut at sentence boundaries into parts that keep
+its number, so nothing is ever truncated away.
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from index.documents import Document
+from index.headings import heading
 from index.normalize import fold
 
 #: Counts the word pieces of each text (without the model's special tokens).
 TokenCounter = Callable[[list[str]], list[int]]
 
-_SECTION_LINE = re.compile(r"section:\s*(?P<name>.+)", re.IGNORECASE)
-_MARKDOWN_HEADING = re.compile(r"#{1,6}\s+(?P<name>.+?)\s*#*")
-_MAX_HEADING_WORDS = 8
-_MAX_HEADING_CHARS = 80
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 # A sentence ends at . ! ? or … (plus closing quotes or brackets) followed by whitespace and a
@@ -70,26 +67,6 @@ class Passage:
     @property
     def sort_key(self) -> tuple[str, int, int]:
         return self.doc_id, self.paragraph, self.part
-
-
-def heading(line: str, markdown: bool = False) -> tuple[int, str] | None:
-    """Return (level, name) when `line` is a heading, else None.
-
-    Level 1 (`Section: …`, a Markdown `#` heading) starts a new section; level 2 (a short line
-    ending in `:`) names a subsection within it.
-    """
-    line = line.strip()
-    if match := _SECTION_LINE.fullmatch(line):
-        return 1, match["name"].strip()
-    if markdown and (match := _MARKDOWN_HEADING.fullmatch(line)):
-        return 1, match["name"]
-    if (
-        line.endswith(":")
-        and len(line) <= _MAX_HEADING_CHARS
-        and len(line.split()) <= _MAX_HEADING_WORDS
-    ):
-        return 2, line[:-1].strip()
-    return None
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -71,6 +71,52 @@ def test_incremental_add_change_remove(own_corpus: Path, tmp_path: Path, embedde
     assert len([p for p in data_dir.iterdir() if p.name.startswith("index-")]) == 2
 
 
+def test_a_metadata_change_embeds_nothing(own_corpus: Path, tmp_path: Path, embedder):
+    data_dir = tmp_path / "data"
+    build_index(own_corpus, data_dir, embedder=embedder)
+    catalogue = own_corpus / "catalogue.toml"
+    catalogue.write_text(
+        catalogue.read_text("utf-8").replace(
+            'author = "Viktor Khrapunov"', 'author = "V. Khrapunov"'
+        ),
+        "utf-8",
+    )
+    edited = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (edited.metadata_changed, edited.changed, edited.passages_embedded) == (
+        [LETTER_ID],
+        [],
+        0,
+    )
+    assert edited.summary()["metadata_changed"] == [LETTER_ID]
+    store = IndexStore(data_dir)
+    assert store.documents()[0]["author"] == "V. Khrapunov"
+    assert store.passage(f"{LETTER_ID}#1.1").document["author"] == "V. Khrapunov"
+    again = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (again.unchanged, again.metadata_changed) == (1, [])
+
+
+def test_an_edited_document_embeds_only_its_new_passages(
+    own_corpus: Path, tmp_path: Path, embedder
+):
+    data_dir = tmp_path / "data"
+    build_index(own_corpus, data_dir, embedder=embedder)
+    letter = own_corpus / LETTER_ID
+    text = letter.read_text("utf-8")
+    letter.write_text(text + "\nA postscript added later.\n", "utf-8")
+    edited = build_index(own_corpus, data_dir, embedder=embedder)
+    assert (edited.changed, edited.passages_embedded, edited.passages_total) == ([LETTER_ID], 1, 34)
+    # The reused vectors are the ones a full build computes.
+    full = build_index(own_corpus, tmp_path / "full", embedder=embedder, full=True)
+    reused, fresh = IndexStore(data_dir), IndexStore(tmp_path / "full")
+    for model in (0, 1):  # equal up to the float noise of batching passages differently
+        before, after = (
+            reused.vectors(list(range(34)), model),
+            fresh.vectors(list(range(34)), model),
+        )
+        assert abs(before - after).max() < 1e-4, model
+    assert full.passages_embedded == 34
+
+
 def test_a_failed_build_leaves_the_previous_index_searchable(
     data_dir: Path, own_corpus: Path, embedder, monkeypatch
 ):

@@ -95,3 +95,40 @@ def test_links_out_of_the_corpus_and_undecodable_names_are_reported(corpus: Path
     ((name, reason),) = [(p.path, p.reason) for p in problems]
     assert name == "caf\ufffd.txt" and "not valid UTF-8" in reason
     name.encode("utf-8")  # printable
+
+
+def test_archiveignore_skips_files_in_gitignore_syntax(corpus: Path):
+    (corpus / "scans").mkdir()
+    (corpus / "scans" / "page-001.pdf").write_bytes(b"%PDF-1.4 an image only")
+    (corpus / "draft.txt").write_text("Not for the archive yet.", encoding="utf-8")
+    (corpus / "letter.txt").write_text("The archive's text.", encoding="utf-8")
+    (corpus / ".archiveignore").write_text("# scanned, no text layer\nscans/\ndraft.*\n", "utf-8")
+    documents, problems, _, skipped = load_corpus(corpus)
+    assert [d.id for d in documents] == ["letter.txt"]
+    assert problems == []  # the scanned PDF no longer makes every run exit 1
+    assert [(p.path, p.reason) for p in skipped] == [
+        ("draft.txt", "matched by .archiveignore"),
+        ("scans/page-001.pdf", "matched by .archiveignore"),
+    ]
+
+
+def test_a_misspelt_catalogue_key_is_a_warning_naming_file_and_key(corpus: Path, caplog):
+    (corpus / "a.txt").write_text("Text.", encoding="utf-8")
+    (corpus / "catalogue.toml").write_text(
+        '[archive]\nexampels = ["Who?"]\n\n["a.txt"]\ntitel = "A"\nauthor = "B"\n', "utf-8"
+    )
+    with caplog.at_level(logging.WARNING):
+        (document,) = load_corpus(corpus).documents
+    assert document.author == "B"
+    assert "catalogue.toml: [\"a.txt\"] has an unknown key 'titel'" in caplog.text
+    assert "catalogue.toml: [\"archive\"] has an unknown key 'exampels'" in caplog.text
+
+
+def test_pdf_warnings_name_their_document(corpus: Path, caplog):
+    from .test_formats import make_pdf
+
+    (corpus / "truncated.pdf").write_bytes(make_pdf([["Readable text."]]).replace(b"%%EOF", b""))
+    with caplog.at_level(logging.WARNING):
+        load_corpus(corpus)
+    assert "truncated.pdf: EOF marker not found" in caplog.text
+    assert all(record.name == "index.documents" for record in caplog.records)

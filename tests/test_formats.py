@@ -6,7 +6,9 @@ import io
 from pathlib import Path
 
 import docx
+import matplotlib
 import pytest
+from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from index.documents import load_corpus
@@ -142,6 +144,27 @@ def test_docx_headings_and_core_properties(corpus: Path, embedder):
     ]
 
 
+def test_docx_table_rows_carry_their_header_labels(corpus: Path, embedder):
+    word = docx.Document()
+    table = word.add_table(rows=3, cols=3)
+    for row, cells in enumerate([("Region", "Cases 2022", "Cases 2023"),
+                                 ("Shymkent", "870", "610"), ("Almaty", "1 204", "")]):  # fmt: skip
+        for column, text in enumerate(cells):
+            table.cell(row, column).text = text
+    plain = word.add_table(rows=2, cols=2)  # numbers in the first row: no header
+    for row, cells in enumerate([("2022", "870"), ("2023", "610")]):
+        for column, text in enumerate(cells):
+            plain.cell(row, column).text = text
+    word.save(corpus / "stats.docx")
+    _, passages = passages_of(corpus, embedder, "stats.docx")
+    assert [p.text for p in passages] == [
+        "Region: Shymkent | Cases 2022: 870 | Cases 2023: 610",
+        "Region: Almaty | Cases 2022: 1 204",
+        "2022 | 870",
+        "2023 | 610",
+    ]
+
+
 def test_docx_tables_are_read_row_by_row_in_reading_order(corpus: Path, embedder):
     word = docx.Document()
     word.add_heading("Detentions", level=1)
@@ -157,8 +180,7 @@ def test_docx_tables_are_read_row_by_row_in_reading_order(corpus: Path, embedder
     document, passages = passages_of(corpus, embedder, "cases.docx")
     assert [p.text for p in passages] == [
         "The table lists each case.",
-        "Name | Year | Event",
-        "G. Zhakiyanov | 2002, arrested in Pavlodar",  # the merged cell once
+        "Name: G. Zhakiyanov | Year: 2002, arrested in Pavlodar",  # the merged cell once
         "Sources follow.",
     ]
     assert all(p.section == "Detentions" for p in passages)
@@ -187,7 +209,7 @@ def test_broken_files_are_reported_one_line_each(corpus: Path):
     assert [d.id for d in documents] == ["good.md"]
     reasons = {p.path: p.reason for p in problems}
     assert set(reasons) == {"broken.pdf", "locked.pdf", "broken.docx", "scan.pdf", "bad.html"}
-    assert reasons["locked.pdf"] == "encrypted PDF"
+    assert reasons["locked.pdf"].startswith("encrypted PDF: it needs a password")
     assert "no text" in reasons["scan.pdf"]
     assert "UTF-8" in reasons["bad.html"]
     assert all("\n" not in reason for reason in reasons.values())
@@ -198,3 +220,89 @@ def test_language_from_front_matter(corpus: Path, name: str):
     (corpus / name).write_text("---\ntitle: T\nlanguage: ru\n---\nТекст.", encoding="utf-8")
     (document,) = load_corpus(corpus).documents
     assert document.language == ("ru" if name.endswith(".md") else None)
+
+
+def ruling_pdf(title: str = "untitled", author: str = "anonymous") -> bytes:
+    """A Russian court ruling as a word processor prints it: header, headings in capitals."""
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    pdf = FPDF()
+    pdf.set_title(title)
+    pdf.set_author(author)
+    pdf.add_font("DejaVu", fname=str(font))
+    pdf.set_font("DejaVu", size=11)
+    pdf.add_page()
+    for line in RULING_HEADER:
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.cell(0, 6, "ПРИГОВОР", align="C", new_x="LMARGIN", new_y="NEXT")
+    for heading, paragraph in RULING_BODY:
+        if heading:
+            pdf.cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, paragraph, align="J")
+    return bytes(pdf.output())
+
+
+RULING_HEADER = [
+    "Специализированный межрайонный суд по уголовным делам г. Алматы",
+    "12 марта 2024 года",
+    "Дело № 1-234/2024",
+]
+RULING_BODY = [
+    (None, "Суд в составе председательствующего судьи Ахметова Б. К., при секретаре судебного "
+           "заседания Омаровой А. С., рассмотрев в открытом судебном заседании уголовное дело "
+           "по обвинению гражданина Республики Казахстан, ранее не судимого,"),
+    ("УСТАНОВИЛ:", "Подсудимый обвиняется в том, что в период с января по март 2023 года "
+                   "организовал незаконное собрание на площади города Жанаозен, чем нарушил "
+                   "порядок проведения мирных собраний, установленный законом."),
+    ("ПРИГОВОРИЛ:", "Признать подсудимого виновным и назначить ему наказание в виде штрафа "
+                    "в размере ста месячных расчётных показателей."),
+]  # fmt: skip
+
+
+def test_a_court_ruling_in_pdf_keeps_its_header_and_headings(corpus: Path, embedder, caplog):
+    (corpus / "prigovor-1-234.pdf").write_bytes(ruling_pdf())
+    document, passages = passages_of(corpus, embedder, "prigovor-1-234.pdf")
+    # A tool's "untitled, anonymous" is no metadata: the first heading names the document.
+    assert (document.title, document.author) == ("ПРИГОВОР", None)
+    assert "'untitled' is a tool's default" in caplog.text
+    assert [(p.section, p.text) for p in passages] == [
+        (None, "\n".join(RULING_HEADER)),  # court, date, case number: their own paragraph
+        ("ПРИГОВОР", RULING_BODY[0][1]),
+        ("УСТАНОВИЛ", RULING_BODY[1][1]),  # the heading is not glued to the paragraph above
+        ("ПРИГОВОРИЛ", RULING_BODY[2][1]),
+    ]
+
+
+def test_a_pdf_with_an_owner_password_only_is_read(corpus: Path, embedder):
+    locked = PdfWriter(clone_from=PdfReader(io.BytesIO(ruling_pdf("Приговор по делу 1-234"))))
+    locked.encrypt(user_password="", owner_password="no printing", algorithm="RC4-128")
+    with open(corpus / "ruling.pdf", "wb") as file:
+        locked.write(file)
+    document, passages = passages_of(corpus, embedder, "ruling.pdf")
+    assert document.title == "Приговор по делу 1-234"
+    assert passages[-1].text == RULING_BODY[2][1]
+
+
+@pytest.mark.parametrize(
+    ("title", "h1", "expected"),
+    [
+        ("Суд отказал в экстрадиции | Новости", "Суд отказал в экстрадиции", "Суд отказал в экстрадиции"),
+        ("Суд отказал в экстрадиции — Радио Азаттык", "", "Суд отказал в экстрадиции"),
+        ("Court refuses extradition - BBC News", "BBC News", "Court refuses extradition"),
+        ("Kazakhstan - the trial and what we know about the defendants so far", "",
+         "Kazakhstan - the trial and what we know about the defendants so far"),
+    ],
+)  # fmt: skip
+def test_an_html_title_loses_its_site_name(corpus: Path, title: str, h1: str, expected: str):
+    page = f"<title>{title}</title><body>{f'<h1>{h1}</h1>' if h1 else ''}<p>Text.</p></body>"
+    (corpus / "page.html").write_text(page, encoding="utf-8")
+    (document,) = load_corpus(corpus).documents
+    assert document.title == expected
+
+
+def test_a_cp1251_file_is_named_with_the_command_that_converts_it(corpus: Path):
+    text = "Открытое письмо о судьбе политических заключённых в Казахстане.\n" * 3
+    (corpus / "pismo.txt").write_bytes(text.encode("cp1251"))
+    (problem,) = load_corpus(corpus).problems
+    assert "looks like cp1251" in problem.reason
+    assert "iconv -f cp1251 -t utf-8" in problem.reason

@@ -4,7 +4,8 @@ import pytest
 
 from index.documents import Document, load_corpus
 from index.embed import Embedder
-from index.passages import fit_window, heading, sentence_spans, split_passages
+from index.headings import first_heading, heading
+from index.passages import fit_window, sentence_spans, split_passages
 
 from .conftest import CORPUS, LETTER
 
@@ -51,6 +52,14 @@ def test_heading_rules():
     assert heading("# Findings") is None
     long_line = "Kazakh civil society raises a natural question about many things here:"
     assert heading(long_line) is None
+    # Court rulings head their parts with lines in capitals.
+    assert heading("ПРИГОВОР") == (1, "ПРИГОВОР")
+    assert heading("УСТАНОВИЛ:") == (1, "УСТАНОВИЛ")
+    assert heading("ИМЕНЕМ РЕСПУБЛИКИ КАЗАХСТАН") == (1, "ИМЕНЕМ РЕСПУБЛИКИ КАЗАХСТАН")
+    assert heading("UN") is None and heading("OSCE, 2024.") == (1, "OSCE, 2024.")
+    assert heading("THE COURT FOUND THAT THE DEFENDANT HAD NO CHANCE TO SPEAK AT ALL") is None
+    assert first_heading("Дело № 2-1\n\nПРИГОВОР\n\nТекст.") == "ПРИГОВОР"
+    assert first_heading("Just text.") is None
 
 
 def test_sentences_do_not_end_at_initials_or_abbreviations():
