@@ -52,11 +52,9 @@ bench: $(VENV)/.bench-installed
 soak: $(VENV)/.bench-installed
 	$(PY) scripts/soak.py --minutes 10 --plot docs/soak.png --write BENCHMARKS.md
 
-# The query log in a browser on http://127.0.0.1:8001, on this machine only. Datasette runs
-# read-only SQL; it shows every logged question, so never expose the port.
+# The query log in a browser on http://127.0.0.1:8001, on this machine only: the questions
+# without pseudonyms, canned queries, and the quoted passages (bot/datasette.yml). Datasette
+# runs read-only SQL; it shows every logged question, so never expose the port.
 browse-logs: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check datasette==0.65.5
-	$(BIN)/datasette serve $(DATA)/logs.db --host 127.0.0.1 --port 8001
-
-clean:
-	rm -rf $(VENV) data
+	$(PY) scripts/browse_logs.py --data-dir $(DATA) --port 8001

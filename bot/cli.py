@@ -171,9 +171,9 @@ def index(
     Reads .txt, .md, .html, .pdf and .docx files under the corpus directory, except those
     matched by the corpus's .archiveignore (gitignore syntax). Only passages whose text is new
     are embedded: a change to a document's metadata alone embeds nothing; removed documents
-    are dropped. The new index replaces the old
-    one atomically, and a running bot switches to it within seconds. Files that cannot be
-    read are listed, the rest is indexed, and the exit code is 1.
+    are dropped. The new index replaces the old one atomically, and a running bot switches to
+    it within seconds. Files that cannot be read are listed, the rest is indexed, and the exit
+    code is 1.
 
     \b
     Examples:
@@ -233,7 +233,9 @@ def index(
                 f"{report.passages_total} in the index"
             )
         click.echo(f"{'time':<16} {report.seconds:>5.1f}  s")
-        if not verbose and (report.added or report.changed or report.removed):
+        if not verbose and (
+            report.added or report.changed or report.metadata_changed or report.removed
+        ):
             click.echo("(--verbose lists the files)")
     if report.problems:
         sys.exit(1)
@@ -427,10 +429,17 @@ def logs() -> None:
     The log holds, per question: time, chat type, language, the question, whether it was
     answered, the passages returned, latency and feedback; askers only as a pseudonym.
 
+    A bad answer, start to end: find it, see what was quoted, label the right passage,
+    export the labels as a test set, measure.
+
     \b
     Examples:
-      archive-bot logs recent --unanswered
-      archive-bot logs stats --days 7
+      archive-bot logs recent --disliked           # find it
+      archive-bot logs show 42                     # what was quoted, with scores
+      archive-bot logs label 42                    # candidates from the index; pick one
+      archive-bot logs export-eval --output tests/logged.jsonl
+      archive-bot eval tests/logged.jsonl
+      archive-bot logs stats --days 7 --plot week.png
       archive-bot logs export --format csv --output questions.csv
     """
 
@@ -478,21 +487,35 @@ def recent(limit, unanswered, disliked, since, as_json, data_dir) -> None:
 @logs.command()
 @click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw them per day as a PNG chart in this file.",
+)
 @data_dir_option
-def stats(days: int, as_json: bool, data_dir: Path) -> None:
-    """Statistics: questions per day, answered share, feedback, latency, frequent questions.
+def stats(days: int, as_json: bool, plot: Path | None, data_dir: Path) -> None:
+    """Statistics: answered share, feedback and latency per day, week, language and chat type,
+    and the most asked questions in the askers' own words.
 
     \b
-    Example:
+    Examples:
       archive-bot logs stats --days 7
+      archive-bot logs stats --json | jq '.per_language.ru'
+      archive-bot logs stats --days 90 --plot stats.png
     """
-    from bot.moderation import stats_text
+    from bot.moderation import plot_stats, stats_text
 
     summary = open_log(data_dir).stats(days)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
         click.echo(stats_text(summary, chart=sys.stdout.isatty()))
+    if plot:
+        try:
+            plot_stats(summary, plot)
+        except OSError as error:
+            raise click.ClickException(f"cannot write {plot}: {error.strerror or error}") from None
+        click.echo(f"Chart written to {plot}.", err=True)
 
 
 @logs.command()
@@ -533,6 +556,75 @@ def export(fmt: str, since, output: str, data_dir: Path) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow(row | {"passages": json.dumps(row["passages"], ensure_ascii=False)})
+
+
+def open_store(data_dir: Path):
+    """Return the current index of `data_dir`, or exit with the reason."""
+    from index.errors import ArchiveError
+    from index.store import IndexStore
+
+    try:
+        return IndexStore(data_dir)
+    except ArchiveError as error:
+        raise fail(error) from error
+
+
+def logged_question(data_dir: Path, query_id: int) -> dict:
+    """Return the logged question `query_id`, or exit saying there is none."""
+    row = open_log(data_dir).row(query_id)
+    if row is None:
+        raise click.ClickException(f"no logged question with id {query_id}")
+    return row
+
+
+query_id_argument = click.argument("query_id", type=click.IntRange(1, 2**63 - 1))
+
+
+@logs.command()
+@query_id_argument
+@data_dir_option
+def show(query_id: int, data_dir: Path) -> None:
+    """Show a logged question with the passages it was answered with.
+
+    Each passage with its rank, id and score, its attribution and its text as the current
+    index holds it.
+
+    \b
+    Example:
+      archive-bot logs recent --disliked
+      archive-bot logs show 42
+    """
+    from bot.moderation import passage_text, question_text
+
+    row = logged_question(data_dir, query_id)
+    click.echo(question_text(row))
+    store = open_store(data_dir)
+    for rank, hit in enumerate(row["passages"], start=1):
+        passage = store.passage(hit["id"])
+        if passage is None:
+            click.echo(f"\n[{rank}] {hit['id']} score {hit['score']:.3f}: no longer in the index")
+        else:
+            click.echo("\n" + passage_text(passage, f"[{rank}]", hit["score"]))
+    if not row["passages"]:
+        click.echo("\nNo passage was returned.")
+
+
+@logs.command()
+@click.argument("passage_id")
+@data_dir_option
+def passage(passage_id: str, data_dir: Path) -> None:
+    """Show a passage of the index by its id, with its attribution.
+
+    \b
+    Example:
+      archive-bot logs passage khrapunov-open-letter-ablyazov.txt#18.1
+    """
+    from bot.moderation import passage_text
+
+    found = open_store(data_dir).passage(passage_id)
+    if found is None:
+        raise click.ClickException(f"the index has no passage {passage_id!r}")
+    click.echo(passage_text(found))
 
 
 @logs.command()
@@ -579,38 +671,73 @@ def on_terminal() -> bool:
 
 
 @logs.command()
-@click.argument("query_id", type=click.IntRange(1, 2**63 - 1))
+@query_id_argument
 @click.argument("passage_id", required=False)
 @click.option("--out-of-scope", is_flag=True, help="The archive rightly has no answer.")
+@click.option("--search", "words", help="Find candidates with these words, not the question's.")
+@click.option("--top-k", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="How many candidates to show.")  # fmt: skip
+@model_option
 @data_dir_option
-def label(query_id: int, passage_id: str | None, out_of_scope: bool, data_dir: Path) -> None:
+def label(
+    query_id: int,
+    passage_id: str | None,
+    out_of_scope: bool,
+    words: str | None,
+    top_k: int,
+    model: str,
+    data_dir: Path,
+) -> None:
     """Mark the passage a logged question should have found (or mark it out of scope).
 
-    QUERY_ID is the id shown by `logs recent`; PASSAGE_ID a `passage_id` from
-    `archive-bot ask --json`. Labelled questions become a test set with `logs export-eval`.
+    QUERY_ID is the id shown by `logs recent`. Without a PASSAGE_ID, the index is searched
+    with the question (or with --search words) and the candidates are shown: on a terminal,
+    pick one by its number; elsewhere, label with the id shown. Labelled questions become a
+    test set with `logs export-eval`.
 
     \b
     Examples:
+      archive-bot logs label 42                      # candidates, then pick one
+      archive-bot logs label 42 --search "warranty letter France"
       archive-bot logs label 42 khrapunov-open-letter-ablyazov.txt#18.1
       archive-bot logs label 43 --out-of-scope
     """
-    from index.errors import ArchiveError
-    from index.store import IndexStore
+    from bot.moderation import passage_text
 
-    if bool(passage_id) == out_of_scope:
+    if passage_id and out_of_scope:
         raise click.UsageError("give either a PASSAGE_ID or --out-of-scope")
-    if passage_id:
-        try:
-            known = IndexStore(data_dir).passage(passage_id) is not None
-        except ArchiveError as error:
-            raise fail(error) from error
-        if not known:
-            raise click.ClickException(f"the index has no passage {passage_id!r}")
+    log = open_log(data_dir)
+    row = logged_question(data_dir, query_id)
+    if passage_id and open_store(data_dir).passage(passage_id) is None:
+        raise click.ClickException(f"the index has no passage {passage_id!r}")
+    if not passage_id and not out_of_scope:
+        click.echo(f"#{query_id}: {row['query']}")
+        hits = load_searcher(data_dir, model).search(words or row["query"], top_k=top_k).hits
+        for number, hit in enumerate(hits, start=1):
+            click.echo("\n" + passage_text(hit.passage, f"[{number}]", hit.score))
+        if not on_terminal():
+            click.echo(f"\nLabel with: archive-bot logs label {query_id} PASSAGE_ID", err=True)
+            return
+        choice = click.prompt(
+            "\nThe right passage: its number, a passage id, o (out of scope) or Enter (none)",
+            default="",
+            show_default=False,
+        ).strip()
+        if not choice:
+            return
+        if choice.lower() == "o":
+            out_of_scope = True
+        elif choice.isdigit() and 1 <= int(choice) <= len(hits):
+            passage_id = hits[int(choice) - 1].passage.passage_id
+        elif open_store(data_dir).passage(choice) is not None:
+            passage_id = choice
+        else:
+            raise click.ClickException(f"{choice!r} is neither a number shown nor a passage id")
     try:
-        open_log(data_dir).label(query_id, passage_id, out_of_scope)
+        log.label(query_id, passage_id, out_of_scope)
     except KeyError:
         raise click.ClickException(f"no logged question with id {query_id}") from None
-    click.echo(f"Labelled question {query_id}.")
+    click.echo(f"Labelled question {query_id}: {passage_id or 'out of scope'}.")
 
 
 @logs.command(name="export-eval")

@@ -243,7 +243,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except sqlite3.Error as error:
             await update.effective_message.reply_text(f"The query log cannot be read: {error}")
             return
-        await reply_preformatted(update, stats_text(summary))
+        await reply_preformatted(update, stats_text(summary, daily=False))
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

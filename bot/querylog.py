@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 LOG_FILE = "logs.db"
 SECRET_FILE = "log-secret"
-SCHEMA_VERSION = 2  # 2: labelled questions kept in their own table, apart from retention
+SCHEMA_VERSION = 3  # 2: labels in their own table, apart from retention; 3: `questions` view
 DEFAULT_RETENTION_DAYS = 90
 # Everything but the asker's pseudonym, which never leaves the database.
 PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "passages",
@@ -157,6 +157,8 @@ class QueryLog:
                 version = self.db.execute("pragma user_version").fetchone()[0]
                 if version == 1:
                     self._add_labels()
+                if version in (1, 2):
+                    self._add_view()
                 elif version != SCHEMA_VERSION:
                     raise RuntimeError(
                         f"{self.path} has schema version {version}, expected {SCHEMA_VERSION}"
@@ -186,6 +188,7 @@ class QueryLog:
             self.db["queries"].create_index(["time"], if_not_exists=True)
             self.db["queries"].create_index(["asker"], if_not_exists=True)
             self._add_labels()
+            self._add_view()
 
     def _add_labels(self) -> None:
         """Create the labels table (schema 2), holding the labels a log of schema 1 had.
@@ -207,6 +210,22 @@ class QueryLog:
             "from queries where label is not null or out_of_scope = 1"
         )
         self.db.execute("update queries set out_of_scope = 0 where out_of_scope is null")
+
+    def _add_view(self) -> None:
+        """Create the `questions` view (schema 3): the log as moderators browse it (datasette).
+
+        Words instead of codes, passage ids one per line, and no pseudonym.
+        """
+        self.db.execute(
+            "create view if not exists questions as select id, time, chat_type, language, "
+            "query, case found when 1 then 'answered' else 'not answered' end as outcome, "
+            "case feedback when 'up' then 'liked' when 'down' then 'disliked' else '' end "
+            "as feedback, "
+            "latency_ms, (select group_concat(json_extract(value, '$.id'), char(10)) "
+            "from json_each(passages)) as passages, label, "
+            "case out_of_scope when 1 then 'out of scope' else '' end as out_of_scope "
+            "from queries"
+        )
         self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     def pseudonym(self, user_id: int) -> str:
@@ -431,38 +450,42 @@ class QueryLog:
         if limit:
             sql += f" limit {int(limit)}"
         with self._read_lock:
-            rows = list(self._reader.query(sql, params))
-        for row in rows:
-            row["found"] = bool(row["found"])
-            row["out_of_scope"] = bool(row["out_of_scope"])
-            row["passages"] = json.loads(row["passages"] or "[]")
-        return rows
+            return [_public(row) for row in self._reader.query(sql, params)]
+
+    def row(self, query_id: int) -> dict | None:
+        """Return one logged question as `rows` does, or None when there is no such id."""
+        sql = f"select {', '.join(PUBLIC_COLUMNS)} from queries where id = ?"
+        with self._read_lock:
+            found = list(self._reader.query(sql, [query_id]))
+        return _public(found[0]) if found else None
 
     def stats(self, days: int = 30) -> dict:
-        """Return the moderators' summary of the last `days` days."""
+        """Return the moderators' summary of the last `days` days.
+
+        Totals, then the same figures per day, per ISO week, per language and per chat type;
+        the most asked questions in the askers' own words (the most common wording of each
+        question, questions told apart by their words, not by case or punctuation).
+        """
         since = utc(self.clock() - days * 86400)
         rows = self.rows(since=since, oldest_first=True)
-        per_day = Counter(r["time"][:10] for r in rows)
         first_day = datetime.fromtimestamp(self.clock(), UTC).date() - timedelta(days=days - 1)
-        latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
-        normalised = Counter(" ".join(tokens(r["query"])) for r in rows)
-        unanswered = Counter(" ".join(tokens(r["query"])) for r in rows if not r["found"])
+        dates = [first_day + timedelta(days=i) for i in range(days)]
+        by_day = _groups(rows, lambda r: r["time"][:10])
+        by_week = _groups(rows, lambda r: _week(datetime.fromisoformat(r["time"][:10]).date()))
+        weeks = dict.fromkeys(_week(date) for date in dates)
         return {
             "days": days,
-            "questions": len(rows),
-            "per_day": {
-                str(first_day + timedelta(days=i)): per_day.get(
-                    str(first_day + timedelta(days=i)), 0
-                )
-                for i in range(days)
+            **_figures(rows),
+            "per_day": {str(d): _figures(by_day.get(str(d), [])) for d in dates},
+            "per_week": {week: _figures(by_week.get(week, [])) for week in weeks},
+            "per_language": {
+                k: _figures(v) for k, v in _groups(rows, lambda r: r["language"] or "?").items()
             },
-            "answered_share": (sum(r["found"] for r in rows) / len(rows)) if rows else None,
-            "thumbs_up": sum(r["feedback"] == "up" for r in rows),
-            "thumbs_down": sum(r["feedback"] == "down" for r in rows),
-            "latency_ms_median": statistics.median(latencies) if latencies else None,
-            "latency_ms_p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
-            "top_questions": normalised.most_common(10),
-            "top_unanswered": unanswered.most_common(10),
+            "per_chat_type": {
+                k: _figures(v) for k, v in _groups(rows, lambda r: r["chat_type"] or "?").items()
+            },
+            "top_questions": _most_asked(rows),
+            "top_unanswered": _most_asked([r for r in rows if not r["found"]]),
         }
 
     def close(self) -> None:
@@ -482,6 +505,49 @@ class QueryLog:
             self.db.close()
         with self._read_lock:
             self._reader.close()
+
+
+def _public(row: dict) -> dict:
+    """A logged question as moderators read it: booleans as booleans, passages as a list."""
+    return row | {
+        "found": bool(row["found"]),
+        "out_of_scope": bool(row["out_of_scope"]),
+        "passages": json.loads(row["passages"] or "[]"),
+    }
+
+
+def _groups(rows: list[dict], key: Callable[[dict], str]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    return dict(sorted(groups.items()))
+
+
+def _week(date) -> str:
+    year, week, _ = date.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _figures(rows: list[dict]) -> dict:
+    """Questions, answered share, feedback and latency of some logged questions."""
+    latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
+    return {
+        "questions": len(rows),
+        "answered_share": (sum(r["found"] for r in rows) / len(rows)) if rows else None,
+        "thumbs_up": sum(r["feedback"] == "up" for r in rows),
+        "thumbs_down": sum(r["feedback"] == "down" for r in rows),
+        "latency_ms_median": statistics.median(latencies) if latencies else None,
+        "latency_ms_p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
+    }
+
+
+def _most_asked(rows: list[dict], limit: int = 10) -> list[tuple[str, int]]:
+    """Return the most asked questions with their counts, each in its most common wording."""
+    wordings: dict[str, Counter] = {}
+    for row in rows:
+        wordings.setdefault(" ".join(tokens(row["query"])), Counter())[row["query"].strip()] += 1
+    ranked = sorted(wordings.values(), key=lambda c: -c.total())[:limit]
+    return [(counts.most_common(1)[0][0], counts.total()) for counts in ranked]
 
 
 def check_shared_memory(path: Path) -> None:

@@ -273,6 +273,26 @@ def test_a_court_ruling_in_pdf_keeps_its_header_and_headings(corpus: Path, embed
     ]
 
 
+def test_a_court_ruling_in_word_has_the_same_sections(corpus: Path, embedder):
+    word = docx.Document()
+    for line in RULING_HEADER:
+        word.add_paragraph(line)
+    word.add_paragraph("ПРИГОВОР")
+    for heading, paragraph in RULING_BODY:
+        if heading:
+            word.add_paragraph(heading)  # in the Normal style, as court clerks type them
+        word.add_paragraph(paragraph)
+    word.save(corpus / "ruling.docx")
+    document, passages = passages_of(corpus, embedder, "ruling.docx")
+    # No title, and python-docx's default author: the first heading names it, no author.
+    assert (document.title, document.author) == ("ПРИГОВОР", None)
+    assert [(p.section, p.text) for p in passages][-3:] == [
+        ("ПРИГОВОР", RULING_BODY[0][1]),
+        ("УСТАНОВИЛ", RULING_BODY[1][1]),
+        ("ПРИГОВОРИЛ", RULING_BODY[2][1]),
+    ]
+
+
 def test_a_pdf_with_an_owner_password_only_is_read(corpus: Path, embedder):
     locked = PdfWriter(clone_from=PdfReader(io.BytesIO(ruling_pdf("Приговор по делу 1-234"))))
     locked.encrypt(user_password="", owner_password="no printing", algorithm="RC4-128")
@@ -286,7 +306,8 @@ def test_a_pdf_with_an_owner_password_only_is_read(corpus: Path, embedder):
 @pytest.mark.parametrize(
     ("title", "h1", "expected"),
     [
-        ("Суд отказал в экстрадиции | Новости", "Суд отказал в экстрадиции", "Суд отказал в экстрадиции"),
+        ("Суд отказал в экстрадиции | Новости", "Суд отказал в экстрадиции",
+         "Суд отказал в экстрадиции"),
         ("Суд отказал в экстрадиции — Радио Азаттык", "", "Суд отказал в экстрадиции"),
         ("Court refuses extradition - BBC News", "BBC News", "Court refuses extradition"),
         ("Kazakhstan - the trial and what we know about the defendants so far", "",

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from bot import querylog
@@ -74,17 +75,40 @@ def test_retention_purge_follows_the_clock(tmp_path: Path):
 def test_stats(tmp_path: Path):
     clock = Clock()
     log = QueryLog(tmp_path, clock=clock)
-    for i, (query, found) in enumerate([("Tokaev?", True), ("tokaev", True), ("bread", False)]):
+    asked = [
+        ("Tokaev?", True, "ru", "private"),
+        ("tokaev", True, "en", "group"),
+        ("Tokaev?", True, "ru", "private"),
+        ("К какому наказанию?", False, "ru", "group"),
+    ]
+    for i, (query, found, language, chat_type) in enumerate(asked):
         log.record(
-            query=query, found=found, passages=[], latency_ms=10 * (i + 1), chat_type="private"
+            query=query,
+            found=found,
+            passages=[],
+            latency_ms=10 * (i + 1),
+            chat_type=chat_type,
+            language=language,
         )
+        clock.now += 86400 if i == 0 else 0  # the first question a day earlier
+    log.feedback(2, "down")
     summary = log.stats(days=7)
-    assert summary["questions"] == 3
-    assert summary["answered_share"] == pytest.approx(2 / 3)
-    assert summary["latency_ms_median"] == 20
-    assert summary["top_questions"][0] == ("tokaev", 2)
-    assert summary["top_unanswered"] == [("bread", 1)]
-    assert len(summary["per_day"]) == 7 and list(summary["per_day"].values())[-1] == 3
+    assert summary["questions"] == 4
+    assert summary["answered_share"] == pytest.approx(3 / 4)
+    assert summary["latency_ms_median"] == 25
+    # In the askers' own words: the most common wording, never the folded text.
+    assert summary["top_questions"] == [("Tokaev?", 3), ("К какому наказанию?", 1)]
+    assert summary["top_unanswered"] == [("К какому наказанию?", 1)]
+    days = list(summary["per_day"].values())
+    assert len(days) == 7 and [d["questions"] for d in days[-2:]] == [1, 3]
+    assert days[-1]["answered_share"] == pytest.approx(2 / 3) and days[-1]["thumbs_down"] == 1
+    assert days[-1]["latency_ms_median"] == 30 and days[0]["answered_share"] is None
+    assert sum(w["questions"] for w in summary["per_week"].values()) == 4
+    assert all(week.startswith("20") and "-W" in week for week in summary["per_week"])
+    by_language = summary["per_language"]
+    assert (by_language["ru"]["questions"], by_language["en"]["questions"]) == (3, 1)
+    assert by_language["ru"]["answered_share"] == pytest.approx(2 / 3)
+    assert summary["per_chat_type"]["group"]["thumbs_down"] == 1
 
 
 def test_a_locked_database_warns_once_and_loses_no_answer(tmp_path: Path, caplog):
@@ -162,6 +186,71 @@ def test_cli_review_label_and_eval_round_trip(data_dir: Path, searcher):
 
     purged = runner.invoke(cli, ["logs", "purge", "--older-than", "0", "--yes"], env=env)
     assert "Deleted 3 logged questions older than 0 days." in purged.stdout
+
+
+def test_a_bad_answer_from_finding_it_to_labelling_the_right_passage(
+    data_dir: Path, searcher, monkeypatch, tmp_path: Path
+):
+    log = QueryLog(data_dir)
+    question = "Who was the French ambassador?"
+    query_id = log.record_answer(answer(searcher, question), "group", asker=1, language="en")
+    log.close()
+    runner = CliRunner()
+    env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir)}
+
+    # What was quoted: each passage's rank, id, score, attribution and verbatim text.
+    shown = runner.invoke(cli, ["logs", "show", str(query_id)], env=env)
+    assert shown.exit_code == 0, shown.output
+    top = searcher.search(question).hits[0]
+    assert f"#{query_id} " in shown.stdout and "group en: answered" in shown.stdout
+    assert f"[1] {top.passage.passage_id} score {top.score:.3f}" in shown.stdout
+    assert "Open letter on the extradition of Mukhtar Ablyazov, Viktor Khrapunov" in shown.stdout
+    assert top.passage.text.splitlines()[0] in shown.stdout
+    one = runner.invoke(cli, ["logs", "passage", f"{LETTER_ID}#18.1"], env=env)
+    assert one.exit_code == 0 and "Serge Smesov" in one.stdout and "¶ 18" in one.stdout
+    assert "no passage" in runner.invoke(cli, ["logs", "passage", "x#1.1"], env=env).stderr
+    assert "no logged question" in runner.invoke(cli, ["logs", "show", "999"], env=env).stderr
+
+    # Without a passage id, `label` searches the index; in a script it shows what to run.
+    listed = runner.invoke(cli, ["logs", "label", str(query_id), "--search", "Smesov"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert f"[1] {LETTER_ID}#18.1" in listed.stdout
+    assert f"Label with: archive-bot logs label {query_id} PASSAGE_ID" in listed.stderr
+    assert QueryLog(data_dir).row(query_id)["label"] is None
+    # On a terminal, the moderator picks a candidate by its number.
+    monkeypatch.setattr("bot.cli.on_terminal", lambda: True)
+    picked = runner.invoke(
+        cli, ["logs", "label", str(query_id), "--search", "Smesov"], env=env, input="1\n"
+    )
+    assert picked.exit_code == 0, picked.output
+    assert f"Labelled question {query_id}: {LETTER_ID}#18.1." in picked.stdout
+    assert QueryLog(data_dir).labels()[0]["passage_id"] == f"{LETTER_ID}#18.1"
+    wrong = runner.invoke(cli, ["logs", "label", str(query_id)], env=env, input="9\n")
+    assert wrong.exit_code == 1 and "neither a number shown nor a passage id" in wrong.stderr
+
+
+def test_stats_per_day_as_json_text_and_a_png_chart(data_dir: Path, tmp_path: Path):
+    log = QueryLog(data_dir)
+    for query, found in [("Tokaev?", True), ("tokaev", True), ("Рецепт борща", False)]:
+        log.record(query=query, found=found, passages=[], latency_ms=12, chat_type="private",
+                   language="ru")  # fmt: skip
+    log.close()
+    runner = CliRunner()
+    env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir)}
+    piped = runner.invoke(cli, ["logs", "stats", "--days", "7"], env=env).stdout
+    assert "Most asked, unanswered:\n     1 × Рецепт борща" in piped
+    assert "Language      asked  answered   up  down    median" in piped
+    assert "ru                3       67%    0     0     12 ms" in piped
+    today = [line for line in piped.splitlines() if line.startswith("20")][-1]  # per-day rows
+    assert today.split()[1:3] == ["3", "67%"]
+    chart = tmp_path / "stats.png"
+    drawn = runner.invoke(cli, ["logs", "stats", "--plot", str(chart)], env=env)
+    assert drawn.exit_code == 0, drawn.output
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+    nowhere = runner.invoke(
+        cli, ["logs", "stats", "--plot", str(tmp_path / "no" / "x.png")], env=env
+    )
+    assert nowhere.exit_code == 1 and "cannot write" in nowhere.stderr
 
 
 def test_terminal_questions_are_logged_only_with_log(data_dir: Path):
@@ -413,3 +502,47 @@ def test_a_log_of_schema_1_keeps_its_labels(tmp_path: Path):
     log.db.execute("pragma user_version = 1")
     log.close()
     assert QueryLog(tmp_path).labels()[0]["passage_id"] == "x#1.1"
+
+
+def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(data_dir: Path, searcher):
+    log = QueryLog(data_dir)
+    first = log.record_answer(answer(searcher, "Tokaev"), "private", asker=7, language="en")
+    log.record_answer(answer(searcher, "Рецепт борща"), "group", asker=8, language="ru")
+    log.record_answer(answer(searcher, "tokaev "), "inline", asker=9, language="kk")
+    log.feedback(first, "down")
+    log.close()
+    metadata = yaml.safe_load((Path(__file__).parent.parent / "bot" / "datasette.yml").read_text())
+    logs = metadata["databases"]["logs"]
+    assert logs["tables"]["queries"] == {"hidden": True}
+    # As `--crossdb` opens them: the log and the index's passages side by side.
+    db = sqlite3.connect(":memory:")
+    db.execute("attach ? as logs", [str(data_dir / LOG_FILE)])
+    db.execute("attach ? as passages", [str(data_dir / "index" / "passages.db")])
+    pseudonyms = {row[0] for row in db.execute("select asker from logs.queries")}
+    view = db.execute("select * from logs.questions order by id")
+    columns = [column[0] for column in view.description]
+    rows = view.fetchall()
+    assert "asker" not in columns and not pseudonyms & {v for row in rows for v in row}
+    assert [row[columns.index("outcome")] for row in rows] == [
+        "answered",
+        "not answered",
+        "answered",
+    ]
+    assert rows[0][columns.index("feedback")] == "disliked"
+    assert rows[0][columns.index("passages")].count("\n") == 2  # three ids, one per line
+    canned = {**logs["queries"], **metadata["databases"]["_memory"]["queries"]}
+    assert set(canned) == {"unanswered_this_week", "disliked", "most_asked", "by_language",
+                           "with_passages"}  # fmt: skip
+    for name, query in canned.items():
+        sql = (
+            query["sql"]
+            if name == "with_passages"
+            else query["sql"].replace(" queries", " logs.queries")
+        )
+        result = db.execute(sql, {"id": ""})
+        found = result.fetchall()
+        assert "asker" not in [c[0] for c in result.description], name
+        assert not pseudonyms & {v for row in found for v in row}, name
+        assert found, name
+    (top,) = db.execute(canned["with_passages"]["sql"], {"id": str(first)}).fetchall()[:1]
+    assert top[3] == 1 and top[6] == searcher.search("Tokaev").hits[0].passage.text

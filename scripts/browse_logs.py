@@ -1,0 +1,124 @@
+"""The query log in datasette, as moderators see it (`make browse-logs`), and its check.
+
+    python scripts/browse_logs.py --data-dir data                 # serve on 127.0.0.1:8001
+    python scripts/browse_logs.py --data-dir data --screenshots docs/browse-logs
+
+With --screenshots, the pages moderators start from are opened in headless Chromium (Debian's
+`chromium` package) and saved as PNG files, and the script checks what a browser is served:
+no pseudonym on any page, the raw table hidden, every canned query answering. It exits 1 when
+a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+METADATA = ROOT / "bot" / "datasette.yml"
+PAGES = {  # screenshot name: path
+    "home": "/",
+    "questions": "/logs/questions",
+    "unanswered-this-week": "/logs/unanswered_this_week",
+    "most-asked": "/logs/most_asked",
+    "by-language": "/logs/by_language",
+    "with-passages": "/_memory/with_passages?id=",
+}
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                  "--window-size=1400,1000"]  # fmt: skip
+
+
+def command(data_dir: Path, port: int) -> list[str]:
+    """The datasette command line: the log and the current index's passages, side by side."""
+    datasette = Path(sys.executable).with_name("datasette")
+    return [str(datasette), "serve", str(data_dir / "logs.db"),
+            str(data_dir / "index" / "passages.db"), "--crossdb", "--metadata", str(METADATA),
+            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+
+
+def wait_for(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"datasette did not start on port {port}")
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode("utf-8")
+
+
+def check(base: str, data_dir: Path) -> list[str]:
+    """Return what is wrong with the served pages (nothing when all is well)."""
+    with sqlite3.connect(f"file:{data_dir / 'logs.db'}?mode=ro", uri=True) as log:
+        pseudonyms = {row[0] for row in log.execute("select distinct asker from queries")}
+    problems = []
+    for name, path in PAGES.items():
+        if any(pseudonym in get(base + path) for pseudonym in pseudonyms if pseudonym):
+            problems.append(f"{name} ({path}) shows the askers' pseudonyms")
+        if path != "/":  # the same page as JSON: an SQL error is a 400 there
+            page, _, parameters = path.partition("?")
+            try:
+                json.loads(get(f"{base}{page}.json?{parameters}"))
+            except urllib.error.HTTPError as error:
+                problems.append(f"{name} ({path}) fails: {error}")
+    if 'href="/logs/queries"' in get(base + "/logs"):
+        problems.append("the raw queries table is listed")
+    return problems
+
+
+def screenshots(base: str, folder: Path) -> None:
+    chromium = shutil.which("chromium") or sys.exit("no chromium: apt-get install chromium")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path in PAGES.items():
+        target = folder / f"{name}.png"
+        subprocess.run([chromium, *CHROMIUM_FLAGS, f"--screenshot={target}", base + path],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        print(f"{target}  ←  {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--screenshots", type=Path, help="Save PNGs here, check, and stop.")
+    args = parser.parse_args()
+    for needed in (args.data_dir / "logs.db", args.data_dir / "index" / "passages.db"):
+        if not needed.exists():
+            sys.exit(f"no {needed}: run the bot (the log) and `archive-bot index` first")
+    if not args.screenshots:
+        print(f"The query log on http://127.0.0.1:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+        sys.exit(subprocess.call(command(args.data_dir, args.port)))
+    server = subprocess.Popen(
+        command(args.data_dir, args.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(args.port)
+        base = f"http://127.0.0.1:{args.port}"
+        screenshots(base, args.screenshots)
+        problems = check(base, args.data_dir)
+    finally:
+        server.terminate()
+        server.wait()
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
