@@ -41,6 +41,12 @@ DENSE_WEIGHT = 0.9  # weighted fusion: share of the similarity against normalise
 # whose cosines are compressed (unrelated texts reach 0.75, the archive's best 0.87) and are
 # first stretched to [0, 1] among the candidates. Chosen on the tuning halves (BENCHMARKS.md).
 MINILM_WEIGHT = 0.8
+# A "hub" passage is close to every question in the multilingual model's eyes: a short one
+# naming Kazakhstan and Ablyazov led a third of the Kazakh questions, whatever they asked. Each
+# candidate's multilingual cosine loses this share of its mean cosine to the unrelated
+# background texts, its closeness to questions in general. Chosen on the tuning halves
+# (0.2–0.35 equally good; BENCHMARKS.md).
+HUB_WEIGHT = 0.25
 # Answered when the best passage is this much closer (multilingual cosine) to the question
 # than the closest unrelated background text (index/background.txt): a question in Cyrillic
 # letters, or in Latin letters (which also has the English model's rules below; gibberish in
@@ -202,9 +208,12 @@ class Searcher:
         rows = list(dict.fromkeys(candidates + [row for row, _ in keyword]))
         if not rows:
             return SearchResult(query, False, [])
-        e5_similarity = (self.store.vectors(rows, 1) @ e5[0]).tolist()
-        low, high = min(e5_similarity), max(e5_similarity)  # e5's cosines are compressed
-        meaning = [(s - low) / ((high - low) or 1.0) for s in e5_similarity]
+        e5_vectors = self.store.vectors(rows, 1)
+        e5_similarity = (e5_vectors @ e5[0]).tolist()
+        hubness = (e5_vectors @ self.background.T).mean(axis=1).tolist()
+        adjusted = [s - HUB_WEIGHT * h for s, h in zip(e5_similarity, hubness, strict=True)]
+        low, high = min(adjusted), max(adjusted)  # e5's cosines are compressed
+        meaning = [(s - low) / ((high - low) or 1.0) for s in adjusted]
         best_minilm = None
         if minilm is not None:  # and only for passages in Latin letters, where it helps
             minilm_similarity = (self.store.vectors(rows, 0) @ minilm[0]).tolist()
