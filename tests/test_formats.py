@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import docx
@@ -11,8 +12,13 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
+from index.build import build_index
 from index.documents import load_corpus
 from index.passages import split_passages
+from index.search import Searcher
+from index.store import IndexStore
+
+from .conftest import CORPUS, LETTER_ID
 
 
 def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None) -> bytes:
@@ -327,3 +333,19 @@ def test_a_cp1251_file_is_named_with_the_command_that_converts_it(corpus: Path):
     (problem,) = load_corpus(corpus).problems
     assert "looks like cp1251" in problem.reason
     assert "iconv -f cp1251 -t utf-8" in problem.reason
+
+
+def test_a_russian_ruling_is_found_across_word_forms_and_scripts(tmp_path: Path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "prigovor.pdf").write_bytes(ruling_pdf("Приговор по делу 1-234", "Суд"))
+    shutil.copy(CORPUS / LETTER_ID, corpus)
+    build_index(corpus, tmp_path / "data", embedder=embedder)
+    searcher = Searcher(IndexStore(tmp_path / "data"), embedder)
+    for question in ("судья Ахметов", "Zhanaozen", "Жанаозен", "незаконные собрания"):
+        result = searcher.search(question)
+        assert result.found, question
+        top = result.hits[0].passage
+        assert top.document["id"] == "prigovor.pdf", question
+        assert top.text in RULING_BODY[0][1] + RULING_BODY[1][1], question
+    assert "Ахметова" in searcher.search("судья Ахметов").hits[0].passage.text
