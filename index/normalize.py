@@ -10,7 +10,9 @@ import re
 import unicodedata
 
 # Cyrillic letters that look like Latin ones. Folded only inside words that have no other
-# Cyrillic letter, so genuine Russian or Kazakh words keep their spelling.
+# Cyrillic letter, so genuine Russian or Kazakh words keep their spelling; in a text written
+# mostly in Cyrillic, only inside words that also have Latin letters (Kazakh "ісі" and Russian
+# "с" are words, not disguised Latin).
 _LOOKALIKES = {
     "А": "A", "В": "B", "Е": "E", "Ё": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
     "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ԁ": "D",
@@ -28,6 +30,7 @@ _PUNCTUATION_TABLE = str.maketrans(
 # Invisible characters (soft hyphen, zero-width, direction marks, BOM) and lone surrogates.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ud800-\udfff]")
 _CYRILLIC = re.compile("[\u0400-\u052f]")
+_LATIN = re.compile("[A-Za-z]")
 _WORD = re.compile(r"\w+")
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -41,6 +44,11 @@ def _fold_word(match: re.Match[str]) -> str:
     return word
 
 
+def _fold_mixed_word(match: re.Match[str]) -> str:
+    word = match.group()
+    return _fold_word(match) if _LATIN.search(word) else word
+
+
 def fold(text: str, lower: bool = True) -> str:
     """Return the search form of `text`.
 
@@ -50,8 +58,9 @@ def fold(text: str, lower: bool = True) -> str:
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
     text = text.translate(_PUNCTUATION_TABLE)
-    if _CYRILLIC.search(text):  # most text has none: skip the word-by-word pass
-        text = _WORD.sub(_fold_word, text)
+    if cyrillic := len(_CYRILLIC.findall(text)):  # most text has none: skip the word pass
+        latin_text = cyrillic <= len(_LATIN.findall(text))
+        text = _WORD.sub(_fold_word if latin_text else _fold_mixed_word, text)
     return " ".join((text.lower() if lower else text).split())
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from index.passages import Passage
 
-FORMAT_VERSION = 4  # 4: one vector file per model (the primary and the multilingual one)
+FORMAT_VERSION = 5  # 4: one vector file per model; 5: Cyrillic words of look-alikes kept
 CURRENT = "index"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"  # the first model's; the others' are vectors-1.faiss, …
