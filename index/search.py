@@ -51,7 +51,7 @@ HUB_WEIGHT = 0.25
 # than the closest unrelated background text (index/background.txt): a question in Cyrillic
 # letters, or in Latin letters (which also has the English model's rules below; gibberish in
 # Latin letters comes closer to the archive). Chosen on the tuning halves (BENCHMARKS.md).
-FOUND_MARGIN = 0.004
+FOUND_MARGIN = 0.002
 FOUND_MARGIN_LATIN = 0.025
 SPELLING_LIMIT = 50_000  # distinct words in the index up to which misspellings are corrected
 # When the archive is taken to answer a question (calibrated on the question sets, see

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from index.passages import Passage
 
-FORMAT_VERSION = 5  # 4: one vector file per model; 5: Cyrillic words of look-alikes kept
+FORMAT_VERSION = 5  # 4: a vector file per model; 5: e5 reads text cleaned, not folded
 CURRENT = "index"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"  # the first model's; the others' are vectors-1.faiss, …
