@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from bot.render import attribution_of
@@ -103,10 +104,12 @@ def plot_stats(stats: dict, path: Path) -> None:
         f"{_share(stats['answered_share'])} answered"
     )
     figure.tight_layout()
+    png = io.BytesIO()  # matplotlib ignores a failed write (a full disk): write it ourselves
     try:
-        figure.savefig(path, dpi=100)
+        figure.savefig(png, format="png", dpi=100)
     finally:
         plt.close(figure)
+    path.write_bytes(png.getvalue())
 
 
 def recent_line(row: dict) -> str:

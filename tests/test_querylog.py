@@ -251,6 +251,8 @@ def test_stats_per_day_as_json_text_and_a_png_chart(data_dir: Path, tmp_path: Pa
         cli, ["logs", "stats", "--plot", str(tmp_path / "no" / "x.png")], env=env
     )
     assert nowhere.exit_code == 1 and "cannot write" in nowhere.stderr
+    full = runner.invoke(cli, ["logs", "stats", "--plot", "/dev/full"], env=env)
+    assert full.exit_code == 1 and "No space left on device" in full.stderr
 
 
 def test_terminal_questions_are_logged_only_with_log(data_dir: Path):
