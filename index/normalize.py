@@ -66,8 +66,8 @@ def fold(text: str) -> str:
     lower case.
     """
     text = clean(text).translate(_PUNCTUATION_TABLE)
-    if cyrillic := len(_CYRILLIC.findall(text)):  # most text has none: skip the word pass
-        latin_text = cyrillic <= len(_LATIN.findall(text))
+    if _CYRILLIC.search(text):  # most text has none: skip the word-by-word pass
+        latin_text = len(_CYRILLIC.findall(text)) <= len(_LATIN.findall(text))
         text = _WORD.sub(_fold_word if latin_text else _fold_mixed_word, text)
     return text.lower()
 

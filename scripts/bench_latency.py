@@ -30,6 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from benchlib import passage_texts, publish, shipped_index  # noqa: E402
 
+from bot.querylog import QueryLog  # noqa: E402
 from index.embed import load_embedder, model_location  # noqa: E402
 from index.evaluate import load_questions  # noqa: E402
 from index.search import Searcher  # noqa: E402
@@ -116,6 +117,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = shipped_index("bench-latency")
+    QueryLog(data_dir).close()  # `logs stats` reads an existing log; only the bot makes one
     searcher = Searcher(IndexStore(data_dir), load_embedder())
     texts = passage_texts(searcher.store)
     questions = [q.q for path in QUESTION_FILES for q in load_questions(path)]
