@@ -220,19 +220,19 @@ def index(
         click.echo(json.dumps(report.summary() | {"dry_run": dry_run}, ensure_ascii=False))
     else:
         would = "would be " if dry_run else ""
+        width = len(f"{would}metadata changed") + 1
         for name in ("added", "changed", "metadata_changed", "removed"):
             ids = getattr(report, name)
-            label = name.replace("_", " ")
-            click.echo(f"{would}{label:<16} {len(ids):>5}")
+            click.echo(f"{would + name.replace('_', ' '):<{width}} {len(ids):>5}")
             for doc_id in ids if verbose else ():
                 click.echo(f"  {doc_id}")
-        click.echo(f"{'unchanged':<16} {report.unchanged:>5}")
+        click.echo(f"{'unchanged':<{width}} {report.unchanged:>5}")
         if not dry_run:
             click.echo(
-                f"{'passages':<16} {report.passages_embedded:>5}  embedded, "
+                f"{'passages':<{width}} {report.passages_embedded:>5}  embedded, "
                 f"{report.passages_total} in the index"
             )
-        click.echo(f"{'time':<16} {report.seconds:>5.1f}  s")
+        click.echo(f"{'time':<{width}} {report.seconds:>5.1f}  s")
         if not verbose and (
             report.added or report.changed or report.metadata_changed or report.removed
         ):

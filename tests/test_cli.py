@@ -31,8 +31,8 @@ def test_index_json_summary_is_the_last_stdout_line(runner, tmp_path: Path):
     assert summary["seconds"] >= 0
     again = runner.invoke(cli, ["index", "--corpus", str(CORPUS), "--data-dir", str(tmp_path)])
     assert again.exit_code == 0, again.output
-    assert "passages             0  embedded, 33 in the index" in again.stdout
-    assert "unchanged            1" in again.stdout
+    assert "passages              0  embedded, 33 in the index" in again.stdout
+    assert "unchanged             1" in again.stdout
     (corpus := tmp_path / "corpus").mkdir()
     (corpus / "new.txt").write_text("A new document.", encoding="utf-8")
     dry = runner.invoke(
@@ -54,7 +54,7 @@ def test_index_lists_every_file_with_verbose_and_counts_without(runner, tmp_path
         (corpus / f"note-{number}.txt").write_text(f"Note number {number}.", encoding="utf-8")
     args = ["index", "--corpus", str(corpus), "--data-dir", str(tmp_path / "d"), "--dry-run"]
     counts = runner.invoke(cli, args)
-    assert "would be added                8" in counts.stdout
+    assert "would be added                 8" in counts.stdout
     assert "note-0.txt" not in counts.stdout and "…" not in counts.stdout
     assert "--verbose lists the files" in counts.stdout
     listed = runner.invoke(cli, [*args, "--verbose"])
