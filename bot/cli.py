@@ -569,9 +569,9 @@ def open_store(data_dir: Path):
         raise fail(error) from error
 
 
-def logged_question(data_dir: Path, query_id: int) -> dict:
-    """Return the logged question `query_id`, or exit saying there is none."""
-    row = open_log(data_dir).row(query_id)
+def logged_question(log, query_id: int) -> dict:
+    """Return the logged question `query_id` of `log`, or exit saying there is none."""
+    row = log.row(query_id)
     if row is None:
         raise click.ClickException(f"no logged question with id {query_id}")
     return row
@@ -596,7 +596,7 @@ def show(query_id: int, data_dir: Path) -> None:
     """
     from bot.moderation import passage_text, question_text
 
-    row = logged_question(data_dir, query_id)
+    row = logged_question(open_log(data_dir), query_id)
     click.echo(question_text(row))
     store = open_store(data_dir)
     for rank, hit in enumerate(row["passages"], start=1):
@@ -707,7 +707,7 @@ def label(
     if passage_id and out_of_scope:
         raise click.UsageError("give either a PASSAGE_ID or --out-of-scope")
     log = open_log(data_dir)
-    row = logged_question(data_dir, query_id)
+    row = logged_question(log, query_id)
     if passage_id and open_store(data_dir).passage(passage_id) is None:
         raise click.ClickException(f"the index has no passage {passage_id!r}")
     if not passage_id and not out_of_scope:
@@ -755,14 +755,8 @@ def export_eval(output: str, data_dir: Path) -> None:
       archive-bot logs export-eval --output tests/logged_questions.jsonl
       archive-bot eval tests/logged_questions.jsonl
     """
-    from index.errors import ArchiveError
-    from index.store import IndexStore
-
     labels = open_log(data_dir).labels()
-    try:
-        store = IndexStore(data_dir)
-    except ArchiveError as error:
-        raise fail(error) from error
+    store = open_store(data_dir)
     written = 0
     with output_file(output) as file:
         for label in labels:

@@ -3,8 +3,8 @@
 Metadata comes from `corpus/catalogue.toml` (one table per document id) and, for Markdown, from
 YAML front matter; the catalogue wins. A document's id is its path relative to the corpus.
 Files matched by the corpus's `.archiveignore` (gitignore syntax) are skipped. The catalogue's
-`[archive]` table holds `examples`: questions the archive answers well, offered
-to askers whose question found nothing, as one list (English) or one list per language code
+`[archive]` table holds `examples`: questions the archive answers well, offered to askers
+whose question found nothing, as one list (English) or one list per language code
 (`[archive.examples]` with `en = [...]`, `ru = [...]`, `kk = [...]`).
 """
 
@@ -227,8 +227,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
             skipped.append(Problem(doc_id, "not a supported format"))
             continue
         try:
-            entry = {k: v for k, v in catalogue.get(doc_id, {}).items() if k in METADATA_FIELDS}
-            documents.append(read_document(path, doc_id, entry))
+            documents.append(read_document(path, doc_id, catalogue.get(doc_id)))
         except (OSError, ValueError) as error:
             problems.append(Problem(doc_id, str(error)))
     for doc_id in sorted(set(catalogue) - {d.id for d in documents} - {p.path for p in problems}):

@@ -74,7 +74,7 @@ def _encoding_hint(raw: bytes) -> str:
     from charset_normalizer import from_bytes
 
     guess = from_bytes(raw[:_GUESS_BYTES]).best()
-    if guess is None:
+    if guess is None or guess.encoding in ("utf_8", "ascii"):  # damaged UTF-8: no advice
         return ""
     name = guess.encoding.replace("_", "-")
     return f": looks like {name}; convert it with `iconv -f {name} -t utf-8`"
