@@ -702,6 +702,7 @@ def label(
       archive-bot logs label 42 khrapunov-open-letter-ablyazov.txt#18.1
       archive-bot logs label 43 --out-of-scope
     """
+    from bot.answering import answer
     from bot.moderation import passage_text
 
     if passage_id and out_of_scope:
@@ -712,7 +713,8 @@ def label(
         raise click.ClickException(f"the index has no passage {passage_id!r}")
     if not passage_id and not out_of_scope:
         click.echo(f"#{query_id}: {row['query']}")
-        hits = load_searcher(data_dir, model).search(words or row["query"], top_k=top_k).hits
+        searcher = load_searcher(data_dir, model)
+        hits = answer(searcher, words or row["query"], top_k).result.hits  # long ones cut
         for number, hit in enumerate(hits, start=1):
             click.echo("\n" + passage_text(hit.passage, f"[{number}]", hit.score))
         if not on_terminal():
