@@ -512,8 +512,21 @@ def _public(row: dict) -> dict:
     return row | {
         "found": bool(row["found"]),
         "out_of_scope": bool(row["out_of_scope"]),
-        "passages": json.loads(row["passages"] or "[]"),
+        "passages": _passages(row),
     }
+
+
+def _passages(row: dict) -> list[dict]:
+    """The passages a logged question returned: [] with a warning when the column is damaged
+    (edited by hand, say), so that one row never stops a review."""
+    try:
+        passages = json.loads(row["passages"] or "[]")
+        if all(isinstance(p["id"], str) and isinstance(p["score"], int | float) for p in passages):
+            return passages
+    except (json.JSONDecodeError, TypeError, KeyError):
+        pass
+    logger.warning("logged question %s has damaged passages; shown without them", row["id"])
+    return []
 
 
 def _groups(rows: list[dict], key: Callable[[dict], str]) -> dict[str, list[dict]]:

@@ -548,3 +548,21 @@ def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(data_di
         assert found, name
     (top,) = db.execute(canned["with_passages"]["sql"], {"id": str(first)}).fetchall()[:1]
     assert top[3] == 1 and top[6] == searcher.search("Tokaev").hits[0].passage.text
+
+
+def test_a_damaged_passages_column_never_stops_a_review(data_dir: Path, caplog):
+    log = QueryLog(data_dir)
+    ids = [
+        log.record(query=f"q{n}", found=True, passages=[], latency_ms=1, chat_type="private")
+        for n in range(4)
+    ]
+    for query_id, damage in zip(ids, ["{not json", '{"id": 1}', "[1, 2]", '"text"'], strict=True):
+        log.db.execute("update queries set passages = ? where id = ?", [damage, query_id])
+    log.db.conn.commit()
+    assert [row["passages"] for row in log.rows()] == [[], [], [], []]
+    assert caplog.text.count("damaged passages") == 4
+    log.close()
+    runner = CliRunner()
+    for command in (["logs", "show", str(ids[0])], ["logs", "recent"], ["logs", "export"]):
+        result = runner.invoke(cli, [*command, "--data-dir", str(data_dir)])
+        assert result.exit_code == 0 and result.exception is None, (command, result.output)
