@@ -731,7 +731,7 @@ def label(
             out_of_scope = True
         elif choice.isdigit() and 1 <= int(choice) <= len(hits):
             passage_id = hits[int(choice) - 1].passage.passage_id
-        elif open_store(data_dir).passage(choice) is not None:
+        elif searcher.store.passage(choice) is not None:
             passage_id = choice
         else:
             raise click.ClickException(f"{choice!r} is neither a number shown nor a passage id")
