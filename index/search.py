@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.languages import STOPWORDS as CYRILLIC_STOPWORDS
-from index.languages import is_cyrillic, query_terms
+from index.languages import is_cyrillic, query_terms, transliterate
 from index.normalize import tokens
 from index.passages import sentence_spans
 from index.spelling import Vocabulary
@@ -131,10 +131,12 @@ def background(embedder: Embedder) -> np.ndarray:
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
     """Return the span of the sentence of `text` that shares most content words with `query`.
 
-    Words match on their first five letters (a cheap stem: "extradite" ~ "extradition").
-    None when no sentence shares a word, or the text is a single sentence.
+    Words match on their first five letters (a cheap stem: "extradite" ~ "extradition"); a
+    Cyrillic word also in Latin letters ("Жакиянов" ~ "Zhakiyanov"). None when no sentence
+    shares a word, or the text is a single sentence.
     """
-    wanted = {t[:5] for t in tokens(query) if t not in STOPWORDS}
+    words = content_words(query)
+    wanted = {w[:5] for w in words} | {transliterate(w)[:5] for w in words if is_cyrillic(w)}
     spans = sentence_spans(text)
     if not wanted or len(spans) < 2:
         return None

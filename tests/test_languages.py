@@ -92,3 +92,13 @@ def test_cyrillic_quotes_are_verbatim(multilingual_searcher: Searcher):
         for quote in check_html(html):
             quote = quote.removesuffix(" …")
             assert quote in RUSSIAN_DOCUMENT or quote in LETTER, quote
+
+
+def test_a_russian_question_highlights_the_english_sentence_naming_whom_it_asks_about(
+    multilingual_searcher: Searcher,
+):
+    hits = multilingual_searcher.search("Где Жакиянов искал убежища?", 3).hits
+    hit = next(h for h in hits if "taking refuge" in h.passage.text)
+    start, end = hit.best_sentence
+    assert hit.passage.text[start:end].startswith("For the first time in Kazakhstan")
+    assert "G. Zhakiyanov taking refuge" in hit.passage.text[start:end]
