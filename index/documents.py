@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -23,8 +23,9 @@ from typing import NamedTuple
 import pathspec
 
 from index.errors import ArchiveError
-from index.formats import FORMATS, MARKDOWN_HEADINGS, extract
+from index.formats import FORMATS, MARKDOWN_HEADINGS
 from index.headings import first_heading
+from index.reading import Limits, Reader
 
 logger = logging.getLogger(__name__)
 
@@ -81,92 +82,167 @@ class Corpus(NamedTuple):
     skipped: list[Problem]  # files deliberately not read: other formats, links outside
 
 
+def printable(name: str) -> str:
+    """Return `name` with control and format characters escaped (`\\u202e`), for reports.
+
+    A file name may hold a newline (forging a line of a report) or a right-to-left override
+    (showing "report\u202etxt.exe" as "reportexe.txt"); reports and titles show them as escapes.
+    """
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c for c in name
+    )
+
+
 def load_catalogue(corpus_dir: Path) -> dict[str, dict]:
-    """Return the catalogue's tables by document id ({} when there is no catalogue)."""
+    """Return the catalogue's valid tables by table name ({} when there is no catalogue).
+
+    The catalogue is checked, not trusted: a table that cannot be parsed (bad TOML, nesting
+    too deep) or a value of the wrong type is left out with one warning naming the table and
+    key, and the rest is used.
+    """
     path = corpus_dir / CATALOGUE
     if not path.exists():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ArchiveError(f"{path} is not valid TOML: {error}") from error
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        logger.warning("%s cannot be read (%s); no document gets its metadata", CATALOGUE, error)
+        return {}
+    try:
+        tables = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        tables = _parse_by_table(text)
+    valid = {}
+    for name, entry in tables.items():
+        shown = json.dumps(printable(name), ensure_ascii=False)
+        if not isinstance(entry, dict):
+            logger.warning("%s: %s is not a table of metadata; ignored", CATALOGUE, shown)
+            continue
+        check = _archive_value if name == ARCHIVE_TABLE else _metadata_value
+        known = ARCHIVE_FIELDS if name == ARCHIVE_TABLE else METADATA_FIELDS
+        valid[name] = {}
+        for key, value in entry.items():
+            if key not in known:
+                logger.warning(
+                    "%s: [%s] has an unknown key %r (known: %s); ignored",
+                    CATALOGUE, shown, printable(key), ", ".join(known),
+                )  # fmt: skip
+            elif (problem := check(value)) is not None:
+                logger.warning("%s: [%s] %s %s; ignored", CATALOGUE, shown, key, problem)
+            else:
+                valid[name][key] = value
+    return valid
 
 
-def read_document(path: Path, doc_id: str, catalogue_entry: dict | None = None) -> Document:
-    """Read one file into a `Document`.
+_TABLE_HEADER = re.compile(r"\s*\[")
+
+
+def _parse_by_table(text: str) -> dict:
+    """Parse a catalogue that is not valid TOML as a whole one table at a time.
+
+    Each table (a `[header]` line and the lines up to the next) is parsed alone: the ones
+    that parse are kept, each of the others is named in one warning.
+    """
+    chunks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if _TABLE_HEADER.match(line) and not line.lstrip().startswith("[["):
+            chunks.append([])
+        chunks[-1].append(line)
+    tables: dict = {}
+    for chunk in chunks:
+        header = chunk[0].strip() if chunk else ""
+        try:
+            parsed = tomllib.loads("\n".join(chunk))
+        except (tomllib.TOMLDecodeError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            logger.warning(
+                "%s: %s cannot be read (%s); ignored",
+                CATALOGUE, printable(header[:80]) or "the start", reason,
+            )  # fmt: skip
+            continue
+        _merge(tables, parsed)
+    return tables
+
+
+def _merge(into: dict, tables: dict) -> None:
+    for name, value in tables.items():
+        if isinstance(value, dict) and isinstance(into.get(name), dict):
+            _merge(into[name], value)
+        else:
+            into[name] = value
+
+
+def _metadata_value(value: object) -> str | None:
+    """Why `value` is not a metadata value (text, a number or a date), or None when it is."""
+    if isinstance(value, bool | list | dict):
+        return f"must be text, not {_kind(value)}"
+    return None
+
+
+def _archive_value(examples: object) -> str | None:
+    """Why `examples` is not a list of questions or a table of lists, or None when it is."""
+    by_language = examples if isinstance(examples, dict) else {"": examples}
+    for lang, questions in by_language.items():
+        if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+            where = f"{lang}: " if lang else ""
+            return f"{where}must be a list of questions (text), not {_kind(questions)}"
+    return None
+
+
+def _kind(value: object) -> str:
+    names = {bool: "true or false", list: "a list of other things", dict: "a table"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a date")
+
+
+def read_document(
+    path: Path, doc_id: str, reader: Reader, catalogue_entry: dict | None = None
+) -> Document:
+    """Read one file into a `Document` (its text by `reader`, in bounds).
 
     Raises:
-        ValueError: the file cannot be read as its format (the message says why).
+        ValueError: the file cannot be read as its format, or not within the limits (the
+            message says why).
+        OSError: the file cannot be opened.
     """
-    raw = path.read_bytes()
-    with _named_warnings(doc_id):
-        extracted = extract(path.suffix, raw)
+
+    def warn(level: int, message: str) -> None:  # a library's ("EOF marker not found"), named
+        logger.log(level, "%s: %s", printable(doc_id), message)
+
+    extracted = reader.read(path, warn)
     metadata = {}
     for name, value in extracted.metadata.items():
         if name not in METADATA_FIELDS or value is None:
             continue
         if str(value).strip().strip("()[]<>").lower() in TOOL_DEFAULTS:
-            logger.warning("%s: its %s %r is a tool's default; ignored", doc_id, name, value)
+            logger.warning(
+                "%s: its %s %r is a tool's default; ignored", printable(doc_id), name, value
+            )
             continue
         metadata[name] = value
     metadata.update(catalogue_entry or {})
     fields = {name: str(metadata[name]) for name in METADATA_FIELDS if name in metadata}
     if "title" not in fields:
         body = extracted.text[extracted.body_start :]
-        fields["title"] = first_heading(body, path.suffix.lower() in MARKDOWN_HEADINGS) or path.stem
+        from_name = printable(path.stem)
+        fields["title"] = first_heading(body, path.suffix.lower() in MARKDOWN_HEADINGS) or from_name
         logger.warning(
             "%s has no title (catalogue or file); using %r, its first heading or file name",
-            doc_id,
+            printable(doc_id),
             fields["title"],
         )
-    digest = hashlib.sha256(raw + json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256()  # of the file's bytes, then of its metadata
+    with open(path, "rb") as file:
+        while chunk := file.read(1024 * 1024):
+            digest.update(chunk)
+    digest.update(json.dumps(fields, sort_keys=True).encode())
     return Document(
         id=doc_id,
         text=extracted.text,
         body_start=extracted.body_start,
         pages=tuple(extracted.pages),
-        sha256=digest,
+        sha256=digest.hexdigest(),
         **fields,
     )
-
-
-@contextmanager
-def _named_warnings(doc_id: str) -> Iterator[None]:
-    """Log what the PDF reader warns about while it reads `doc_id`, naming the document.
-
-    pypdf's own warnings ("EOF marker not found") do not say which file they are about.
-    """
-    library = logging.getLogger("pypdf")
-
-    class Named(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            logger.log(record.levelno, "%s: %s", doc_id, record.getMessage())
-
-    handler, propagate = Named(), library.propagate
-    library.addHandler(handler)
-    library.propagate = False
-    try:
-        yield
-    finally:
-        library.removeHandler(handler)
-        library.propagate = propagate
-
-
-def _check_catalogue(catalogue: dict) -> None:
-    """Warn about each key of the catalogue that nothing reads: a typo loses metadata."""
-    for table, entry in catalogue.items():
-        if not isinstance(entry, dict):
-            logger.warning("%s: %s is not a table of metadata; ignored", CATALOGUE, table)
-            continue
-        known = ARCHIVE_FIELDS if table == ARCHIVE_TABLE else METADATA_FIELDS
-        for key in entry.keys() - set(known):
-            logger.warning(
-                "%s: [%s] has an unknown key %r (known: %s); ignored",
-                CATALOGUE,
-                json.dumps(table, ensure_ascii=False),
-                key,
-                ", ".join(known),
-            )
 
 
 def _ignore_spec(corpus_dir: Path) -> pathspec.PathSpec | None:
@@ -186,50 +262,52 @@ def example_questions(examples: list | dict) -> dict[str, list[str]]:
     return {str(lang): [str(q) for q in questions] for lang, questions in by_language.items()}
 
 
-def load_corpus(corpus_dir: Path) -> Corpus:
-    """Read every supported file under `corpus_dir`, sorted by id.
+def load_corpus(corpus_dir: Path, limits: Limits | None = None) -> Corpus:
+    """Read every supported file under `corpus_dir`, sorted by id, each within `limits`.
 
     Returns:
         The documents that could be read, one `Problem` for each file that could not, the
         catalogue's example questions, and the files of unsupported formats.
 
     Raises:
-        ArchiveError: there is no such directory, or the catalogue is not valid TOML.
+        ArchiveError: there is no such directory, or ARCHIVE_BOT_READ_LIMITS is malformed.
     """
     if not corpus_dir.is_dir():
         raise ArchiveError(f"no corpus directory at {corpus_dir}: create it or pass --corpus")
+    reader = Reader(limits or Limits.from_environ())
     catalogue = load_catalogue(corpus_dir)
-    _check_catalogue(catalogue)
-    catalogue = {k: v for k, v in catalogue.items() if isinstance(v, dict)}
     ignored = _ignore_spec(corpus_dir)
     examples = example_questions(catalogue.pop(ARCHIVE_TABLE, {}).get("examples", []))
     documents: list[Document] = []
     problems: list[Problem] = []
     skipped: list[Problem] = []
     root = corpus_dir.resolve()
-    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
-        doc_id = path.relative_to(corpus_dir).as_posix()
-        if doc_id == CATALOGUE or any(part.startswith(".") for part in Path(doc_id).parts):
-            continue
-        try:
-            doc_id.encode("utf-8")
-        except UnicodeEncodeError:  # an id must be text: in the index, the log, JSON
-            shown = doc_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            problems.append(Problem(shown, "the file name is not valid UTF-8: rename the file"))
-            continue
-        if ignored and ignored.match_file(doc_id):
-            skipped.append(Problem(doc_id, f"matched by {IGNORE_FILE}"))
-            continue
-        if not path.resolve().is_relative_to(root):  # as linked folders are not followed
-            skipped.append(Problem(doc_id, "a link to a file outside the corpus"))
-            continue
-        if path.suffix.lower() not in FORMATS:
-            skipped.append(Problem(doc_id, "not a supported format"))
-            continue
-        try:
-            documents.append(read_document(path, doc_id, catalogue.get(doc_id)))
-        except (OSError, ValueError) as error:
-            problems.append(Problem(doc_id, str(error)))
+    try:
+        for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+            doc_id = path.relative_to(corpus_dir).as_posix()
+            if doc_id == CATALOGUE or any(part.startswith(".") for part in Path(doc_id).parts):
+                continue
+            try:
+                doc_id.encode("utf-8")
+            except UnicodeEncodeError:  # an id must be text: in the index, the log, JSON
+                shown = doc_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                problems.append(Problem(shown, "the file name is not valid UTF-8: rename it"))
+                continue
+            if ignored and ignored.match_file(doc_id):
+                skipped.append(Problem(doc_id, f"matched by {IGNORE_FILE}"))
+                continue
+            if not path.resolve().is_relative_to(root):  # as linked folders are not followed
+                skipped.append(Problem(doc_id, "a link to a file outside the corpus"))
+                continue
+            if path.suffix.lower() not in FORMATS:
+                skipped.append(Problem(doc_id, "not a supported format"))
+                continue
+            try:
+                documents.append(read_document(path, doc_id, reader, catalogue.get(doc_id)))
+            except (OSError, ValueError) as error:
+                problems.append(Problem(doc_id, str(error)))
+    finally:
+        reader.close()
     for doc_id in sorted(set(catalogue) - {d.id for d in documents} - {p.path for p in problems}):
-        logger.warning("%s lists %s, which is not in the corpus", CATALOGUE, doc_id)
+        logger.warning("%s lists %s, which is not in the corpus", CATALOGUE, printable(doc_id))
     return Corpus(documents, problems, examples, skipped)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 
 import yaml
 
 from index.headings import heading
+
+if TYPE_CHECKING:
+    from index.reading import Limits
 
 #: Formats whose headings are Markdown `#` lines after extraction.
 MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx"}
@@ -23,6 +28,8 @@ _GUESS_BYTES = 64 * 1024  # enough text to tell an encoding, never the whole of 
 #: What an HTML <title> puts between a page's name and its site's ("… | Новости").
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|::)\s+")
 _SITE_NAME_WORDS = 4
+FRONT_MATTER_BYTES = 64 * 1024  # YAML front matter is a few lines of metadata
+_MB = 1024 * 1024
 
 
 @dataclass
@@ -33,16 +40,21 @@ class Extracted:
     pages: list[int] = field(default_factory=list)  # offset where each PDF page starts
 
 
-def extract(suffix: str, raw: bytes) -> Extracted:
-    """Return the text and metadata of a file's bytes.
+def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
+    """Return the text and metadata of a file's bytes, within `limits`.
 
     Raises:
-        ValueError: the file is empty, broken, encrypted, or not text where text is expected.
+        ValueError: the file is empty, broken, encrypted, not text where text is expected, or
+            over a limit (the message names it).
+        Exception: whatever a parsing library raises on a damaged file (see index.reading).
     """
     suffix = suffix.lower()
+    if len(raw) > limits.file_mb * _MB:
+        raise ValueError(f"the file is over the limit of {limits.file_mb} MB (file_mb)")
     if suffix == ".pdf":
         extracted = _pdf(raw)
     elif suffix == ".docx":
+        _check_zip(raw, limits)
         extracted = _docx(raw)
     else:
         text = _decode(raw)
@@ -53,6 +65,8 @@ def extract(suffix: str, raw: bytes) -> Extracted:
             extracted = _html(text)
         else:
             extracted = Extracted(text)
+    if len(extracted.text) > limits.text_mb * _MB:
+        raise ValueError(f"it holds more than {limits.text_mb} MB of text (text_mb)")
     if not extracted.text[extracted.body_start :].strip():
         raise ValueError(
             "no text" + (" (a scanned PDF without a text layer?)" if suffix == ".pdf" else "")
@@ -89,11 +103,28 @@ def split_front_matter(text: str) -> tuple[dict, int]:
         return {}, 0
     body_start = text.find("\n", end + 4)
     body_start = len(text) if body_start == -1 else body_start + 1
+    if len(text[3:end].encode()) > FRONT_MATTER_BYTES:
+        raise ValueError(f"its front matter is over {FRONT_MATTER_BYTES // 1024} KB")
     try:
-        data = yaml.safe_load(text[3:end])
+        data = yaml.load(text[3:end], Loader=_NoAliasLoader)
     except yaml.YAMLError as error:
-        raise ValueError(f"front matter is not valid YAML ({error})") from error
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or " ".join(str(error).split())
+        raise ValueError(f"its front matter is not valid YAML ({problem}{where})") from error
     return (data if isinstance(data, dict) else {}), body_start
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: metadata never needs them, and an alias bomb needs nothing else."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 class _HTMLText(HTMLParser):
@@ -254,15 +285,43 @@ def _pdf(raw: bytes) -> Extracted:
     return Extracted(text, metadata, pages=starts)
 
 
-def _docx(raw: bytes) -> Extracted:
-    import zipfile
+def _check_zip(raw: bytes, limits: Limits) -> None:
+    """Refuse a zip container (.docx) whose members would inflate past the limits.
 
+    A member is never inflated past the size its header declares (zipfile stops there), so
+    the headers bound the work: too large in all, or one member inflating too many times over
+    (a zip bomb), and the file is refused before anything is parsed.
+    """
+    try:
+        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"not a readable zip container ({error})") from error
+    total = 0
+    for member in members:
+        total += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _MB and ratio > limits.zip_ratio:
+            raise ValueError(
+                f"its part {member.filename!r} inflates {ratio:.0f} times "
+                f"(limit {limits.zip_ratio}, zip_ratio): a zip bomb?"
+            )
+    if total > limits.unzipped_mb * _MB:
+        raise ValueError(
+            f"it unpacks to {total / _MB:.0f} MB (limit {limits.unzipped_mb} MB, unzipped_mb)"
+        )
+
+
+def _docx(raw: bytes) -> Extracted:
     import docx
+    from lxml import etree
 
     try:
         document = docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise ValueError(f"not a readable Word document ({type(error).__name__})") from error
+    except (zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError) as error:
+        detail = " ".join(str(error).split())[:160]
+        raise ValueError(
+            f"not a readable Word document ({type(error).__name__}: {detail})"
+        ) from error
     blocks = []
     for block in document.iter_inner_content():  # paragraphs and tables, in reading order
         if isinstance(block, docx.table.Table):

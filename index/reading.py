@@ -1,0 +1,187 @@
+"""Reading one file of the corpus, in isolation and in bounds.
+
+Every file is read by a worker process (started on first use, reused, restarted after it dies)
+with a cap on its memory (RLIMIT_AS) and a time limit per file. Whatever a file does to its
+parser (an error of any library, RecursionError, MemoryError, a crash, an endless loop), that
+file becomes unreadable with one line saying why, and the next file is read as usual. The
+bounds checked before parsing (file size, zip members, front matter) live in `index.formats`;
+their values, and the worker's, are the `Limits` below, set with ARCHIVE_BOT_READ_LIMITS.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from index.errors import ArchiveError
+from index.formats import Extracted, extract
+
+logger = logging.getLogger(__name__)
+
+LIMITS_VARIABLE = "ARCHIVE_BOT_READ_LIMITS"
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on reading one file. The defaults let a 500-page report and a 50 MB paragraph in."""
+
+    file_mb: int = 256  # size of the file on disk
+    text_mb: int = 256  # text extracted from it (characters, in millions)
+    unzipped_mb: int = 512  # all members of a .docx together, uncompressed
+    zip_ratio: int = 100  # uncompressed / compressed size of one zip member over 1 MB
+    seconds: int = 300  # time to read it
+    memory_mb: int = 2048  # address space of the worker process that reads it
+
+    @classmethod
+    def from_environ(cls) -> Limits:
+        """Return the limits, with those ARCHIVE_BOT_READ_LIMITS sets ("seconds=60,memory_mb=1024").
+
+        Raises:
+            ArchiveError: the variable names an unknown limit or a value that is not a
+                positive whole number.
+        """
+        value = os.environ.get(LIMITS_VARIABLE, "")
+        known = {f.name for f in fields(cls)}
+        settings = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, _, number = part.partition("=")
+            name, number = name.strip(), number.strip()
+            if name not in known or not number.isascii() or not number.isdigit() or not int(number):
+                raise ArchiveError(
+                    f"{LIMITS_VARIABLE}: {part!r} is not NAME=NUMBER with a positive whole "
+                    f"number and NAME one of {', '.join(sorted(known))}"
+                )
+            settings[name] = int(number)
+        return cls(**settings)
+
+
+def _serve(connection, limits: Limits) -> None:
+    """The worker: read the files the parent names, one at a time, within `limits.memory_mb`."""
+    import resource
+
+    memory = limits.memory_mb * MB
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    library_log = _Collect()
+    logging.getLogger("pypdf").addHandler(library_log)
+    logging.getLogger("pypdf").propagate = False
+    while True:
+        try:
+            path, suffix = connection.recv()
+        except (EOFError, OSError):
+            return  # the parent has gone
+        library_log.messages = []
+        try:
+            with open(path, "rb") as file:
+                reply = ("ok", extract(suffix, file.read(limits.file_mb * MB + 1), limits))
+        except (MemoryError, RecursionError) as error:
+            reply = ("fatal", _too_much(error, limits))  # the next file gets a new worker
+        except Exception as error:  # noqa: BLE001 - any library's failure means "unreadable"
+            reply = ("error", _reason(error))
+        connection.send((*reply, library_log.messages))
+        if reply[0] == "fatal":
+            return
+
+
+def _too_much(error: BaseException, limits: Limits) -> str:
+    if isinstance(error, MemoryError):
+        return f"reading it needs more than {limits.memory_mb} MB of memory (limit memory_mb)"
+    return "its structure is nested too deeply to read"
+
+
+def _reason(error: Exception) -> str:
+    """The maintainer's line for an error: our own messages as they are, others by type."""
+    if type(error) is ValueError:
+        return str(error)
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    detail = " ".join(str(error).split())[:200]
+    return f"cannot be parsed ({type(error).__name__}{': ' + detail if detail else ''})"
+
+
+class _Collect(logging.Handler):
+    """Keeps what a library logs while it reads a file, to be logged by the parent."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append((record.levelno, record.getMessage()))
+
+
+class Reader:
+    """Reads files in a worker process within `limits`. Thread-safe; one file at a time."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._process = None
+        self._connection = None
+        self._lock = threading.Lock()
+
+    def read(self, path: Path, warn: Callable[[int, str], object]) -> Extracted:
+        """Return the text of `path`; what its parser warns about goes to `warn(level, text)`.
+
+        Raises:
+            ValueError: the file cannot be read, or not within the limits (the message says
+                which, in a maintainer's words).
+            OSError: the file cannot be opened.
+        """
+        size = path.stat().st_size
+        if size > self.limits.file_mb * MB:
+            raise ValueError(
+                f"the file is {size / MB:.0f} MB, over the limit of {self.limits.file_mb} MB "
+                f"(file_mb in {LIMITS_VARIABLE})"
+            )
+        with self._lock:
+            connection = self._worker()
+            connection.send((str(path), path.suffix))
+            if not connection.poll(self.limits.seconds):
+                self._stop()
+                raise ValueError(
+                    f"reading it took longer than {self.limits.seconds} s "
+                    f"(seconds in {LIMITS_VARIABLE})"
+                )
+            try:
+                status, payload, messages = connection.recv()
+            except Exception:  # noqa: BLE001 - EOF, a broken pipe, a message cut short
+                self._stop()
+                raise ValueError(
+                    "its reader stopped: it probably needed more than "
+                    f"{self.limits.memory_mb} MB of memory (memory_mb in {LIMITS_VARIABLE})"
+                ) from None
+            if status == "fatal":
+                self._stop()
+        for level, message in messages:
+            warn(level, message)
+        if status != "ok":
+            raise ValueError(payload)
+        return payload
+
+    def _worker(self):
+        if self._process is None or not self._process.is_alive():
+            self._stop()
+            context = multiprocessing.get_context("spawn")  # no copy of the models' memory
+            self._connection, child = context.Pipe()
+            self._process = context.Process(
+                target=_serve, args=(child, self.limits), name="archive-bot-reader", daemon=True
+            )
+            self._process.start()
+            child.close()
+        return self._connection
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._connection.close()
+        self._process = self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
