@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import signal
 import sqlite3
+import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -17,14 +21,16 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import handlers, texts
-from bot.inbox import Inbox
+from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
+from index.errors import ArchiveError
 from index.search import Searcher
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+RUN_LOCK = "run.lock"  # held by the one `archive-bot run` of a data dir
 COMMANDS = ("start", "help", "sources", "about", "forget")  # described in each catalogue
 # Moderators' commands, in English in every language (like the `logs` command they mirror).
 MODERATOR_COMMANDS = [
@@ -43,6 +49,10 @@ MAX_RATE = 30.0
 # Updates handled at once. Their searches run in as many threads: the new questions among them
 # wait for the model together and share its next pass (index.embed.ModelThread).
 CONCURRENT_UPDATES = 64
+# Inline queries answered at once, in their own lane; one waiting longer than INLINE_WAIT
+# seconds is dropped: Telegram gives up on an inline answer after about ten seconds.
+INLINE_WORKERS = 4
+INLINE_WAIT = 8.0
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -77,13 +87,21 @@ class InboxQueue(asyncio.Queue):
     PTB's updater puts a batch here, then confirms it to Telegram with its next getUpdates:
     so no update is confirmed before it is on disk (see bot.inbox). Re-deliveries of updates
     the inbox holds or has handled are dropped here.
+
+    Inline queries take a lane of their own (`inline`, served by `answer_inline_queries`):
+    a flood of them never queues ahead of a message, and they are never kept, since Telegram
+    stops waiting for their answers after about ten seconds.
     """
 
     def __init__(self, inbox: Inbox | None) -> None:
         super().__init__()
         self.inbox = inbox
+        self.inline: asyncio.Queue[tuple[float, Update]] = asyncio.Queue()
 
     async def put(self, item: object) -> None:
+        if isinstance(item, Update) and item.inline_query:
+            self.inline.put_nowait((time.monotonic(), item))
+            return
         if self.inbox is not None and isinstance(item, Update):
             try:
                 kept = await asyncio.to_thread(
@@ -95,6 +113,19 @@ class InboxQueue(asyncio.Queue):
             if not kept:
                 return
         await super().put(item)
+
+
+async def answer_inline_queries(application: Application) -> None:
+    """One of INLINE_WORKERS: answer inline queries from their lane, dropping stale ones."""
+    lane = application.update_queue.inline
+    while True:
+        received, update = await lane.get()
+        if time.monotonic() - received > INLINE_WAIT:
+            continue  # Telegram has stopped waiting for this answer
+        try:
+            await application.process_update(update)  # errors go to the error handler
+        except Exception:  # noqa: BLE001 - the lane must outlive any one query
+            logger.exception("an inline query failed")
 
 
 def open_inbox(data_dir: Path) -> Inbox | None:
@@ -110,16 +141,32 @@ def open_inbox(data_dir: Path) -> Inbox | None:
 
 
 async def replay_inbox(application: Application) -> None:
-    """Queue the updates a previous run received and did not handle (a crash, a kill)."""
+    """Queue the updates a previous run received and did not handle (a crash, a kill).
+
+    An update that cannot be read back is set aside in the inbox (see bot.inbox), not lost.
+    """
     inbox = application.bot_data["state"].inbox
     if inbox is None:
         return
-    bodies = await asyncio.to_thread(inbox.pending)
-    for body in bodies:
-        update = Update.de_json(json.loads(body), application.bot)
+    pending = await asyncio.to_thread(inbox.pending)
+    replayed = 0
+    for update_id, body in pending:
+        try:
+            update = Update.de_json(json.loads(body), application.bot)
+            if not isinstance(update, Update):
+                raise TypeError("not an update")
+        except Exception as error:  # noqa: BLE001 - whatever a damaged body makes de_json raise
+            await asyncio.to_thread(inbox.set_aside, update_id, type(error).__name__)
+            continue
         application.update_queue.put_nowait(update)  # already in the inbox
-    if bodies:
-        logger.warning("answering %d questions received before the last stop", len(bodies))
+        replayed += 1
+    if replayed:
+        logger.warning("answering %d questions received before the last stop", replayed)
+    if replayed < len(pending):
+        logger.warning(
+            "%d waiting updates could not be read back; set aside in %s for a week",
+            len(pending) - replayed, INBOX_FILE,
+        )  # fmt: skip
 
 
 def open_log(state: BotState) -> None:
@@ -155,6 +202,9 @@ async def post_init(application: Application) -> None:
     state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
     await asyncio.to_thread(open_log, state)
     await replay_inbox(application)
+    application.bot_data["inline_workers"] = [
+        asyncio.create_task(answer_inline_queries(application)) for _ in range(INLINE_WORKERS)
+    ]
     jobs = application.job_queue
     jobs.run_repeating(purge_log, interval=PURGE_EVERY, first=PURGE_EVERY)
     jobs.run_repeating(check_index, interval=RELOAD_CHECK_EVERY, first=RELOAD_CHECK_EVERY)
@@ -203,7 +253,9 @@ async def register_profile(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """Close the query log and the inbox."""
+    """Stop answering inline queries; close the query log and the inbox."""
+    for worker in application.bot_data.pop("inline_workers", []):
+        worker.cancel()
     state: BotState = application.bot_data["state"]
     if state.log:
         state.log.close()
@@ -286,6 +338,31 @@ class RedactToken(logging.Filter):
             if self.token in text:  # keep the traceback, without the token
                 record.exc_info, record.exc_text = None, text.replace(self.token, "[token]")
         return True
+
+
+@contextmanager
+def run_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir's run lock: one bot per data dir (they would share one inbox).
+
+    The lock is an flock on `run.lock`: it dies with the process, even a killed one.
+
+    Raises:
+        ArchiveError: another `archive-bot run` serves this data dir, or it cannot be written.
+    """
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        file = open(data_dir / RUN_LOCK, "a")  # held until the bot stops
+    except OSError as error:
+        raise ArchiveError(f"cannot write in {data_dir}: {error.strerror or error}") from None
+    with file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveError(
+                f"another `archive-bot run` is serving {data_dir}: one bot per data dir "
+                "(stop the other one, or give this one its own --data-dir)"
+            ) from None
+        yield
 
 
 def run_bot(token: str, application: Application) -> None:

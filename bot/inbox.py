@@ -13,6 +13,11 @@ are overwritten (`secure_delete`) and the WAL is truncated regularly, so handled
 not linger. Handled update ids (numbers only) are remembered for a day, as long as Telegram
 keeps an update, to recognise its re-deliveries: after a week without updates Telegram may
 start its ids anywhere, so older ones must not count.
+
+A damaged inbox never stops the bot: at start-up every pending update that can still be read
+is carried into a new inbox, the damaged file is moved aside (`inbox.db.damaged-<time>`), and
+an update that cannot be replayed (not valid JSON, say) is set aside in its own table. Both are
+kept for inspection for a week (they hold ids), then deleted; each is one loud warning.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -29,6 +35,16 @@ logger = logging.getLogger(__name__)
 INBOX_FILE = "inbox.db"
 HANDLED_FOR = 24 * 3600  # seconds a handled update's id is remembered (Telegram keeps 24 h)
 CHECKPOINT_EVERY = 64  # handled updates between WAL truncations (also whenever it is empty)
+KEPT_ASIDE_FOR = 7 * 24 * 3600  # seconds a damaged inbox or a set-aside update is kept
+DAMAGED = ".damaged-"  # infix of a damaged inbox moved aside
+
+
+@dataclass(frozen=True)
+class Salvage:
+    """What opening a damaged inbox did: updates carried over, where the damaged file went."""
+
+    recovered: int
+    moved_to: Path
 
 
 class Inbox:
@@ -37,20 +53,56 @@ class Inbox:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = data_dir / INBOX_FILE
-        new = not self.path.exists()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if new:
-            os.chmod(self.path, 0o600)
+        self.salvage: Salvage | None = None
         self._lock = threading.Lock()
         self._handled_since_checkpoint = 0
-        for pragma in ("journal_mode = wal", "synchronous = full", "secure_delete = on"):
-            self._db.execute(f"pragma {pragma}")
-        self._db.execute(
-            "create table if not exists pending (update_id integer primary key, body text)"
-        )
-        self._db.execute(
-            "create table if not exists handled (update_id integer primary key, at real)"
-        )
+        _delete_old_damaged(data_dir)
+        try:
+            self._db = self._open()
+            if self._db.execute("pragma quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+        except sqlite3.DatabaseError as error:
+            self._db = self._replace(error)
+
+    def _open(self) -> sqlite3.Connection:
+        new = not self.path.exists()
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            if new:
+                os.chmod(self.path, 0o600)
+            # Small pages: a damaged page costs a few waiting updates, not a screenful.
+            pragmas = ("page_size = 1024", "journal_mode = wal", "synchronous = full")
+            for pragma in (*pragmas, "secure_delete = on"):
+                db.execute(f"pragma {pragma}")
+            db.execute("create table if not exists pending (update_id integer primary key, body)")
+            db.execute("create table if not exists handled (update_id integer primary key, at)")
+            db.execute(
+                "create table if not exists set_aside "
+                "(update_id integer primary key, body, reason text, at real)"
+            )
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _replace(self, error: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """Carry what can be read of a damaged inbox into a new one; move the old one aside."""
+        rows = _readable(self.path)
+        moved_to = self.path.with_name(f"{INBOX_FILE}{DAMAGED}{time.strftime('%Y%m%dT%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            old = self.path.with_name(self.path.name + suffix)
+            if old.exists():
+                old.rename(moved_to.with_name(moved_to.name + suffix))
+        os.utime(moved_to)  # kept a week from now
+        db = self._open()
+        db.executemany("insert or ignore into pending values (?, ?)", rows)
+        self.salvage = Salvage(len(rows), moved_to)
+        logger.warning(
+            "the inbox was damaged (%s): %d waiting updates recovered; the damaged file is "
+            "kept as %s for a week (updates in its damaged part are lost)",
+            error, len(rows), moved_to.name,
+        )  # fmt: skip
+        return db
 
     def receive(self, update_id: int, body: str) -> bool:
         """Keep an update (its JSON `body`) until it is handled; synced before returning.
@@ -82,12 +134,61 @@ class Inbox:
                 self._db.execute("pragma wal_checkpoint(TRUNCATE)")
                 self._handled_since_checkpoint = 0
 
-    def pending(self) -> list[str]:
-        """Return the JSON of every update received and not handled, oldest first."""
+    def pending(self) -> list[tuple[int, str]]:
+        """Return the id and JSON of every update received and not handled, oldest first."""
         with self._lock:
-            rows = self._db.execute("select body from pending order by update_id").fetchall()
-        return [body for (body,) in rows]
+            return self._db.execute("select * from pending order by update_id").fetchall()
+
+    def set_aside(self, update_id: int, reason: str) -> None:
+        """Move a pending update that cannot be handled to `set_aside`, kept for a week."""
+        with self._lock:
+            self._db.execute("begin")
+            self._db.execute(
+                "insert or replace into set_aside select update_id, body, ?, ? from pending "
+                "where update_id = ?",
+                [reason, time.time(), update_id],
+            )
+            self._db.execute("delete from pending where update_id = ?", [update_id])
+            self._db.execute("delete from set_aside where at <= ?", [time.time() - KEPT_ASIDE_FOR])
+            self._db.execute("commit")
+
+    def aside(self) -> list[str]:
+        """Name what was kept aside: updates set aside, damaged inboxes moved aside."""
+        with self._lock:
+            (count,) = self._db.execute("select count(*) from set_aside").fetchone()
+        damaged = sorted(p.name for p in self.path.parent.glob(f"{INBOX_FILE}{DAMAGED}*[0-9]"))
+        return ([f"{count} updates set aside in {INBOX_FILE}"] if count else []) + damaged
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _readable(path: Path) -> list[tuple[int, str]]:
+    """Return the pending updates of a damaged inbox that can still be read.
+
+    The table is read from both ends: a damaged page stops each pass at itself, so the rows
+    before it and after it are recovered.
+    """
+    rows: dict[int, str] = {}
+    try:
+        db = sqlite3.connect(path)
+    except sqlite3.DatabaseError:
+        return []
+    for order in ("asc", "desc"):
+        try:
+            for update_id, body in db.execute(
+                f"select update_id, body from pending order by update_id {order}"
+            ):
+                rows[update_id] = body
+        except sqlite3.DatabaseError:
+            pass
+    db.close()
+    return sorted(rows.items())
+
+
+def _delete_old_damaged(data_dir: Path) -> None:
+    """Delete damaged inboxes moved aside more than KEPT_ASIDE_FOR ago (they hold ids)."""
+    for path in data_dir.glob(f"{INBOX_FILE}{DAMAGED}*"):
+        if path.stat().st_mtime < time.time() - KEPT_ASIDE_FOR:
+            path.unlink(missing_ok=True)
