@@ -186,6 +186,7 @@ def index(
     from tqdm import tqdm
 
     from index.build import build_index
+    from index.documents import printable
     from index.errors import ArchiveError
 
     with tqdm(
@@ -213,9 +214,9 @@ def index(
         except ArchiveError as error:
             raise fail(error) from error
     for skipped in report.skipped:
-        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+        click.echo(f"skipped {printable(skipped.path)}: {printable(skipped.reason)}", err=True)
     for problem in report.problems:
-        click.echo(f"cannot read {problem.path}: {problem.reason}", err=True)
+        click.echo(f"cannot read {printable(problem.path)}: {printable(problem.reason)}", err=True)
     if as_json:
         click.echo(json.dumps(report.summary() | {"dry_run": dry_run}, ensure_ascii=False))
     else:
@@ -225,7 +226,7 @@ def index(
             ids = getattr(report, name)
             click.echo(f"{would + name.replace('_', ' '):<{width}} {len(ids):>5}")
             for doc_id in ids if verbose else ():
-                click.echo(f"  {doc_id}")
+                click.echo(f"  {printable(doc_id)}")
         click.echo(f"{'unchanged':<{width}} {report.unchanged:>5}")
         if not dry_run:
             click.echo(
@@ -338,9 +339,7 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
             open_log(data_dir, create=True) if log_questions else None,
         )
         return
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.app import DEFAULT_BASE_URL, build_application, run_bot
+    from bot.app import run_lock
     from index.embed import chosen_backend
     from index.errors import ArchiveError
     from index.store import read_manifest
@@ -348,8 +347,18 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
     try:
         chosen_backend()  # fail before connecting when a setting is wrong
         read_manifest(data_dir)  # or when there is no index
+        with run_lock(data_dir):
+            serve(token, data_dir, model, top_k, max_rate)
     except ArchiveError as error:
         raise fail(error) from error
+
+
+def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float) -> None:
+    """Run the Telegram bot until it is stopped; a failure to connect ends in one line."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import DEFAULT_BASE_URL, build_application, run_bot
+
     base_url = os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
     application = build_application(
         token,
@@ -372,8 +381,6 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
         raise click.ClickException(
             f"cannot reach the Bot API at {base_url} ({type(error).__name__})"
         ) from None
-    except ArchiveError as error:
-        raise fail(error) from error
 
 
 @cli.command(name="eval")

@@ -18,7 +18,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -243,7 +243,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except sqlite3.Error as error:
             await update.effective_message.reply_text(f"The query log cannot be read: {error}")
             return
-        await reply_preformatted(update, stats_text(summary, daily=False))
+        inbox = state(context).inbox
+        aside = await asyncio.to_thread(inbox.aside) if inbox else []
+        kept = "".join(f"\nKept aside for inspection: {name}" for name in aside)
+        await reply_preformatted(update, stats_text(summary, daily=False) + kept)
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -414,6 +417,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(say(lang, "expired", html=False), show_alert=True)
         return
     if parsed.kind == "fb":
+        if shown.asker != query.from_user.id:  # in a group, only the asker rates their answer
+            await query.answer(say(lang, "feedback_not_yours", html=False), show_alert=True)
+            return
         logged = shown.logged
         if logged and logged.done() and logged.result() is not None and bot_state.log:
             bot_state.log.submit(bot_state.log.feedback, logged.result(), parsed.choice)
@@ -513,6 +519,15 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error (never the asker's text or id) and apologise to the asker."""
     error = context.error
+    if update is None and isinstance(error, Conflict):  # from getUpdates, not from an update
+        logger.error(
+            "Telegram refused updates (409 Conflict): another process is polling with this "
+            "token; stop it, or give each bot its own token"
+        )
+        return
+    if update is None and isinstance(error, NetworkError):
+        logger.warning("cannot reach the Bot API (%s); retrying", type(error).__name__)
+        return
     if isinstance(error, sqlite3.DatabaseError):  # a damaged index: one line, not a traceback
         logger.error("the index cannot be read (%s): %s", error, REBUILD_HINT)
     else:

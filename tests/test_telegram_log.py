@@ -103,6 +103,30 @@ def test_only_the_sender_of_forget_can_confirm_it(data_dir: Path, caplog):
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
+def test_only_the_asker_rates_an_answer_in_a_group(data_dir: Path):
+    group = {"chat_id": -301, "chat_type": "supergroup"}
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                (answer,) = await ask(
+                    api, message("@archive_test_bot Tokaev", user_id=41, **group), -301
+                )
+                await wait_for(lambda: QueryLog(data_dir).rows())
+                api.push(callback(buttons(answer)["👎"], user_id=42))  # another member
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == 1)
+                api.push(callback(buttons(answer)["👍"], user_id=41))  # the asker
+                await wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == 2)
+                await wait_for(lambda: QueryLog(data_dir).rows()[0]["feedback"])
+            return api.calls_to("answerCallbackQuery")
+
+    stranger, asker = asyncio.run(scenario())
+    assert stranger.params["text"] == say("en", "feedback_not_yours", html=False)
+    assert stranger.params["show_alert"] == "true"
+    assert asker.params["text"] == say("en", "feedback_thanks", html=False)
+    assert QueryLog(data_dir).rows()[0]["feedback"] == "up"
+
+
 def test_anonymous_admins_of_different_groups_are_different_askers(data_dir: Path):
     anonymous = 1087968824  # GroupAnonymousBot: one user id for every anonymous admin
 
