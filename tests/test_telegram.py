@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import app
 from bot.texts import catalogue
 from bot.texts import text as say
 
@@ -24,6 +25,8 @@ from .conftest import LETTER, ROOT
 
 STICKER = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
            "is_video": False, "type": "regular"}  # fmt: skip
+CONFLICT = (b'{"ok": false, "error_code": 409, "description": "Conflict: terminated by other '
+            b'getUpdates request; make sure that only one bot instance is running"}')  # fmt: skip
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                  "blockquote", "tg-spoiler", "span", "tg-emoji"}  # fmt: skip
 
@@ -295,6 +298,36 @@ def test_inline_queries(data_dir: Path):
     assert unrelated["results"] == []
 
 
+def test_a_private_question_is_answered_ahead_of_an_inline_flood(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir, max_rate=10_000):
+                for number in range(2000):  # 100 users, 20 each: within their allowance
+                    api.push(inline(f"Tokaev {number}", user_id=30_000 + number % 100))
+                (answer,) = await ask(api, message("Who was the French ambassador?", user_id=9), 9)
+                return answer, len(api.calls_to("answerInlineQuery"))
+
+    answer, inline_answered = asyncio.run(scenario())
+    assert "Serge Smesov" in answer["text"]
+    assert inline_answered < 500  # with one queue for all, ~1,950 went first
+
+
+def test_inline_queries_telegram_no_longer_waits_for_are_dropped(data_dir: Path, monkeypatch):
+    monkeypatch.setattr(app, "INLINE_WAIT", -1.0)  # every query is already too old
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for _ in range(5):
+                    api.push(inline("Tokaev", user_id=19))
+                (answer,) = await ask(api, message("Tokaev", user_id=19), 19)
+                await asyncio.sleep(0.5)
+                return answer, api.calls_to("answerInlineQuery")
+
+    answer, answered = asyncio.run(scenario())
+    assert "К. Tokaev" in answer["text"] and answered == []
+
+
 def test_a_burst_from_one_asker_and_a_crowd_of_askers_all_get_one_reply(data_dir: Path):
     async def scenario():
         with BotAPI() as api:
@@ -369,6 +402,14 @@ def test_the_bot_process_stops_cleanly_on_sigterm_and_never_prints_the_token(dat
             while not replies(api, 26) and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert "Serge Smesov" in replies(api, 26)[0]["text"]
+            second = subprocess.run(  # a second bot on the same data dir: refused at once
+                [sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            polls = len(api.calls_to("getUpdates"))
+            api.fail("getUpdates", 409, body=CONFLICT)  # another process polls with the token
+            while len(api.calls_to("getUpdates")) < polls + 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
             process.send_signal(signal.SIGTERM)
             output, _ = process.communicate(timeout=30)
         finally:
@@ -376,6 +417,9 @@ def test_the_bot_process_stops_cleanly_on_sigterm_and_never_prints_the_token(dat
     assert process.returncode == 0, output
     assert TOKEN not in output and TOKEN.split(":")[1] not in output
     assert "Traceback" not in output
+    assert output.count("another process is polling with this token") == 1, output
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert f"another `archive-bot run` is serving {data_dir}" in second.stderr
 
 
 def test_botapi_helpers_make_command_entities():
