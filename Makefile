@@ -47,6 +47,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_bot.py --write BENCHMARKS.md
 	$(PY) scripts/bench_scale.py --write BENCHMARKS.md
 	$(PY) scripts/bench_long_paragraph.py --megabytes 1 --write BENCHMARKS.md
+	$(PY) scripts/bench_hostile.py --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed
