@@ -61,6 +61,8 @@ class Inbox:
             self._db = self._open()
             if self._db.execute("pragma quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("quick_check failed")
+        except sqlite3.OperationalError:
+            raise  # it cannot be opened or written (permissions, a directory): not damage
         except sqlite3.DatabaseError as error:
             self._db = self._replace(error)
 
@@ -138,6 +140,11 @@ class Inbox:
         """Return the id and JSON of every update received and not handled, oldest first."""
         with self._lock:
             return self._db.execute("select * from pending order by update_id").fetchall()
+
+    def count(self) -> int:
+        """Return how many updates wait to be handled."""
+        with self._lock:
+            return self._db.execute("select count(*) from pending").fetchone()[0]
 
     def set_aside(self, update_id: int, reason: str) -> None:
         """Move a pending update that cannot be handled to `set_aside`, kept for a week."""

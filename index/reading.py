@@ -1,7 +1,8 @@
 """Reading one file of the corpus, in isolation and in bounds.
 
-Every file is read by a worker process (started on first use, reused, restarted after it dies)
-with a cap on its memory (RLIMIT_AS) and a time limit per file. Whatever a file does to its
+Every file is read by a worker process (`python -m index.reading`, started on first use,
+reused, restarted after it dies) with a cap on its memory (RLIMIT_AS) and a time limit per
+file. Whatever a file does to its
 parser (an error of any library, RecursionError, MemoryError, a crash, an endless loop), that
 file becomes unreadable with one line saying why, and the next file is read as usual. The
 bounds checked before parsing (file size, zip members, front matter) live in `index.formats`;
@@ -10,13 +11,17 @@ their values, and the worker's, are the `Limits` below, set with ARCHIVE_BOT_REA
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
 import os
+import select
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import BinaryIO
 
 from index.errors import ArchiveError
 from index.formats import Extracted, extract
@@ -61,8 +66,13 @@ class Limits:
         return cls(**settings)
 
 
-def _serve(connection, limits: Limits) -> None:
-    """The worker: read the files the parent names, one at a time, within `limits.memory_mb`."""
+def _serve(requests: BinaryIO, replies: BinaryIO, limits: Limits) -> None:
+    """The worker: read the files the parent names, one at a time, within `limits.memory_mb`.
+
+    Requests and replies are JSON lines on the worker's stdin and stdout (JSON, not pickle:
+    a worker subverted by a file must not be able to run code in the parent); whatever a
+    library prints goes to stderr instead, so it cannot corrupt a reply.
+    """
     import resource
 
     memory = limits.memory_mb * MB
@@ -71,19 +81,21 @@ def _serve(connection, limits: Limits) -> None:
     logging.getLogger("pypdf").addHandler(library_log)
     logging.getLogger("pypdf").propagate = False
     while True:
-        try:
-            path, suffix = connection.recv()
-        except (EOFError, OSError):
+        line = requests.readline()
+        if not line:
             return  # the parent has gone
+        path, suffix = json.loads(line)
         library_log.messages = []
         try:
             with open(path, "rb") as file:
-                reply = ("ok", extract(suffix, file.read(limits.file_mb * MB + 1), limits))
+                reply = ("ok", asdict(extract(suffix, file.read(limits.file_mb * MB + 1), limits)))
         except (MemoryError, RecursionError) as error:
             reply = ("fatal", _too_much(error, limits))  # the next file gets a new worker
         except Exception as error:  # noqa: BLE001 - any library's failure means "unreadable"
             reply = ("error", _reason(error))
-        connection.send((*reply, library_log.messages))
+        message = json.dumps([*reply, library_log.messages], ensure_ascii=False, default=str)
+        replies.write(message.encode() + b"\n")
+        replies.flush()
         if reply[0] == "fatal":
             return
 
@@ -120,8 +132,7 @@ class Reader:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._process = None
-        self._connection = None
+        self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
     def read(self, path: Path, warn: Callable[[int, str], object]) -> Extracted:
@@ -139,17 +150,24 @@ class Reader:
                 f"(file_mb in {LIMITS_VARIABLE})"
             )
         with self._lock:
-            connection = self._worker()
-            connection.send((str(path), path.suffix))
-            if not connection.poll(self.limits.seconds):
+            worker = self._worker()
+            try:
+                worker.stdin.write(json.dumps([str(path), path.suffix]).encode() + b"\n")
+                worker.stdin.flush()
+                ready, _, _ = select.select([worker.stdout], [], [], self.limits.seconds)
+            except OSError:  # a worker that died between two files
+                ready = [worker.stdout]
+            if not ready:
                 self._stop()
                 raise ValueError(
                     f"reading it took longer than {self.limits.seconds} s "
                     f"(seconds in {LIMITS_VARIABLE})"
                 )
             try:
-                status, payload, messages = connection.recv()
-            except Exception:  # noqa: BLE001 - EOF, a broken pipe, a message cut short
+                status, payload, messages = json.loads(worker.stdout.readline())
+                if status == "ok":
+                    payload = Extracted(**payload)
+            except (ValueError, TypeError):  # no reply, or one cut short: the worker died
                 self._stop()
                 raise ValueError(
                     "its reader stopped: it probably needed more than "
@@ -163,25 +181,34 @@ class Reader:
             raise ValueError(payload)
         return payload
 
-    def _worker(self):
-        if self._process is None or not self._process.is_alive():
+    def _worker(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
             self._stop()
-            context = multiprocessing.get_context("spawn")  # no copy of the models' memory
-            self._connection, child = context.Pipe()
-            self._process = context.Process(
-                target=_serve, args=(child, self.limits), name="archive-bot-reader", daemon=True
+            package_root = str(Path(__file__).resolve().parent.parent)
+            path = os.environ.get("PYTHONPATH")
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "index.reading", json.dumps(asdict(self.limits))],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": package_root + (f":{path}" if path else "")},
             )
-            self._process.start()
-            child.close()
-        return self._connection
+        return self._process
 
     def _stop(self) -> None:
         if self._process is not None:
             self._process.kill()
-            self._process.join()
-            self._connection.close()
-        self._process = self._connection = None
+            self._process.wait()
+            self._process.stdin.close()
+            self._process.stdout.close()
+        self._process = None
 
     def close(self) -> None:
         with self._lock:
             self._stop()
+
+
+if __name__ == "__main__":  # the worker process of a Reader
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a library's print() goes to stderr, never into a reply
+    _serve(sys.stdin.buffer, replies, Limits(**json.loads(sys.argv[1])))

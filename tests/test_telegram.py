@@ -406,9 +406,9 @@ def test_the_bot_process_stops_cleanly_on_sigterm_and_never_prints_the_token(dat
                 [sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
                 capture_output=True, text=True, timeout=60,
             )  # fmt: skip
-            polls = len(api.calls_to("getUpdates"))
-            api.fail("getUpdates", 409, body=CONFLICT)  # another process polls with the token
-            while len(api.calls_to("getUpdates")) < polls + 3 and time.monotonic() < deadline:
+            api.fail("getUpdates", 409, times=3, body=CONFLICT)  # another process polls
+            api.push(message("Tokaev", user_id=27))  # answered once polling works again
+            while not replies(api, 27) and time.monotonic() < deadline:
                 time.sleep(0.1)
             process.send_signal(signal.SIGTERM)
             output, _ = process.communicate(timeout=30)
