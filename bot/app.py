@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import json
 import logging
+import os
 import signal
 import sqlite3
 import time
@@ -20,7 +21,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import handlers, texts
+from bot import __version__, handlers, texts
+from bot.health import STATUS_CHECK_EVERY, Health, PollWatch, read_status, write_status
 from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
@@ -128,16 +130,19 @@ async def answer_inline_queries(application: Application) -> None:
             logger.exception("an inline query failed")
 
 
-def open_inbox(data_dir: Path) -> Inbox | None:
-    """Open the inbox of `data_dir`; without it, updates are answered but not kept."""
+def open_inbox(data_dir: Path) -> Inbox:
+    """Open the inbox of `data_dir`; without it the bot does not start (fail closed).
+
+    Raises:
+        ArchiveError: the inbox cannot be written (a read-only data dir, say).
+    """
     try:
         return Inbox(data_dir)
     except (OSError, sqlite3.Error) as error:
-        logger.warning(
-            "the inbox is not available (%s): questions received before a crash may be lost",
-            error,
-        )
-        return None
+        raise ArchiveError(
+            f"the inbox {data_dir / INBOX_FILE} cannot be written ({error}): questions received "
+            "before a crash would be lost; make the data dir writable by the bot's user"
+        ) from None
 
 
 async def replay_inbox(application: Application) -> None:
@@ -170,13 +175,22 @@ async def replay_inbox(application: Application) -> None:
 
 
 def open_log(state: BotState) -> None:
-    """Open the query log and purge what is past retention; without it, answers go on."""
+    """Open the query log and purge what is past retention (fail closed: see `build_application`).
+
+    Raises:
+        ArchiveError: the log cannot be opened, and the bot was not told to run without one.
+    """
+    if not state.log_wanted:
+        logger.warning("running without a query log (--no-log): no question is logged")
+        return
     try:
         state.log = QueryLog(state.data_dir, state.retention_days)
         removed = state.log.purge()
     except (OSError, RuntimeError, sqlite3.Error) as error:
-        logger.warning("the query log is not available (%s); questions are not logged", error)
-        return
+        raise ArchiveError(
+            f"the query log cannot be opened: {error}. Fix that, or run with --no-log to "
+            "answer without logging questions"
+        ) from None
     if removed:
         logger.info("purged %d logged questions older than %d days", removed, state.retention_days)
 
@@ -186,6 +200,44 @@ async def purge_log(context: ContextTypes.DEFAULT_TYPE) -> None:
     log = context.bot_data["state"].log
     if log:
         log.submit(log.purge)
+
+
+def status_of(application: Application) -> dict:
+    """What `archive-bot status` shows: version, connection, index, inbox, log, last error."""
+    state: BotState = application.bot_data["state"]
+    health = state.health
+    manifest = state.searcher.store.manifest if state.searcher else {}
+    dropped = state.log.dropped if state.log else 0
+    return {
+        "pid": os.getpid(),
+        "version": __version__,
+        "bot": application.bot.username,
+        "started": state.started,
+        "written": time.time(),
+        "last_poll": health.last_poll,
+        "down_since": health.down_since,
+        "last_error": health.last_error,
+        "last_error_at": health.last_error_at,
+        "index": {k: manifest.get(k) for k in ("built_at", "documents", "passages", "models")},
+        "inbox_pending": state.inbox.count() if state.inbox else None,
+        "kept_aside": state.inbox.aside() if state.inbox else [],
+        "log": state.log is not None,
+        "retention_days": state.retention_days,
+        "log_dropped": state.dropped_before + dropped,  # over every run on this data dir
+        "stopped": None,
+    }
+
+
+def save_status(application: Application, **extra) -> None:
+    """Write status.json (blocking: it reads the inbox)."""
+    write_status(application.bot_data["state"].data_dir, status_of(application) | extra)
+
+
+async def report_status(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Write status.json for `archive-bot status` when it is due (see bot.health)."""
+    state: BotState = context.bot_data["state"]
+    if state.health.status_due():
+        await asyncio.to_thread(save_status, context.application)
 
 
 async def check_index(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -199,8 +251,8 @@ async def post_init(application: Application) -> None:
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(CONCURRENT_UPDATES, thread_name_prefix="search")
     )
+    await asyncio.to_thread(open_log, state)  # first: a log that cannot open stops the bot
     state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
-    await asyncio.to_thread(open_log, state)
     await replay_inbox(application)
     application.bot_data["inline_workers"] = [
         asyncio.create_task(answer_inline_queries(application)) for _ in range(INLINE_WORKERS)
@@ -214,7 +266,18 @@ async def post_init(application: Application) -> None:
         )
     except (NotImplementedError, RuntimeError, ValueError):
         logger.info("SIGHUP cannot be handled here; the index is still checked every few seconds")
+    state.dropped_before = (read_status(state.data_dir) or {}).get("log_dropped") or 0
+    jobs.run_repeating(report_status, interval=STATUS_CHECK_EVERY, first=0)
     await register_profile(application)
+    manifest = state.searcher.store.manifest
+    logger.info(
+        "archive-bot %s is @%s: %d documents, %d passages (index built %s, %s); %s; "
+        "%d moderators",
+        __version__, application.bot.username, manifest["documents"], manifest["passages"],
+        manifest.get("built_at"), " + ".join(manifest["models"]),
+        f"query log on, kept {state.retention_days} days" if state.log else "query log OFF",
+        len(state.moderators),
+    )  # fmt: skip
     for moderator in state.moderators:
         try:  # moderators see their extra commands in the menu of their private chat
             for lang in texts.LANGUAGES:
@@ -253,10 +316,12 @@ async def register_profile(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """Stop answering inline queries; close the query log and the inbox."""
+    """Stop answering inline queries; say so in status.json; close the query log and inbox."""
     for worker in application.bot_data.pop("inline_workers", []):
         worker.cancel()
     state: BotState = application.bot_data["state"]
+    if state.searcher is not None:  # it started
+        await asyncio.to_thread(save_status, application, stopped=time.time())
     if state.log:
         state.log.close()
     if state.inbox:
@@ -273,6 +338,7 @@ def build_application(
     moderators: frozenset[int] = frozenset(),
     retention_days: int = DEFAULT_RETENTION_DAYS,
     max_rate: float = MAX_RATE,
+    log: bool = True,
 ) -> Application:
     """Build the bot: handlers, rate limiter with retries, concurrent updates, timeouts.
 
@@ -286,8 +352,15 @@ def build_application(
         moderators: Telegram user ids allowed /stats and /recent (read once, at start).
         retention_days: how long logged questions are kept.
         max_rate: requests per second to the Bot API, all chats together.
+        log: keep the query log; False only when the operator says so (`run --no-log`).
+            Without it, or without the inbox, the bot does not start: it never runs
+            silently degraded.
+
+    Raises:
+        ArchiveError: the inbox cannot be written (the log is opened in `post_init`).
     """
     inbox = open_inbox(data_dir)
+    health = Health()
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -301,6 +374,7 @@ def build_application(
         .concurrent_updates(CONCURRENT_UPDATES)
         .update_queue(InboxQueue(inbox))
         .rate_limiter(RetryingRateLimiter(overall_max_rate=max_rate, max_retries=5))
+        .get_updates_request(PollWatch(health))
         .connection_pool_size(128)
         .read_timeout(timeout)
         .write_timeout(timeout)
@@ -317,6 +391,8 @@ def build_application(
         moderators=moderators,
         retention_days=retention_days,
         inbox=inbox,
+        log_wanted=log,
+        health=health,
     )
     handlers.register(application)
     return application
@@ -363,6 +439,21 @@ def run_lock(data_dir: Path) -> Iterator[None]:
                 "(stop the other one, or give this one its own --data-dir)"
             ) from None
         yield
+
+
+def bot_running(data_dir: Path) -> bool:
+    """Whether an `archive-bot run` holds the run lock of `data_dir` now."""
+    try:
+        descriptor = os.open(data_dir / RUN_LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def run_bot(token: str, application: Application) -> None:

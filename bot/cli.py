@@ -76,8 +76,8 @@ def retention_days() -> int:
     """Return ARCHIVE_BOT_LOG_RETENTION_DAYS (default 90), or exit explaining the mistake."""
     from bot.querylog import DEFAULT_RETENTION_DAYS
 
-    value = os.environ.get("ARCHIVE_BOT_LOG_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
-    if not value.strip().isdigit() or int(value) < 1:
+    value = os.environ.get("ARCHIVE_BOT_LOG_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS)).strip()
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise click.ClickException(
             "ARCHIVE_BOT_LOG_RETENTION_DAYS must be a whole number of days (1 or more), "
             f"not {value!r}"
@@ -88,12 +88,18 @@ def retention_days() -> int:
 def moderators() -> frozenset[int]:
     """Return the user ids of ARCHIVE_BOT_MODERATORS, or exit explaining the mistake."""
     value = os.environ.get("ARCHIVE_BOT_MODERATORS", "")
-    try:
-        return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise click.ClickException(
-            f"ARCHIVE_BOT_MODERATORS must be comma-separated Telegram user ids, not {value!r}"
-        ) from None
+    ids = set()
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if not (part.isascii() and part.removeprefix("-").isdigit()):
+            hint = " (a username: moderators are given by numeric id)" if "@" in part else ""
+            raise click.ClickException(
+                f"ARCHIVE_BOT_MODERATORS must be Telegram user ids separated by commas "
+                f'("12345,67890"); {part!r} is not one{hint}'
+            )
+        ids.add(int(part))
+    return frozenset(ids)
 
 
 def open_log(data_dir: Path, create: bool = False):
@@ -121,7 +127,14 @@ def open_log(data_dir: Path, create: bool = False):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="archive-bot")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
-def cli(verbose: bool) -> None:
+@click.option(
+    "--timestamps",
+    is_flag=True,
+    envvar="ARCHIVE_BOT_LOG_TIMESTAMPS",
+    help="Start each log line with the time, for plain log files (journald adds its own) "
+    "[env: ARCHIVE_BOT_LOG_TIMESTAMPS].",
+)
+def cli(verbose: bool, timestamps: bool) -> None:
     """Answer questions about a document archive with verbatim quoted passages.
 
     \b
@@ -132,10 +145,12 @@ def cli(verbose: bool) -> None:
     """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        format=("%(asctime)s " if timestamps else "") + "%(levelname)s %(name)s: %(message)s",
     )
     # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The job queue logs every run of every job at INFO (the index check: every 5 s).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -298,7 +313,12 @@ def ask(
 @top_k_option
 @data_dir_option
 @model_option
-@log_option
+@click.option(
+    "--log/--no-log",
+    "log_questions",
+    default=None,
+    help="Telegram questions are logged unless --no-log; terminal questions only with --log.",
+)
 @click.option(
     "--max-rate",
     type=click.FloatRange(min=1),
@@ -308,7 +328,9 @@ def ask(
     help="Requests per second to the Bot API, all chats together: Telegram allows a bot about "
     "30. Raise it only for a test server or a bot Telegram allows more.",
 )
-def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: float) -> None:
+def run(
+    top_k: int, data_dir: Path, model: str, log_questions: bool | None, max_rate: float
+) -> None:
     """Run the Telegram bot, or a terminal chat when TELEGRAM_BOT_TOKEN is not set.
 
     \b
@@ -320,8 +342,9 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
       ARCHIVE_BOT_LOG_RETENTION_DAYS  days logged questions are kept (default 90)
       ARCHIVE_BOT_MAX_RATE    the same as --max-rate
 
-    Telegram questions are always logged (pseudonymously, see README); terminal questions
-    only with --log.
+    Telegram questions are logged (pseudonymously, see README); terminal questions only with
+    --log. The bot does not start when its query log or its inbox cannot be written, or a
+    setting is malformed: it says what to fix. --no-log runs it without a log, on purpose.
 
     \b
     Examples:
@@ -341,6 +364,8 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
         return
     from bot.app import run_lock
     from index.embed import chosen_backend
+
+    logging.getLogger("bot").setLevel(logging.INFO)  # the bot's own news: start-up, outages
     from index.errors import ArchiveError
     from index.store import read_manifest
 
@@ -348,12 +373,12 @@ def run(top_k: int, data_dir: Path, model: str, log_questions: bool, max_rate: f
         chosen_backend()  # fail before connecting when a setting is wrong
         read_manifest(data_dir)  # or when there is no index
         with run_lock(data_dir):
-            serve(token, data_dir, model, top_k, max_rate)
+            serve(token, data_dir, model, top_k, max_rate, log_questions is not False)
     except ArchiveError as error:
         raise fail(error) from error
 
 
-def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float) -> None:
+def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float, log: bool) -> None:
     """Run the Telegram bot until it is stopped; a failure to connect ends in one line."""
     from telegram.error import InvalidToken, NetworkError
 
@@ -369,6 +394,7 @@ def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float) -
         moderators=moderators(),
         retention_days=retention_days(),
         max_rate=max_rate,
+        log=log,
     )
     click.echo(f"Connecting to the Bot API at {base_url} … (Ctrl-C stops the bot)", err=True)
     try:
@@ -381,6 +407,128 @@ def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float) -
         raise click.ClickException(
             f"cannot reach the Bot API at {base_url} ({type(error).__name__})"
         ) from None
+
+
+@cli.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+def status(data_dir: Path, as_json: bool) -> None:
+    """Say whether a bot runs on the data dir, and what it serves.
+
+    Exits with 0 when a bot runs on the data dir and polled Telegram within the last two
+    minutes, else 1: usable as a health check by systemd or a monitor.
+
+    \b
+    Examples:
+      archive-bot status
+      archive-bot status --json --data-dir /var/lib/archive-bot
+    """
+    import time
+
+    from bot.app import bot_running
+    from bot.health import POLLED_WITHIN, read_status
+    from index.errors import ArchiveError
+    from index.store import read_manifest
+
+    now = time.time()
+    report = read_status(data_dir) or {}
+    running = bot_running(data_dir)
+    last_poll = report.get("last_poll") if running else None
+    healthy = bool(last_poll and now - last_poll <= POLLED_WITHIN)
+    try:
+        manifest = read_manifest(data_dir)
+        index = {k: manifest.get(k) for k in ("built_at", "documents", "passages", "models")}
+    except ArchiveError as error:
+        index = {"error": str(error)}
+    report |= {"running": running, "healthy": healthy, "index": index}
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+        sys.exit(0 if healthy else 1)
+
+    def ago(at: float | None) -> str:
+        return "never" if not at else f"{max(0, now - at):.0f} s ago"
+
+    if running:
+        click.echo(
+            f"bot: running (pid {report.get('pid')}, @{report.get('bot')}, version "
+            f"{report.get('version')}); last poll {ago(last_poll)}"
+            + ("" if healthy else f": NOT HEALTHY (none within {POLLED_WITHIN:.0f} s)")
+        )
+    elif report.get("pid"):
+        click.echo(f"bot: not running (it stopped {ago(report.get('stopped'))})")
+    else:
+        click.echo(f"bot: not running (no bot has run on {data_dir})")
+    if "error" in index:
+        click.echo(f"index: {index['error']}")
+    else:
+        click.echo(
+            f"index: {index['documents']} documents, {index['passages']} passages, built "
+            f"{index['built_at']} ({' + '.join(index['models'])})"
+        )
+    if report.get("pid"):
+        log = f"on, kept {report.get('retention_days')} days" if report.get("log") else "OFF"
+        click.echo(
+            f"inbox: {report.get('inbox_pending')} updates waiting"
+            + "".join(f"; kept aside: {name}" for name in report.get("kept_aside") or [])
+        )
+        click.echo(f"query log: {log}; {report.get('log_dropped', 0)} entries dropped in all")
+        if report.get("last_error"):
+            click.echo(f"last error: {report['last_error']}, {ago(report.get('last_error_at'))}")
+    sys.exit(0 if healthy else 1)
+
+
+@cli.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option
+def backup(dest: Path, data_dir: Path) -> None:
+    """Copy the query log, its key and the current index to DEST, while the bot runs.
+
+    DEST must not exist yet (or be empty); it becomes a data dir of its own, owner-only, that
+    `logs` and `ask` can read with --data-dir DEST. The copy is consistent (SQLite's online
+    backup; the index copied under the build lock) and holds no question past retention.
+    inbox.db is left out: it holds Telegram ids. A key given in ARCHIVE_BOT_LOG_SECRET is not
+    written anywhere: keep it with the backup yourself. Restoring: see README, "Backups".
+
+    \b
+    Examples:
+      archive-bot backup /var/backups/archive-bot/$(date +%F)
+      archive-bot backup ~/copy --data-dir /var/lib/archive-bot
+    """
+    import shutil
+
+    from bot.querylog import LOG_FILE
+    from index.build import build_lock
+    from index.errors import ArchiveError
+    from index.store import copy_index
+
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise click.BadParameter(f"{dest} exists and is not empty: give a new directory")
+    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
+    try:
+        partial.mkdir(mode=0o700, parents=True)
+        with build_lock(data_dir, wait=True):
+            manifest = copy_index(data_dir, partial)
+        copied = None
+        if (data_dir / LOG_FILE).exists():
+            log = open_log(data_dir)
+            try:
+                copied = log.backup(partial)
+            finally:
+                log.close()
+        if dest.exists():
+            dest.rmdir()
+        partial.rename(dest)
+    except (OSError, ArchiveError, RuntimeError) as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        message = getattr(error, "strerror", None) or str(error)
+        raise click.ClickException(f"backup failed, nothing written to {dest}: {message}") from None
+    click.echo(
+        f"backed up to {dest}: the index ({manifest['passages']} passages, built "
+        f"{manifest['built_at']})"
+        + (f", the query log ({copied} questions) and its key" if copied is not None else "")
+    )
+    if copied is not None and os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
+        click.echo("the key is in ARCHIVE_BOT_LOG_SECRET, not in the backup: keep it with it")
 
 
 @cli.command(name="eval")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from concurrent.futures import Future
 from html import escape
 
@@ -519,15 +520,17 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error (never the asker's text or id) and apologise to the asker."""
     error = context.error
+    health = state(context).health
     if update is None and isinstance(error, Conflict):  # from getUpdates, not from an update
-        logger.error(
-            "Telegram refused updates (409 Conflict): another process is polling with this "
-            "token; stop it, or give each bot its own token"
-        )
+        if health.tell_conflict():
+            logger.error(
+                "Telegram refused updates (409 Conflict): another process is polling with "
+                "this token; stop it, or give each bot its own token"
+            )
         return
     if update is None and isinstance(error, NetworkError):
-        logger.warning("cannot reach the Bot API (%s); retrying", type(error).__name__)
-        return
+        return  # a lost connection: bot.health says so once, and when it is back
+    health.last_error, health.last_error_at = type(error).__name__, time.time()
     if isinstance(error, sqlite3.DatabaseError):  # a damaged index: one line, not a traceback
         logger.error("the index cannot be read (%s): %s", error, REBUILD_HINT)
     else:

@@ -57,9 +57,13 @@ def utc(timestamp: float) -> str:
 def load_secret(data_dir: Path) -> bytes:
     """Return the installation's pseudonym key: ARCHIVE_BOT_LOG_SECRET, or a file made once.
 
+    A new key is made only together with a new, empty log: under an existing log it would
+    cut every logged question off from its asker's /forget.
+
     Raises:
         RuntimeError: the key is empty or short; nothing may be logged under it (with a weak
-            key, anyone holding the log could recover user ids by trying them all).
+            key, anyone holding the log could recover user ids by trying them all). Or the
+            log exists and its key does not (a restore without `log-secret`).
         OSError: a new key file could not be written (nothing is left half-written).
     """
     if value := os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
@@ -70,6 +74,12 @@ def load_secret(data_dir: Path) -> bytes:
             )
         return value.encode()
     path = data_dir / SECRET_FILE
+    if not path.exists() and (data_dir / LOG_FILE).exists():
+        raise RuntimeError(
+            f"{data_dir / LOG_FILE} has no key ({SECRET_FILE} is missing, and "
+            "ARCHIVE_BOT_LOG_SECRET is not set): restore the key from the backup the log came "
+            f"from, or move {LOG_FILE} away to start a new, empty log"
+        )
     if not path.exists():
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_secret(path)
@@ -83,6 +93,29 @@ def load_secret(data_dir: Path) -> bytes:
             "restore it from a backup, or delete it together with logs.db to start a new log"
         )
     return secret
+
+
+def public_copy(data_dir: Path, target: Path) -> None:
+    """Write the log of `data_dir` without the askers' pseudonyms to `target` (new, 0600).
+
+    What moderators browse (datasette): the `queries` table with PUBLIC_COLUMNS only, the
+    `labels` table and the `questions` view. No URL or SQL run on it can reach a pseudonym.
+    """
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    copy = sqlite3.connect(f"file:{target}", uri=True)
+    try:
+        copy.execute("attach database ? as live", [f"file:{data_dir / LOG_FILE}?mode=ro"])
+        copy.execute(
+            f"create table queries as select {', '.join(PUBLIC_COLUMNS)} from live.queries"
+        )
+        copy.execute("create table labels as select * from live.labels")
+        (view,) = copy.execute(
+            "select sql from live.sqlite_master where name = 'questions'"
+        ).fetchone()
+        copy.execute(view)
+        copy.commit()
+    finally:
+        copy.close()
 
 
 def write_secret(path: Path) -> None:
@@ -487,6 +520,31 @@ class QueryLog:
             "top_questions": _most_asked(rows),
             "top_unanswered": _most_asked([r for r in rows if not r["found"]]),
         }
+
+    def backup(self, dest: Path) -> int:
+        """Copy the log and its key file into the data dir `dest`; return the questions copied.
+
+        The copy is consistent while the bot writes (SQLite's online backup), owner-only, and
+        holds nothing past retention: a backup must not bring back what a purge removed.
+        """
+        key = self.path.with_name(SECRET_FILE)
+        if key.exists():
+            descriptor = os.open(dest / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(key.read_bytes())
+        os.close(os.open(dest / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        target = sqlite3.connect(dest / LOG_FILE)
+        try:
+            with self._read_lock:
+                self._reader.conn.backup(target)
+        finally:
+            target.close()
+        copy = QueryLog(dest, self.retention_days, self.clock)
+        try:
+            copy.purge()
+            return copy.db.execute("select count(*) from queries").fetchone()[0]
+        finally:
+            copy.close()
 
     def close(self) -> None:
         """Write what is queued (waiting up to a few seconds), then close the database."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.callbacks import document_key
+from bot.health import Health
 from bot.inbox import Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.throttle import Throttle
@@ -66,6 +68,10 @@ class BotState:
     retention_days: int = DEFAULT_RETENTION_DAYS
     searcher: Searcher | None = None
     log: QueryLog | None = None
+    log_wanted: bool = True  # False: `run --no-log`, the operator's explicit choice
+    health: Health = field(default_factory=Health)
+    started: float = field(default_factory=time.time)
+    dropped_before: int = 0  # log entries lost by earlier runs (from status.json)
     inbox: Inbox | None = None  # updates received and not yet handled (bot.inbox)
     documents: dict[str, str] = field(default_factory=dict)  # document key -> id
     answers: RecentAnswers = field(default_factory=RecentAnswers)

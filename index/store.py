@@ -241,6 +241,22 @@ def remove_stale(data_dir: Path, keep: set[str] | None = None) -> None:
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def copy_index(data_dir: Path, dest: Path) -> dict:
+    """Copy the current index of `data_dir` into `dest` as its current index; return its manifest.
+
+    The copy is owner-only. Call it while holding the build lock (`index.build.build_lock`),
+    so that no build replaces or removes the index being copied.
+    """
+    manifest = read_manifest(data_dir)
+    source = (data_dir / CURRENT).resolve()
+    target = dest / source.name
+    shutil.copytree(source, target)
+    for path in [target, *target.iterdir()]:
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    (dest / CURRENT).symlink_to(target.name)
+    return manifest
+
+
 def read_manifest(data_dir: Path) -> dict:
     """Return the manifest of the current index.
 

@@ -3,10 +3,12 @@
     python scripts/browse_logs.py --data-dir data                 # serve on 127.0.0.1:8001
     python scripts/browse_logs.py --data-dir data --screenshots docs/browse-logs
 
+Datasette is given a copy of the log made at start (`bot.querylog.public_copy`) that has no
+pseudonym column at all, so no URL or SQL reaches one; restart it to see newer questions.
 With --screenshots, the pages moderators start from are opened in headless Chromium (Debian's
 `chromium` package) and saved as PNG files, and the script checks what a browser is served:
-no pseudonym on any page, the raw table hidden, every canned query answering. It exits 1 when
-a check fails.
+no pseudonym on any page, none reachable by SQL, the raw table hidden, every canned query
+answering. It exits 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bot.querylog import LOG_FILE, public_copy  # noqa: E402
+
 METADATA = ROOT / "bot" / "datasette.yml"
 PAGES = {  # screenshot name: path
     "home": "/",
@@ -39,11 +45,11 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--window-size=1400,1000"]  # fmt: skip
 
 
-def command(data_dir: Path, port: int) -> list[str]:
-    """The datasette command line: the log and the current index's passages, side by side."""
+def command(log_copy: Path, data_dir: Path, port: int) -> list[str]:
+    """The datasette command line: the log's copy and the index's passages, side by side."""
     datasette = Path(sys.executable).with_name("datasette")
-    return [str(datasette), "serve", str(data_dir / "logs.db"),
-            str(data_dir / "index" / "passages.db"), "--crossdb", "--metadata", str(METADATA),
+    return [str(datasette), "serve", str(log_copy), str(data_dir / "index" / "passages.db"),
+            "--crossdb", "--metadata", str(METADATA),
             "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
 
 
@@ -79,6 +85,11 @@ def check(base: str, data_dir: Path) -> list[str]:
                 problems.append(f"{name} ({path}) fails: {error}")
     if 'href="/logs/queries"' in get(base + "/logs"):
         problems.append("the raw queries table is listed")
+    try:
+        get(f"{base}/logs.json?sql=select+asker+from+queries")
+        problems.append("SQL reaches the asker column")
+    except urllib.error.HTTPError:
+        pass  # no such column: what it should answer
     return problems
 
 
@@ -98,15 +109,20 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--screenshots", type=Path, help="Save PNGs here, check, and stop.")
     args = parser.parse_args()
-    for needed in (args.data_dir / "logs.db", args.data_dir / "index" / "passages.db"):
+    for needed in (args.data_dir / LOG_FILE, args.data_dir / "index" / "passages.db"):
         if not needed.exists():
             sys.exit(f"no {needed}: run the bot (the log) and `archive-bot index` first")
+    with tempfile.TemporaryDirectory(prefix="archive-bot-logs-") as folder:
+        log_copy = Path(folder) / LOG_FILE  # named logs.db: the pages are /logs/…
+        public_copy(args.data_dir, log_copy)
+        serve(command(log_copy, args.data_dir, args.port), args)
+
+
+def serve(datasette: list[str], args: argparse.Namespace) -> None:
     if not args.screenshots:
         print(f"The query log on http://127.0.0.1:{args.port} (Ctrl-C stops it)", file=sys.stderr)
-        sys.exit(subprocess.call(command(args.data_dir, args.port)))
-    server = subprocess.Popen(
-        command(args.data_dir, args.port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        sys.exit(subprocess.call(datasette))
+    server = subprocess.Popen(datasette, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(args.port)
         base = f"http://127.0.0.1:{args.port}"

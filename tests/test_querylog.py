@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from bot import querylog
 from bot.answering import answer
 from bot.cli import cli
-from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog
+from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog, public_copy
 
 from .conftest import LETTER_ID
 
@@ -506,7 +506,9 @@ def test_a_log_of_schema_1_keeps_its_labels(tmp_path: Path):
     assert QueryLog(tmp_path).labels()[0]["passage_id"] == "x#1.1"
 
 
-def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(data_dir: Path, searcher):
+def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(
+    data_dir: Path, searcher, tmp_path: Path
+):
     log = QueryLog(data_dir)
     first = log.record_answer(answer(searcher, "Tokaev"), "private", asker=7, language="en")
     log.record_answer(answer(searcher, "Рецепт борща"), "group", asker=8, language="ru")
@@ -516,11 +518,18 @@ def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(data_di
     metadata = yaml.safe_load((Path(__file__).parent.parent / "bot" / "datasette.yml").read_text())
     logs = metadata["databases"]["logs"]
     assert logs["tables"]["queries"] == {"hidden": True}
-    # As `--crossdb` opens them: the log and the index's passages side by side.
+    with sqlite3.connect(data_dir / LOG_FILE) as live:
+        pseudonyms = {row[0] for row in live.execute("select asker from queries")}
+    # Datasette gets a copy with no pseudonym column: no SQL can reach one.
+    public_copy(data_dir, tmp_path / LOG_FILE)
+    assert (tmp_path / LOG_FILE).stat().st_mode & 0o777 == 0o600
+    # As `--crossdb` opens them: the log's copy and the index's passages side by side.
     db = sqlite3.connect(":memory:")
-    db.execute("attach ? as logs", [str(data_dir / LOG_FILE)])
+    db.execute("attach ? as logs", [str(tmp_path / LOG_FILE)])
     db.execute("attach ? as passages", [str(data_dir / "index" / "passages.db")])
-    pseudonyms = {row[0] for row in db.execute("select asker from logs.queries")}
+    with pytest.raises(sqlite3.OperationalError, match="no such column: asker"):
+        db.execute("select asker from logs.queries")
+    assert len(pseudonyms) == 3
     view = db.execute("select * from logs.questions order by id")
     columns = [column[0] for column in view.description]
     rows = view.fetchall()

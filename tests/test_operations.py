@@ -1,0 +1,188 @@
+"""Running on a server: status, backups, the key, settings that stop the bot, the units."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot import __version__
+from bot.cli import cli
+from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog
+from index.errors import ArchiveError
+
+from .botapi import TOKEN, BotAPI, message, running_bot
+from .conftest import ROOT
+from .test_inbox import start_bot, wait_until
+from .test_telegram import ask, replies, wait_for
+
+DEPLOY = ROOT / "deploy"
+
+
+def status(data_dir: Path, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "status", "--data-dir", str(data_dir), *flags],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_status_start_up_line_and_an_outage_in_two_lines(data_dir: Path):
+    assert status(data_dir).returncode == 1  # no bot has run here
+    with BotAPI() as api:
+        bot = start_bot(api, data_dir)
+        try:
+            wait_until(lambda: status(data_dir).returncode == 0, timeout=90)
+            report = json.loads(status(data_dir, "--json").stdout)
+            api.push(message("Tokaev", user_id=31))
+            wait_until(lambda: replies(api, 31))
+            api.refuse_connections(10)  # Telegram unreachable for 10 s
+            api.push(message("Tokaev", user_id=32))
+            wait_until(lambda: replies(api, 32))
+            bot.send_signal(signal.SIGTERM)
+            output, _ = bot.communicate(timeout=30)
+        finally:
+            bot.kill()
+    assert report["running"] and report["healthy"] and report["version"] == __version__
+    assert report["bot"] == "archive_test_bot" and report["index"]["passages"] == 33
+    assert report["log"] is True and report["inbox_pending"] == 0
+    after = status(data_dir)
+    assert after.returncode == 1 and "bot: not running (it stopped" in after.stdout
+    assert "index: 1 documents, 33 passages" in after.stdout
+    lines = output.strip().splitlines()
+    assert f"archive-bot {__version__} is @archive_test_bot: 1 documents, 33 passages" in output
+    assert "query log on, kept 90 days" in output
+    assert "Traceback" not in output and len(lines) <= 12, output
+    assert sum("cannot reach the Bot API" in line for line in lines) == 1, output
+    assert sum("reachable again" in line for line in lines) == 1, output
+
+
+def test_a_backup_while_the_bot_answers_equals_the_live_log(data_dir: Path, tmp_path: Path):
+    runner = CliRunner()
+    backup = tmp_path / "backup"
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                for asker in range(5):
+                    await ask(api, message("Who was the French ambassador?", user_id=asker), asker)
+                old = QueryLog(data_dir, clock=lambda: time.time() - 200 * 86400)
+                old.record(query="Asked long ago", found=True, passages=[], latency_ms=1,
+                           chat_type="private")  # fmt: skip
+                old.close()  # past retention, not yet purged: a backup must not hold it
+                for asker in range(5, 25):  # still arriving while the backup runs
+                    api.push(message("Tokaev", user_id=asker))
+                made = await asyncio.to_thread(
+                    runner.invoke, cli, ["backup", str(backup), "--data-dir", str(data_dir)]
+                )
+                await wait_for(lambda: len(replies(api)) == 25)
+        return made
+
+    made = asyncio.run(scenario())
+    assert made.exit_code == 0, made.output
+    assert "the query log (" in made.stdout
+    assert not (backup / "inbox.db").exists() and (backup / SECRET_FILE).exists()
+    assert backup.stat().st_mode & 0o777 == 0o700
+    for path in backup.rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o777 == 0o600, path
+    copied = recent(runner, backup)
+    live = [row for row in recent(runner, data_dir) if row["query"] != "Asked long ago"]
+    assert 5 <= len(copied) <= 25 and copied == live[: len(copied)]
+    assert "Asked long ago" not in json.dumps(copied)
+    answer = runner.invoke(cli, ["ask", "Tokaev", "--json", "--data-dir", str(backup)])
+    assert json.loads(answer.stdout)["found"], answer.output
+    again = runner.invoke(cli, ["backup", str(backup), "--data-dir", str(data_dir)])
+    assert again.exit_code == 2 and "not empty" in again.output
+
+
+def recent(runner: CliRunner, data_dir: Path) -> list[dict]:
+    result = runner.invoke(cli, ["logs", "recent", "--json", "--limit", "100", "--data-dir",
+                                 str(data_dir)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()][::-1]
+
+
+def test_a_log_without_its_key_is_refused_and_no_key_is_made(data_dir: Path):
+    QueryLog(data_dir).close()
+    (data_dir / SECRET_FILE).unlink()
+    result = CliRunner().invoke(cli, ["logs", "recent", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and f"{SECRET_FILE} is missing" in result.stderr
+    assert not (data_dir / SECRET_FILE).exists()
+
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                pass
+
+    with pytest.raises(ArchiveError, match="restore the key from the backup"):
+        asyncio.run(scenario())
+    assert not (data_dir / SECRET_FILE).exists()
+    (data_dir / LOG_FILE).rename(data_dir / "old-logs.db")  # moved away: a new, empty log
+    QueryLog(data_dir).close()
+    assert (data_dir / SECRET_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"ARCHIVE_BOT_MODERATORS": "12 34"}, "'12 34' is not one"),
+        ({"ARCHIVE_BOT_MODERATORS": "12,@alice"}, "a username"),
+        ({"ARCHIVE_BOT_LOG_RETENTION_DAYS": "³"}, "whole number of days"),
+        ({"ARCHIVE_BOT_LOG_SECRET": "short"}, "ARCHIVE_BOT_LOG_SECRET is shorter than 32"),
+        ({"inbox": "a directory"}, "the inbox"),
+    ],
+)
+def test_misconfiguration_stops_run_in_one_line(data_dir: Path, setting: dict, message: str):
+    if setting.pop("inbox", None):
+        (data_dir / "inbox.db").mkdir()  # cannot be opened as a database
+    with BotAPI() as api:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
+               "ARCHIVE_BOT_DATA_DIR": str(data_dir), "NO_PROXY": "127.0.0.1,localhost",
+               **setting}  # fmt: skip
+        result = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert not api.calls_to("getUpdates")  # it never started to take questions
+    assert result.returncode == 1, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert TOKEN not in result.stderr
+
+
+def test_no_log_runs_without_a_log_when_the_operator_says_so(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir, log=False) as application:
+                (answer,) = await ask(api, message("Tokaev", user_id=5), 5)
+                return answer, application.bot_data["state"].log
+
+    answer, log = asyncio.run(scenario())
+    assert "К. Tokaev" in answer["text"] and log is None
+    assert not (data_dir / LOG_FILE).exists()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_the_systemd_units_verify(tmp_path: Path):
+    """The units as shipped, their paths pointed at this checkout (verify needs them to exist)."""
+    units = []
+    for unit in DEPLOY.glob("archive-bot*"):
+        text = unit.read_text(encoding="utf-8")
+        text = text.replace("/opt/archive-bot/.venv/bin/", f"{Path(sys.executable).parent}/")
+        text = text.replace("/opt/archive-bot", str(ROOT))
+        text = text.replace("/etc/archive-bot/env", str(DEPLOY / "env.example"))
+        (tmp_path / unit.name).write_text(text, encoding="utf-8")
+        units.append(str(tmp_path / unit.name))
+    assert len(units) == 3
+    result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    service = (DEPLOY / "archive-bot.service").read_text(encoding="utf-8")
+    for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "Restart=on-failure",
+                      "StateDirectory=archive-bot", "EnvironmentFile=", "UMask=0077"):  # fmt: skip
+        assert hardening in service
