@@ -5,17 +5,27 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
 
-.PHONY: run test lint bench soak index browse-logs clean
+.PHONY: install run test lint bench soak index browse-logs clean
 
-# The CPU build of torch goes first, on its own line: an unpinned torch (or one pulled in by
-# another package) would be a multi-GB CUDA build.
+# Where the CPU build of PyTorch comes from. Empty: pip's own configuration (on this project's
+# build machines, a local copy). On an ordinary server PyPI serves the CUDA build (several GB
+# of GPU libraries the bot never uses): `make run TORCH_INDEX=https://download.pytorch.org/whl/cpu`.
+TORCH_INDEX ?=
+
+# torch goes first, on its own line: an unpinned torch (or one pulled in by another package)
+# would be the newest CUDA build. A CUDA build works too, only bigger: a note, not an error.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==2.13.0
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -c "import torch, sys; sys.exit('torch has CUDA: reinstall torch==2.13.0' if torch.version.cuda else 0)"
+	$(PY) -c "import torch; torch.version.cuda and print('note: this PyTorch is a CUDA build \
+	(several GB); TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU one')"
 	touch $(STAMP)
+
+# The virtual environment alone (a server's install: README, "Running on a server").
+install: $(STAMP)
 
 $(DATA)/index/manifest.json: | $(STAMP)
 	$(BIN)/archive-bot index --data-dir $(DATA)
@@ -48,6 +58,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_scale.py --write BENCHMARKS.md
 	$(PY) scripts/bench_long_paragraph.py --megabytes 1 --write BENCHMARKS.md
 	$(PY) scripts/bench_hostile.py --write BENCHMARKS.md
+	$(PY) scripts/bench_server.py --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed

@@ -221,3 +221,22 @@ def export_onnx(location: str, target: Path) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _remove_earlier_exports(target, str(location))
+
+
+def _remove_earlier_exports(current: Path, source: str) -> None:
+    """Delete the earlier exports of the same model (about 90 MB each).
+
+    An export is named by the model files' sizes and times, so reinstalling the package that
+    ships the model (an upgrade) makes a new one; the old one would stay in the cache forever.
+    A process still using an old export has it in memory already.
+    """
+    for directory in current.parent.iterdir():
+        if directory == current or directory.name.startswith(".") or not directory.is_dir():
+            continue
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get("source") == source:
+            shutil.rmtree(directory, ignore_errors=True)

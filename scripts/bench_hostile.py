@@ -23,7 +23,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import publish, shipped_index  # noqa: E402
+from benchlib import peak_rss, publish, shipped_index  # noqa: E402
 
 from bot.inbox import INBOX_FILE, Inbox  # noqa: E402
 from tests.botapi import BotAPI, inline, message, running_bot  # noqa: E402
@@ -43,21 +42,6 @@ PAGE = 1024  # the inbox's page size (bot.inbox)
 WAITING = 80
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(status.split("VmRSS:")[1].split()[0]) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, IndexError, ValueError):
-            continue  # a process that ended between two reads
-    return total
-
-
 def hostile_build(directory: Path) -> dict:
     corpus = directory / "corpus"
     corpus.mkdir()
@@ -67,17 +51,8 @@ def hostile_build(directory: Path) -> dict:
                "--data-dir", str(directory / "data")]  # fmt: skip
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = [0]
-
-    def sample() -> None:
-        while process.poll() is None:
-            peak[0] = max(peak[0], tree_rss(process.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    peak = peak_rss(process)
     out, err = process.communicate()
-    sampler.join()
     return {
         "seconds": time.monotonic() - started,
         "peak_mb": peak[0] / 2**20,

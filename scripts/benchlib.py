@@ -79,3 +79,37 @@ def write_section(path: Path, name: str, markdown: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended between two reads
+    return total
+
+
+def peak_rss(process, every: float = 0.02) -> list[int]:
+    """Sample the resident memory of `process` and its children until it ends (a thread).
+
+    Returns a one-element list that holds the peak in bytes, updated while it runs.
+    """
+    import threading
+    import time
+
+    peak = [0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], tree_rss(process.pid))
+            time.sleep(every)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return peak

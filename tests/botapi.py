@@ -113,6 +113,11 @@ class BotAPI:
             self.calls.clear()
             return count
 
+    def failures_left(self, method: str) -> int:
+        """How many of the failures set for `method` are still to come."""
+        with self._lock:
+            return len(self._failures.get(method, []))
+
     def unconfirmed(self) -> int:
         """How many pushed updates the bot has not confirmed yet (by a later getUpdates offset)."""
         with self._lock:

@@ -1,5 +1,6 @@
 """The embedding model: ONNX Runtime and PyTorch agree; questions asked together share a pass."""
 
+import json
 import subprocess
 import sys
 import threading
@@ -136,8 +137,15 @@ def test_a_damaged_export_is_made_again(tmp_path, monkeypatch):
     exported = cache_dir() / export_key(location) / ONNX_FILE
     assert exported.is_file() and str(tmp_path) in str(exported)
     exported.write_bytes(b"not a model")
+    earlier = cache_dir() / "0123456789abcdef"  # the export of a version before an upgrade
+    earlier.mkdir()
+    (earlier / "meta.json").write_text(json.dumps({"source": location}), encoding="utf-8")
+    other = cache_dir() / "fedcba9876543210"  # another model's: kept
+    other.mkdir()
+    (other / "meta.json").write_text(json.dumps({"source": "/elsewhere"}), encoding="utf-8")
     assert np.allclose(load_onnx(location).encode(["Tokaev"]), first, atol=1e-6)
     assert exported.stat().st_size > 1_000_000
+    assert not earlier.exists() and other.exists()
 
 
 def test_answering_with_an_exported_model_never_imports_torch(embedder):
