@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import time
 from concurrent.futures import Future
+from dataclasses import replace
 from html import escape
 
 from telegram import (
@@ -331,7 +332,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         pass  # "typing…" is a courtesy; the answer matters
     result = await search(context, text, bot_state.top_k)
     html = to_html(result, bot_state.examples(lang), lang)
-    if not result.result.found or not result.result.hits:
+    if result.result.outcome == "none":
         await message.reply_text(html)
         log_answer(context, update, result)
         return
@@ -433,7 +434,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(say(lang, "no_more", html=False))
         return
     await query.answer()
-    page = SearchResult(result.result.query, True, hits)
+    page = replace(result.result, hits=hits)
     now_shown = start + len(hits)
     shown.shown = max(shown.shown, now_shown)
     if query.message:
@@ -499,14 +500,19 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer([], button=slow, cache_time=0, is_personal=True)
         return
     result = (await search(context, text, INLINE_RESULTS)).result
-    if not result.found:
+    if result.outcome == "none":
         none = InlineQueryResultsButton(text=say(lang, "inline_nothing"), start_parameter="help")
         await query.answer([], button=none, cache_time=10, is_personal=True)
         return
+    closest = result.outcome == "closest"  # marked in each title: not an answer
     articles = [
         InlineQueryResultArticle(
             id=str(number),
-            title=hit.passage.text[:80],
+            title=(
+                say(lang, "inline_closest_title", html=False, text=hit.passage.text[:70])
+                if closest
+                else hit.passage.text[:80]
+            ),
             description=attribution_of(hit.passage, lang)[:200],
             input_message_content=InputTextMessageContent(
                 passage_html(hit.passage, hit.best_sentence, TELEGRAM_LIMIT, lang)
@@ -514,7 +520,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         for number, hit in enumerate(result.hits)
     ]
-    await query.answer(articles, cache_time=10, is_personal=True)
+    button = None
+    if closest:
+        button = InlineQueryResultsButton(text=say(lang, "inline_closest"), start_parameter="help")
+    await query.answer(articles, button=button, cache_time=10, is_personal=True)
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

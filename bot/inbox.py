@@ -22,8 +22,10 @@ kept for inspection for a week (they hold ids), then deleted; each is one loud w
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -174,14 +176,18 @@ class Inbox:
 def _readable(path: Path) -> list[tuple[int, str]]:
     """Return the pending updates of a damaged inbox that can still be read.
 
-    The table is read from both ends: a damaged page stops each pass at itself, so the rows
-    before it and after it are recovered.
+    The table is read from both ends (a damaged leaf page stops each pass at itself, so the
+    rows before and after it are recovered), and the raw bytes of the file and its WAL are
+    searched for update bodies (a damaged root page hides every leaf from SQLite, though the
+    leaves still hold the bodies as JSON text). Updates the inbox had marked handled are left
+    out where that table can still be read.
     """
-    rows: dict[int, str] = {}
+    rows: dict[int, str] = _raw_bodies(path)
+    handled: set[int] = set()
     try:
         db = sqlite3.connect(path)
     except sqlite3.DatabaseError:
-        return []
+        return sorted(rows.items())
     for order in ("asc", "desc"):
         try:
             for update_id, body in db.execute(
@@ -190,8 +196,31 @@ def _readable(path: Path) -> list[tuple[int, str]]:
                 rows[update_id] = body
         except sqlite3.DatabaseError:
             pass
+    try:
+        handled = {update_id for (update_id,) in db.execute("select update_id from handled")}
+    except sqlite3.DatabaseError:
+        pass
     db.close()
-    return sorted(rows.items())
+    return sorted((update_id, body) for update_id, body in rows.items() if update_id not in handled)
+
+
+def _raw_bodies(path: Path) -> dict[int, str]:
+    """Find update bodies (JSON objects with an integer "update_id") in the bytes of an inbox."""
+    bodies: dict[int, str] = {}
+    decoder = json.JSONDecoder()
+    for file in (path, path.with_name(path.name + "-wal")):
+        try:
+            data = file.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        for start in (m.start() for m in re.finditer(r'\{"', data)):
+            try:
+                body, _ = decoder.raw_decode(data, start)
+            except ValueError:
+                continue
+            if isinstance(body, dict) and type(body.get("update_id")) is int:
+                bodies[body["update_id"]] = json.dumps(body)
+    return bodies
 
 
 def _delete_old_damaged(data_dir: Path) -> None:

@@ -113,8 +113,8 @@ def plot_stats(stats: dict, path: Path) -> None:
 
 
 def recent_line(row: dict) -> str:
-    """Return one logged question as "id time ✓/✗ 👍/👎 question"."""
-    found = "✓" if row["found"] else "✗"
+    """Return one logged question as "id time ✓/≈/✗ 👍/👎 question" (≈: only the closest)."""
+    found = {"answered": "✓", "closest": "≈"}.get(row["outcome"], "✗")
     feedback = {"up": "👍", "down": "👎"}.get(row["feedback"] or "", "  ")
     query = row["query"] if len(row["query"]) <= 80 else row["query"][:79] + "…"
     return f"{row['id']:>6} {row['time'][:16].replace('T', ' ')} {found} {feedback} {query}"
@@ -122,7 +122,9 @@ def recent_line(row: dict) -> str:
 
 def question_text(row: dict) -> str:
     """Return a logged question's header: id, time, chat type, language, outcome, label."""
-    outcome = "answered" if row["found"] else "not answered"
+    outcome = {"answered": "answered", "closest": "not answered (closest passages only)"}.get(
+        row["outcome"], "not answered"
+    )
     feedback = {"up": ", rated 👍", "down": ", rated 👎"}.get(row["feedback"] or "", "")
     label = ", labelled out of scope" if row["out_of_scope"] else (
         f", labelled {row['label']}" if row["label"] else ""

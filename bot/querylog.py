@@ -37,10 +37,11 @@ logger = logging.getLogger(__name__)
 
 LOG_FILE = "logs.db"
 SECRET_FILE = "log-secret"
-SCHEMA_VERSION = 3  # 2: labels in their own table, apart from retention; 3: `questions` view
+# 2: labels in their own table, apart from retention; 3: `questions` view; 4: `outcome`
+SCHEMA_VERSION = 4
 DEFAULT_RETENTION_DAYS = 90
 # Everything but the asker's pseudonym, which never leaves the database.
-PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "passages",
+PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "outcome", "passages",
                   "top_passage", "latency_ms", "feedback", "feedback_time", "label",
                   "out_of_scope")  # fmt: skip
 BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
@@ -190,7 +191,8 @@ class QueryLog:
                 version = self.db.execute("pragma user_version").fetchone()[0]
                 if version == 1:
                     self._add_labels()
-                if version in (1, 2):
+                if version in (1, 2, 3):
+                    self._add_outcome()
                     self._add_view()
                 elif version != SCHEMA_VERSION:
                     raise RuntimeError(
@@ -207,6 +209,7 @@ class QueryLog:
                     "language": str,
                     "query": str,
                     "found": int,
+                    "outcome": str,
                     "passages": str,
                     "top_passage": str,
                     "latency_ms": float,
@@ -244,6 +247,15 @@ class QueryLog:
         )
         self.db.execute("update queries set out_of_scope = 0 where out_of_scope is null")
 
+    def _add_outcome(self) -> None:
+        """Add the `outcome` column (schema 4): answered, closest or none (see index.search).
+
+        Questions logged before it have none: the view tells them by `found` alone.
+        """
+        if "outcome" not in self.db["queries"].columns_dict:
+            self.db.execute("alter table queries add column outcome text")
+        self.db.execute("drop view if exists questions")
+
     def _add_view(self) -> None:
         """Create the `questions` view (schema 3): the log as moderators browse it (datasette).
 
@@ -251,7 +263,8 @@ class QueryLog:
         """
         self.db.execute(
             "create view if not exists questions as select id, time, chat_type, language, "
-            "query, case found when 1 then 'answered' else 'not answered' end as outcome, "
+            "query, coalesce(outcome, case found when 1 then 'answered' else 'not answered' "
+            "end) as outcome, "
             "case feedback when 'up' then 'liked' when 'down' then 'disliked' else '' end "
             "as feedback, "
             "latency_ms, (select group_concat(json_extract(value, '$.id'), char(10)) "
@@ -331,8 +344,13 @@ class QueryLog:
         chat_type: str,
         asker: int | None = None,
         language: str | None = None,
+        outcome: str | None = None,
     ) -> int | None:
-        """Log one answered question; return its id (None when the log is not writable)."""
+        """Log one answered question; return its id (None when the log is not writable).
+
+        `outcome` is "answered", "closest" or "none" (default: "answered" when `found`, else
+        "none"); "closest" counts as not answered everywhere (`found` is false).
+        """
         row = {
             "time": utc(self.clock()),
             "asker": self.pseudonym(asker) if asker is not None else None,
@@ -340,6 +358,7 @@ class QueryLog:
             "language": language,
             "query": query,
             "found": int(found),
+            "outcome": outcome or ("answered" if found else "none"),
             "passages": json.dumps([{"id": p, "score": round(s, 4)} for p, s in passages]),
             "top_passage": passages[0][0] if passages else None,
             "latency_ms": round(latency_ms, 1),
@@ -361,6 +380,7 @@ class QueryLog:
         return self.record(
             query=result.query,
             found=result.found,
+            outcome=result.outcome,
             passages=[(hit.passage.passage_id, hit.score) for hit in result.hits],
             latency_ms=answer.latency_ms,
             chat_type=chat_type,
@@ -569,6 +589,7 @@ def _public(row: dict) -> dict:
     """A logged question as moderators read it: booleans as booleans, passages as a list."""
     return row | {
         "found": bool(row["found"]),
+        "outcome": row["outcome"] or ("answered" if row["found"] else "none"),  # before schema 4
         "out_of_scope": bool(row["out_of_scope"]),
         "passages": _passages(row),
     }

@@ -53,6 +53,7 @@ def to_json(answer: Answer) -> dict:
     data = {
         "query": result.query,
         "found": result.found,
+        "outcome": result.outcome,
         "passages": [
             {
                 "text": hit.passage.text,
@@ -81,9 +82,11 @@ def to_text(answer: Answer, color: bool = False) -> str:
     result = answer.result
     if not result.query:
         return "\n".join(lines)
-    if not result.found:
+    if result.outcome == "none":
         lines.append(say(TERMINAL, "nothing_found", html=False))
         return "\n".join(lines)
+    if result.outcome == "closest":
+        lines += [say(TERMINAL, "closest", html=False), ""]
     for number, hit in enumerate(result.hits, start=1):
         text = hit.passage.text
         if color and hit.best_sentence:
@@ -149,8 +152,10 @@ def to_html(answer: Answer, examples: list[str], lang: str, limit: int = TELEGRA
     result = answer.result
     if not result.query:
         return head.strip()
-    if not result.found or not result.hits:
+    if result.outcome == "none":
         return head + nothing_found_html(examples, lang)
+    if result.outcome == "closest":  # said plainly first: these are not an answer
+        head += say(lang, "closest") + "\n\n"
     blocks: list[str] = []
     budget = limit - len(head)
     for hit in result.hits:

@@ -83,13 +83,25 @@ class Hit:
     best_sentence: tuple[int, int] | None = None  # offsets in passage.text, for highlighting
 
 
+Outcome = Literal["answered", "closest", "none"]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     """The answer to one question: ranked hits and whether they really answer it."""
 
     query: str
-    found: bool
+    found: bool  # a passage answers the question
     hits: list[Hit]
+    related: bool = False  # none answers, but the hits are on its subject (see `outcome`)
+
+    @property
+    def outcome(self) -> Outcome:
+        """"answered"; "closest": the archive holds passages on the question's subject but
+        none that answers it, offered only as the closest; or "none": nothing related."""
+        if self.found:
+            return "answered"
+        return "closest" if self.related and self.hits else "none"
 
 
 def content_words(query: str, min_length: int = 1) -> list[str]:
@@ -241,7 +253,8 @@ class Searcher:
         ]
         margin = max(e5_similarity) - float((self.background @ e5[0]).max())
         found = self._found(query, latin, margin, best_minilm, bool(keyword))
-        return SearchResult(query, found, hits)
+        # Not an answer, but on the subject: some passage shares a telling word with it.
+        return SearchResult(query, found, hits, related=bool(keyword))
 
     def _found(
         self, query: str, latin: bool, margin: float, similarity: float | None, keyword_hit: bool

@@ -99,6 +99,7 @@ def main() -> None:
         "bench_server",
         "One small server: install, build, start-up, memory",
         [
+            "",
             "| what | measured |",
             "| --- | --- |",
             f"| virtual environment (`.venv`, PyTorch CPU build included) | {venv:,.0f} MB |",

@@ -82,7 +82,7 @@ def test_ask_json_follows_the_contract(runner, index_dir: Path):
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["query"] == "Who was the French ambassador?"
-    assert answer["found"] is True
+    assert answer["found"] is True and answer["outcome"] == "answered"
     assert len(answer["passages"]) == 3
     first = answer["passages"][0]
     assert set(first) == {"text", "score", "document", "section", "paragraph", "passage_id"}
@@ -115,7 +115,14 @@ def test_ask_reads_one_question_per_line(runner, index_dir: Path):
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [a["query"][:6] for a in answers] == ["Tokaev", "", "How do", "xxxxxx"]
     assert [a["found"] for a in answers] == [True, False, False, False]
+    assert [a["outcome"] for a in answers] == ["answered", "none", "none", "none"]
     assert "empty" in answers[1]["note"] and "first" in answers[3]["note"]
+    closest = runner.invoke(cli, ["ask", "--json", "What is the weather in Paris tomorrow?"],
+                            env=env)  # fmt: skip
+    answer = json.loads(closest.stdout)
+    assert (answer["found"], answer["outcome"]) == (False, "closest") and answer["passages"]
+    text = runner.invoke(cli, ["ask", "What is the weather in Paris tomorrow?"], env=env)
+    assert text.stdout.startswith("Nothing in the archive answers this directly.")
 
 
 def test_ask_refuses_an_empty_question(runner, index_dir: Path):

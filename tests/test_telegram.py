@@ -506,6 +506,60 @@ def test_thirty_seconds_of_refused_connections_lose_no_question(data_dir: Path):
 LANGUAGES = {"ru": "ru", "kk": "kk", "en": "en", "de": "en", None: "en"}  # client -> replies
 
 
+OUTCOMES = [  # asker's language, question, outcome
+    ("en", "Who was the French ambassador?", "answered"),
+    ("en", "What is the weather in Paris tomorrow?", "closest"),
+    ("en", "How do I bake bread?", "none"),
+    ("ru", "Кто был послом Франции?", "answered"),
+    ("ru", "Какой любимый цвет Токаева?", "closest"),
+    ("ru", "Рецепт борща", "none"),
+    ("kk", "Францияның Қазақстандағы елшісі кім болды?", "answered"),
+    ("kk", "Тоқаевтың сүйікті түсі қандай?", "closest"),
+    ("kk", "Париждегі ауа райы қандай?", "none"),
+]
+
+
+def test_answered_closest_and_none_each_say_what_they_are_in_the_askers_language(
+    data_dir: Path,
+):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                replies_ = []
+                for number, (lang, text, _) in enumerate(OUTCOMES):
+                    (reply,) = await ask(api, message(text, user_id=700 + number, language=lang),
+                                         700 + number)  # fmt: skip
+                    replies_.append(reply)
+                for number, (lang, text, _) in enumerate(OUTCOMES):
+                    api.push(inline(text, user_id=800 + number, language=lang))
+                await wait_for(lambda: len(api.calls_to("answerInlineQuery")) == len(OUTCOMES))
+                return replies_, api.calls_to("answerInlineQuery")
+
+    replies_, inline_answers = asyncio.run(scenario())
+    inline_by_text = {c.params["inline_query_id"]: c.params for c in inline_answers}
+    inline_answers = [inline_by_text[k] for k in sorted(inline_by_text, key=int)]
+    for (lang, text, outcome), reply, offered in zip(
+        OUTCOMES, replies_, inline_answers, strict=True
+    ):
+        quotes = check_html(reply["text"])
+        if outcome == "answered":
+            assert quotes and not reply["text"].startswith(say(lang, "closest")), text
+            assert not offered["results"][0]["title"].startswith(
+                say(lang, "inline_closest_title", html=False, text="")
+            )
+        elif outcome == "closest":  # said plainly first, then the closest passages
+            assert reply["text"].startswith(say(lang, "closest")) and quotes, text
+            assert "reply_markup" in reply
+            for result in offered["results"]:
+                assert result["title"].startswith(
+                    say(lang, "inline_closest_title", html=False, text="")
+                )
+            assert offered["button"]["text"] == say(lang, "inline_closest", html=False)
+        else:
+            assert reply["text"].startswith(say(lang, "nothing_found")) and not quotes, text
+            assert offered["results"] == []
+
+
 def test_every_asker_is_answered_in_their_own_language(data_dir: Path):
     """/start, /help, a declined question, a throttled burst and buttons, per client language."""
 

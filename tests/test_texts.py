@@ -15,7 +15,8 @@ ENGLISH = texts.catalogue("en")
 SAMPLE = {"example": "Who & <why>?", "username": "archive_bot", "version": "0.1.0",
           "model": "all-MiniLM-L6-v2", "built": "2026-11-28T00:00:00Z", "language": "English",
           "name": "Введение & <co>", "number": 123456, "documents": "5 documents",
-          "passages": "1,000 passages", "privacy": "questions are not logged"}  # fmt: skip
+          "passages": "1,000 passages", "privacy": "questions are not logged",
+          "text": "A quote & <b>"}  # fmt: skip
 CATEGORIES = {"en": {"one", "other"}, "ru": {"one", "few", "many"}, "kk": {"one", "other"}}
 
 
