@@ -34,12 +34,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 RUN_LOCK = "run.lock"  # held by the one `archive-bot run` of a data dir
 COMMANDS = ("start", "help", "sources", "about", "forget")  # described in each catalogue
-# Moderators' commands, in English in every language (like the `logs` command they mirror).
-MODERATOR_COMMANDS = [
-    BotCommand("stats", "Moderators: statistics of the query log"),
-    BotCommand("recent", "Moderators: the last 10 questions"),
-    BotCommand("reload", "Moderators: switch to a new index now"),
-]
+MODERATOR_COMMANDS = ("stats", "recent", "reload")  # in moderators' private menus only
 PURGE_EVERY = 24 * 3600  # seconds between retention purges of the running bot
 RELOAD_CHECK_EVERY = 5.0  # seconds between checks for a new index (a small file read)
 # A reply is retried this often after a timeout or a connection error, waiting 0.5 s, 1 s,
@@ -282,7 +277,7 @@ async def post_init(application: Application) -> None:
         try:  # moderators see their extra commands in the menu of their private chat
             for lang in texts.LANGUAGES:
                 await application.bot.set_my_commands(
-                    menu(lang) + MODERATOR_COMMANDS,
+                    menu(lang, COMMANDS + MODERATOR_COMMANDS),
                     scope=BotCommandScopeChat(moderator),
                     language_code=None if lang == texts.LANGUAGES[0] else lang,
                 )
@@ -290,9 +285,9 @@ async def post_init(application: Application) -> None:
             logger.info("a moderator has not started a chat with the bot yet")
 
 
-def menu(lang: str) -> list[BotCommand]:
-    """The askers' command menu in `lang`."""
-    return [BotCommand(name, texts.text(lang, f"command_{name}")) for name in COMMANDS]
+def menu(lang: str, commands: tuple[str, ...] = COMMANDS) -> list[BotCommand]:
+    """The command menu in `lang`: the askers' commands, or any others of the catalogue."""
+    return [BotCommand(name, texts.text(lang, f"command_{name}", html=False)) for name in commands]
 
 
 async def register_profile(application: Application) -> None:

@@ -120,7 +120,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands and tips."""
     lang = lang_of(update)
-    text = say(lang, "help", example=example(context, lang), username=context.bot.username)
+    question = example(context, lang)
+    question += "" if question.endswith(("?", "!", ".")) else "."  # a sentence follows it
+    text = say(lang, "help", example=question, username=context.bot.username)
     await update.effective_message.reply_text(text)
 
 
@@ -152,13 +154,16 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Give the version and how answers are made."""
     bot_state = state(context)
     searcher = bot_state.searcher
+    lang = lang_of(update)
     await update.effective_message.reply_text(
         say(
-            lang_of(update),
+            lang,
             "about",
             version=__version__,
             model=searcher.embedder.name if searcher else bot_state.model,
-            built=searcher.store.manifest.get("built_at", "?") if searcher else "?",
+            built=texts.date_time(lang, searcher.store.manifest.get("built_at", "?"))
+            if searcher
+            else "?",
         )
     )
 

@@ -61,3 +61,17 @@ def text(lang: str, key: str, count: int | None = None, html: bool = True, **val
     if html:
         values = {name: escape(str(value), quote=False) for name, value in values.items()}
     return entry.format(**values)
+
+
+def date_time(lang: str, iso: str) -> str:
+    """Return an ISO time ("2026-12-01T14:21:00+00:00") as a date in `lang`, in UTC
+    ("1 декабря 2026 г., 14:21 UTC"); a value that is not an ISO time is returned as it is."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(UTC)
+    except (TypeError, ValueError):
+        return iso
+    month = text(lang, "months", html=False).split()[moment.month - 1]
+    return text(lang, "date_time", html=False, day=moment.day, month=month, year=moment.year,
+                time=moment.strftime("%H:%M"))  # fmt: skip

@@ -97,7 +97,7 @@ class SearchResult:
 
     @property
     def outcome(self) -> Outcome:
-        """"answered"; "closest": the archive holds passages on the question's subject but
+        """ "answered"; "closest": the archive holds passages on the question's subject but
         none that answers it, offered only as the closest; or "none": nothing related."""
         if self.found:
             return "answered"

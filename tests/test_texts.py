@@ -16,7 +16,8 @@ SAMPLE = {"example": "Who & <why>?", "username": "archive_bot", "version": "0.1.
           "model": "all-MiniLM-L6-v2", "built": "2026-11-28T00:00:00Z", "language": "English",
           "name": "Введение & <co>", "number": 123456, "documents": "5 documents",
           "passages": "1,000 passages", "privacy": "questions are not logged",
-          "text": "A quote & <b>"}  # fmt: skip
+          "text": "A quote & <b>", "day": 1, "month": "December", "year": 2026,
+          "time": "14:21"}  # fmt: skip
 CATEGORIES = {"en": {"one", "other"}, "ru": {"one", "few", "many"}, "kk": {"one", "other"}}
 
 
@@ -62,3 +63,22 @@ def test_plural_forms():
 )  # fmt: skip
 def test_telegram_language_codes(code: str | None, lang: str):
     assert texts.language(code) == lang
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("en", "1 December 2026, 14:21 UTC"), ("ru", "1 декабря 2026 г., 14:21 UTC"),
+     ("kk", "2026 жылғы 1 желтоқсан, 14:21 UTC")],
+)  # fmt: skip
+def test_about_gives_the_index_date_in_the_askers_language(lang: str, expected: str):
+    assert texts.date_time(lang, "2026-12-01T14:21:00+00:00") == expected
+    assert texts.date_time(lang, "?") == "?"  # an index without a build time
+
+
+@pytest.mark.parametrize("lang", texts.LANGUAGES)
+def test_help_never_puts_a_full_stop_after_a_question_mark(lang: str):
+    assert "?." not in texts.text(lang, "help", example="Who was it?", username="bot")
+    for command in ("stats", "recent", "reload"):  # moderators' menu, in their language too
+        assert texts.text(lang, f"command_{command}") != ENGLISH[f"command_{command}"] or (
+            lang == "en"
+        )
