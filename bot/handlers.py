@@ -47,7 +47,7 @@ from bot.render import (
 from bot.state import BotState, Shown
 from bot.texts import text as say
 from index.search import SearchResult
-from index.store import REBUILD_HINT
+from index.store import CARD_PARAGRAPH, REBUILD_HINT
 
 logger = logging.getLogger(__name__)
 
@@ -296,6 +296,7 @@ def keyboard(answer_id: str, result: SearchResult, shown: int, lang: str) -> Inl
             callback_data=callbacks.context(hit.passage.document["id"], hit.passage.paragraph),
         )
         for hit in result.hits
+        if hit.passage.paragraph != CARD_PARAGRAPH  # a catalogue card has no surroundings
     ]
     last_row = [
         InlineKeyboardButton("👍", callback_data=callbacks.feedback(answer_id, "up")),
@@ -411,6 +412,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         doc_id = bot_state.documents.get(parsed.document)
         store = bot_state.searcher.store
         numbers = (parsed.number - 1, parsed.number, parsed.number + 1) if doc_id else ()
+        numbers = [n for n in numbers if n != CARD_PARAGRAPH]
         around = [p for number in numbers if (p := store.paragraph(doc_id, number))]
         if not any(p.paragraph == parsed.number for p in around):
             await query.answer(say(lang, "passage_gone", html=False))

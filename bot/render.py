@@ -14,7 +14,7 @@ import click
 from bot.answering import Answer
 from bot.texts import text as say
 from index.passages import sentence_spans
-from index.store import StoredPassage
+from index.store import CARD_PARAGRAPH, StoredPassage
 
 TELEGRAM_LIMIT = 4096
 ELLIPSIS = " …"
@@ -28,6 +28,8 @@ def attribution_of(passage: StoredPassage, lang: str, paragraph: bool = True) ->
     are translated. Missing parts are left out.
     """
     document = passage.document
+    if passage.paragraph == CARD_PARAGRAPH:  # its text holds the values: not twice
+        return say(lang, "attribution_card", html=False, title=document["title"])
     parts = [document["title"], document["author"], document["date"]]
     if passage.section:
         parts.append(say(lang, "attribution_section", html=False, name=passage.section))

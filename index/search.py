@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from index.cards import ArchiveQuestion, archive_question, cards
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.languages import STOPWORDS as CYRILLIC_STOPWORDS
@@ -184,6 +185,7 @@ class Searcher:
         # Spelling correction looks words up in memory: only for archives of moderate size.
         terms = store.term_count()
         self.vocabulary = Vocabulary(store.terms()) if terms <= SPELLING_LIMIT else None
+        self.titles = [d["title"] for d in store.documents()]  # see index.cards
 
     @classmethod
     def open(cls, data_dir: Path, model: str = DEFAULT_MODEL) -> Searcher:
@@ -211,6 +213,8 @@ class Searcher:
             mode: "hybrid" fuses meaning and words; "dense" and "keyword" use one (benchmarks).
             fusion: "weighted" (similarity plus normalised BM25) or "rrf" (reciprocal rank).
         """
+        if kind := archive_question(content_words(query), self.titles):
+            return self._about_archive(query, kind, top_k)
         latin = not any(is_cyrillic(word) for word in tokens(query))
         e5 = self.multilingual.encode_query(query)
         minilm = self.embedder.encode_query(query) if latin else None
@@ -255,6 +259,23 @@ class Searcher:
         found = self._found(query, latin, margin, best_minilm, bool(keyword))
         # Not an answer, but on the subject: some passage shares a telling word with it.
         return SearchResult(query, found, hits, related=bool(keyword))
+
+    def _about_archive(self, query: str, kind: ArchiveQuestion, top_k: int) -> SearchResult:
+        """Answer a question about the archive itself from the catalogue cards (index.cards).
+
+        Asked who wrote a document, the passage where its author names themself follows the
+        card ("By saying this I, Khrapunov Viktor, …", the letter's ¶ 29).
+        """
+        found = cards(self.store, query, kind)
+        hits = [Hit(card, 1.0) for card in found]
+        author = found[0].document["author"] if kind == "card" and len(found) == 1 else None
+        if author and (words := content_words(author, FOUND_WORD_LENGTH)):
+            rows = [row for row, _ in self.store.keyword(match_expression(words, "AND"), 10)]
+            named = self.store.passages(rows) if rows else {}
+            own = [named[r] for r in rows if named[r].document["id"] == found[0].document["id"]]
+            if own:
+                hits.append(Hit(own[0], 0.5, best_sentence(own[0].text, author)))
+        return SearchResult(query, True, hits if kind == "list" else hits[: max(top_k, 2)])
 
     def _found(
         self, query: str, latin: bool, margin: float, similarity: float | None, keyword_hit: bool

@@ -67,6 +67,32 @@ class StoredPassage:
     document: dict[str, str | None]
 
 
+CARD_PARAGRAPH = 0  # a catalogue card's paragraph number: before the document's first
+CARD_FIELDS = ("title", "author", "date", "source", "note")
+
+
+def card(document: dict) -> StoredPassage:
+    """The catalogue card of a document (a row of `IndexStore.documents`) as a passage.
+
+    Its text is the document's metadata values, one per line, exactly as the catalogue (or
+    the file) gives them; its id is `<document id>#card`. It is not a row of the index.
+    """
+    return StoredPassage(
+        row=-1,
+        passage_id=f"{document['id']}#card",
+        paragraph=CARD_PARAGRAPH,
+        part=1,
+        section=None,
+        heading=None,
+        page=None,
+        start=0,
+        end=0,
+        text="\n".join(str(document[name]) for name in CARD_FIELDS if document.get(name)),
+        document={k: document.get(k) for k in ("title", "author", "date", "source")}
+        | {"id": document["id"]},
+    )
+
+
 def write_index(
     data_dir: Path,
     documents: list[Document],
@@ -412,7 +438,13 @@ class IndexStore:
         return {row["term"]: row["df"] for row in rows}
 
     def passage(self, passage_id: str) -> StoredPassage | None:
-        """Return the passage with this stable id, or None when the index has no such passage."""
+        """Return the passage with this stable id, or None when the index has no such passage.
+
+        `<document id>#card` is the document's catalogue card (see `card`).
+        """
+        if passage_id.endswith("#card"):
+            doc_id = passage_id.removesuffix("#card")
+            return next((card(d) for d in self.documents() if d["id"] == doc_id), None)
         found = self._query(
             "select p.*, d.title, d.author, d.date, d.source from passages p "
             "join documents d on d.id = p.doc_id where p.passage_id = ?",

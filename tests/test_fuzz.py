@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 
 from bot import callbacks
 from bot.answering import answer
-from bot.render import ELLIPSIS, to_html
+from bot.render import to_html
 from index.documents import Document
 from index.passages import split_passages
 
 from .botapi import BotAPI, callback, inline, running_bot
-from .conftest import CORPUS
+from .conftest import verbatim
 from .test_telegram import check_html, wait_for
 
 NASTY = st.sampled_from(
@@ -32,8 +32,7 @@ RELAXED = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 def _assert_verbatim(html: str) -> None:
     for quote in check_html(html):
-        document = (CORPUS / "khrapunov-open-letter-ablyazov.txt").read_text(encoding="utf-8")
-        assert quote.removesuffix(ELLIPSIS) in document
+        assert verbatim(quote), quote
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=RELAXED)

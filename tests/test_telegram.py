@@ -21,7 +21,7 @@ from bot.texts import text as say
 
 from . import botapi
 from .botapi import TOKEN, BotAPI, callback, inline, message, running_bot
-from .conftest import LETTER, ROOT
+from .conftest import ROOT, verbatim
 
 STICKER = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
            "is_video": False, "type": "regular"}  # fmt: skip
@@ -110,8 +110,8 @@ def check_html(text: str) -> list[str]:
 
 
 def assert_verbatim(quote: str) -> None:
-    """Each quoted passage is a substring of the letter ("…" marks a cut)."""
-    assert quote.removesuffix(" …") in LETTER, quote
+    """Each quoted passage is a substring of the letter ("…" marks a cut), or a card."""
+    assert verbatim(quote), quote
 
 
 def buttons(reply: dict) -> dict[str, str]:
@@ -558,6 +558,40 @@ def test_answered_closest_and_none_each_say_what_they_are_in_the_askers_language
         else:
             assert reply["text"].startswith(say(lang, "nothing_found")) and not quotes, text
             assert offered["results"] == []
+
+
+ABOUT_THE_ARCHIVE = [  # asker's language, question
+    ("en", "Who wrote the letter?"),
+    ("ru", "Кто автор письма?"),
+    ("kk", "Хатты кім жазды?"),
+    ("en", "What documents are in the archive?"),
+    ("ru", "Какие документы есть в архиве?"),
+    ("kk", "Мұрағатта қандай құжаттар бар?"),
+]
+
+
+def test_questions_about_the_archive_are_answered_from_its_catalogue(data_dir: Path):
+    async def scenario():
+        with BotAPI() as api:
+            async with running_bot(api, data_dir):
+                return [
+                    (await ask(api, message(text, user_id=900 + n, language=lang), 900 + n))[0]
+                    for n, (lang, text) in enumerate(ABOUT_THE_ARCHIVE)
+                ]
+
+    for (lang, text), reply in zip(ABOUT_THE_ARCHIVE, asyncio.run(scenario()), strict=True):
+        quotes = check_html(reply["text"])
+        card = quotes[0]  # the letter's card: the catalogue's values, verbatim, one per line
+        assert card.split("\n")[:3] == [
+            "Open letter on the extradition of Mukhtar Ablyazov", "Viktor Khrapunov", "2013"
+        ], text  # fmt: skip
+        assert verbatim(card)
+        title = "Open letter on the extradition of Mukhtar Ablyazov"
+        assert say(lang, "attribution_card", title=title) in reply["text"], text
+        if "?" in text and ("wrote" in text or "автор" in text or "жазды" in text):
+            assert "By saying this I, Khrapunov Viktor" in quotes[1]  # ¶ 29: he names himself
+        labels = buttons(reply)
+        assert not any(label.startswith("Context ¶ 0") for label in labels)
 
 
 def test_every_asker_is_answered_in_their_own_language(data_dir: Path):

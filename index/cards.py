@@ -1,0 +1,85 @@
+"""Questions about the archive itself, answered from the documents' catalogue cards.
+
+A document's card is a passage too (`index.store.card`): its text is the document's catalogue
+values, one per line, exactly as the catalogue (or the file's own metadata) gives them, so the
+verbatim rule holds for cards as for every other quote. Cards are made from the index's
+documents table when a question asks for them; they are never ranked among the passages.
+
+A question asks for a card when every content word it has is a word about documents
+("letter", "письмо", "хат"), about their cards ("author", "написал", "жазды"), or a word of
+a document's title, and one of the first two kinds is there: "Who wrote the letter?", "Кто
+автор письма?", "Хатты кім жазды?". It asks for the list of documents when it names the
+archive and documents and nothing else: "What documents are in the archive?". Words are
+matched by their beginnings, so that Russian and Kazakh endings do not matter.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from index.normalize import tokens
+from index.store import CARD_FIELDS, IndexStore, StoredPassage, card
+
+ArchiveQuestion = Literal["card", "list"]
+
+LIST_LIMIT = 20  # cards in an answer to "what documents are in the archive?"
+
+DOCUMENT_WORDS = (
+    "letter", "document", "report", "ruling", "article", "text", "book", "paper", "memo",
+    "письм", "документ", "доклад", "текст", "стать", "книг", "решени", "приговор",
+    "хат", "құжат", "мәтін", "баяндама", "мақала", "кітап", "үкім",
+)  # fmt: skip
+CARD_WORDS = (
+    "author", "wrote", "write", "written", "writer", "signed", "date", "dated", "year",
+    "title", "called", "named", "source", "published", "publish", "origin",
+    "автор", "написа", "напиша", "подписа", "дата", "датир", "год", "назван", "заглави",
+    "источник", "опубликова", "издан",
+    "авторы", "жазды", "жазған", "жазыл", "күні", "жыл", "атауы", "аты",
+    "дереккөз", "жарияла",
+)  # fmt: skip
+ARCHIVE_WORDS = ("archive", "collection", "архив", "коллекци", "мұрағат")
+# Question words that are not in the stopword lists but ask nothing themselves.
+ASKING_WORDS = frozenset(
+    "list show tell which kind list перечисли покажи назови какой атап".split()
+)
+
+
+def archive_question(words: list[str], titles: list[str]) -> ArchiveQuestion | None:
+    """Whether a question asks for documents' cards, for the list of documents, or neither.
+
+    Args:
+        words: the question's content words (folded, stopwords left out: see index.search).
+        titles: the titles of the archive's documents.
+    """
+    title_words = {word for title in titles for word in tokens(title)}
+    kinds = {"document": 0, "card": 0, "archive": 0}
+    for word in words:
+        if word in ASKING_WORDS:
+            continue
+        if word.startswith(DOCUMENT_WORDS):
+            kinds["document"] += 1
+        elif word.startswith(CARD_WORDS):
+            kinds["card"] += 1
+        elif word.startswith(ARCHIVE_WORDS):
+            kinds["archive"] += 1
+        elif word not in title_words:
+            return None  # it asks about something else: the passages answer it
+    if kinds["archive"] and kinds["document"] and not kinds["card"]:
+        return "list"
+    if kinds["document"] or kinds["card"]:
+        return "card"
+    return None
+
+
+def cards(store: IndexStore, query: str, kind: ArchiveQuestion) -> list[StoredPassage]:
+    """The cards a question about the archive asks for: every document's for the list (up to
+    LIST_LIMIT), else those of the documents whose cards share the most of its words."""
+    documents = store.documents()[:LIST_LIMIT] if kind == "list" else store.documents()
+    if kind == "card":
+        asked = set(tokens(query))
+        shared = [
+            len(asked & set(tokens(" ".join(str(d[f] or "") for f in CARD_FIELDS))))
+            for d in documents
+        ]
+        documents = [d for d, n in zip(documents, shared, strict=True) if n == max(shared)]
+    return [card(d) for d in documents[:LIST_LIMIT]]
