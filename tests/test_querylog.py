@@ -534,11 +534,7 @@ def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(
     columns = [column[0] for column in view.description]
     rows = view.fetchall()
     assert "asker" not in columns and not pseudonyms & {v for row in rows for v in row}
-    assert [row[columns.index("outcome")] for row in rows] == [
-        "answered",
-        "not answered",
-        "answered",
-    ]
+    assert [row[columns.index("outcome")] for row in rows] == ["answered", "none", "answered"]
     assert rows[0][columns.index("feedback")] == "disliked"
     assert rows[0][columns.index("passages")].count("\n") == 2  # three ids, one per line
     canned = {**logs["queries"], **metadata["databases"]["_memory"]["queries"]}
