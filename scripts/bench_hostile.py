@@ -21,7 +21,6 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import peak_rss, publish, shipped_index  # noqa: E402
+from benchlib import publish, shipped_index, timed_index  # noqa: E402
 
 from bot.inbox import INBOX_FILE, Inbox  # noqa: E402
 from tests.botapi import BotAPI, inline, message, running_bot  # noqa: E402
@@ -48,20 +47,15 @@ def hostile_build(directory: Path) -> dict:
     corpus.mkdir()
     hostile_corpus(corpus)
     (corpus / "bomb.docx").write_bytes(zip_bomb(600))
-    command = [sys.executable, "-m", "bot", "index", "--corpus", str(corpus),
-               "--data-dir", str(directory / "data")]  # fmt: skip
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = peak_rss(process)
-    out, err = process.communicate()
+    run = timed_index(corpus, directory / "data")
     return {
-        "seconds": time.monotonic() - started,
-        "peak_mb": peak[0] / 2**20,
+        "seconds": run["seconds"],
+        "peak_mb": run["peak_mb"],
         "bomb_kb": (corpus / "bomb.docx").stat().st_size / 1024,
-        "exit": process.returncode,
-        "named": [line for line in err.decode().splitlines() if line.startswith("cannot read")],
-        "traceback": "Traceback" in err.decode(),
-        "indexed": "added                 1" in out.decode(),
+        "exit": run["exit"],
+        "named": [line for line in run["err"].splitlines() if line.startswith("cannot read")],
+        "traceback": "Traceback" in run["err"],
+        "indexed": "added                 1" in run["out"],
     }
 
 

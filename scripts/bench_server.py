@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from benchlib import peak_rss, publish, tree_rss  # noqa: E402
+from benchlib import peak_rss, publish, timed_index, tree_rss  # noqa: E402
 
 from tests.botapi import TOKEN, BotAPI, message  # noqa: E402
 from tests.test_telegram import replies  # noqa: E402
@@ -39,15 +39,10 @@ def size_mb(path: Path) -> float:
 
 
 def build(data_dir: Path) -> dict:
-    command = [sys.executable, "-m", "bot", "index", "--data-dir", str(data_dir),
-               "--corpus", str(ROOT / "corpus")]  # fmt: skip
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = peak_rss(process)
-    _, err = process.communicate()
-    if process.returncode:
-        raise SystemExit(err.decode())
-    return {"seconds": time.monotonic() - started, "peak_mb": peak[0] / 2**20}
+    run = timed_index(ROOT / "corpus", data_dir)
+    if run["exit"]:
+        raise SystemExit(run["err"])
+    return run
 
 
 def healthy(data_dir: Path) -> bool:

@@ -113,3 +113,19 @@ def peak_rss(process, every: float = 0.02) -> list[int]:
 
     threading.Thread(target=sample, daemon=True).start()
     return peak
+
+
+def timed_index(corpus: Path, data_dir: Path) -> dict:
+    """Run `archive-bot index` as a new process; its time, peak memory (its reading worker
+    included), exit status and output."""
+    import subprocess
+    import time
+
+    command = [sys.executable, "-m", "bot", "index", "--corpus", str(corpus),
+               "--data-dir", str(data_dir)]  # fmt: skip
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = peak_rss(process)
+    out, err = process.communicate()
+    return {"seconds": time.monotonic() - started, "peak_mb": peak[0] / 2**20,
+            "exit": process.returncode, "out": out.decode(), "err": err.decode()}  # fmt: skip
