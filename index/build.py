@@ -74,9 +74,18 @@ class BuildReport:
 
 @contextmanager
 def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the data dir's build lock; if another build holds it, wait or fail at once."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
-    with open(data_dir / LOCK, "w") as file:
+    """Hold the data dir's build lock; if another build holds it, wait or fail at once.
+
+    Raises:
+        ArchiveError: another build runs (and `wait` is false), or the data dir cannot be
+            written (a read-only file system, a file in its place).
+    """
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
+        file = open(data_dir / LOCK, "w")  # closed below, after the build
+    except OSError as error:
+        raise ArchiveError(f"cannot write in {data_dir}: {error.strerror or error}") from None
+    with file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

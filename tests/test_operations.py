@@ -186,3 +186,15 @@ def test_the_systemd_units_verify(tmp_path: Path):
     for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "Restart=on-failure",
                       "StateDirectory=archive-bot", "EnvironmentFile=", "UMask=0077"):  # fmt: skip
         assert hardening in service
+
+
+def test_index_on_a_data_dir_it_cannot_write_says_so_in_one_line(tmp_path: Path):
+    (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
+    data_dir = tmp_path / "a-file" / "data"  # cannot be made: as on a read-only file system
+    result = CliRunner().invoke(cli, ["index", "--data-dir", str(data_dir)])
+    assert (
+        result.exit_code == 1
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    assert result.stderr.strip() == f"Error: cannot write in {data_dir}: Not a directory"
