@@ -31,6 +31,7 @@ from index.store import (
     StoredPassage,
     read_manifest,
     remove_stale,
+    reusable_vectors,
     write_index,
 )
 
@@ -157,6 +158,8 @@ def build_index(
         report = BuildReport(problems=problems, skipped=skipped)
         remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, models, full)
+        # An index of an older format: its vectors this version would compute the same.
+        reuse = reusable_vectors(data_dir, models) if previous is None and not full else []
         old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}
         # A file that can no longer be read keeps the version the index has: a failing disk
         # or a half-copied file must not take a document out of the archive.
@@ -204,11 +207,9 @@ def build_index(
                         passages.append(passage)
                         rows.append(row)
         vectors = [previous.vectors(rows, n) for n in range(len(models))] if previous else None
+        embedded = 0
         if new:
-            embedders = [primary, load_embedder(models[1])]
-            texts = [p.search_text for p in new]
-            bar = progress(len(new) * len(embedders)) if progress else None
-            new_vectors = [e.encode(texts, bar) for e in embedders]
+            new_vectors, embedded = _embed(new, models, primary, reuse, progress)
             vectors = new_vectors if vectors is None else [
                 np.vstack(pair) for pair in zip(vectors, new_vectors, strict=True)
             ]  # fmt: skip
@@ -222,10 +223,47 @@ def build_index(
             models,
             examples,
         )
-    report.passages_embedded = len(new)
+    report.passages_embedded = embedded
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _embed(
+    new: list[Passage],
+    models: list[str],
+    primary: Embedder,
+    reuse: list[dict],
+    progress: ProgressFactory | None,
+) -> tuple[list, int]:
+    """Return each model's vectors of the `new` passages, and how many passages were encoded.
+
+    A vector that an index of an older format holds for the same text (`reuse`, see
+    `index.store.reusable_vectors`) is taken as it is; the rest are encoded.
+    """
+    import numpy as np
+
+    known = reuse or [{} for _ in models]
+    missing = [[i for i, p in enumerate(new) if (p.doc_id, p.search_text) not in k] for k in known]
+    bar = progress(sum(map(len, missing))) if progress and any(missing) else None
+    result = []
+    for number, (name, vectors, todo) in enumerate(zip(models, known, missing, strict=True)):
+        encoded = None
+        if todo:
+            embedder = primary if number == 0 else load_embedder(name)
+            encoded = embedder.encode([new[i].search_text for i in todo], bar)
+        dimension = encoded.shape[1] if encoded is not None else len(next(iter(vectors.values())))
+        matrix = np.empty((len(new), dimension), dtype=np.float32)
+        for i, passage in enumerate(new):
+            if (key := (passage.doc_id, passage.search_text)) in vectors:
+                matrix[i] = vectors[key]
+        if encoded is not None:
+            matrix[todo] = encoded
+        result.append(matrix)
+    reused = len(new) - len(set().union(*missing))
+    if reuse and reused:
+        logger.info("reused the vectors of %d passages from the index of an older format", reused)
+    return result, len(set().union(*missing))
 
 
 def _passage(stored: StoredPassage) -> Passage:

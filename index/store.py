@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     from index.passages import Passage
 
 FORMAT_VERSION = 5  # 4: a vector file per model; 5: e5 reads text cleaned, not folded
+# By model number: the oldest index format whose vectors of that model are what this version
+# computes (the same model fed the same text). An index of an older format, rebuilt, keeps
+# these vectors for passages whose text is unchanged (`reusable_vectors`): a format change
+# re-embeds only what it changed. Raise a model's number when its input changes.
+VECTORS_VALID_SINCE = (4, 5)
 CURRENT = "index"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"  # the first model's; the others' are vectors-1.faiss, …
@@ -281,6 +286,43 @@ def copy_index(data_dir: Path, dest: Path) -> dict:
         os.chmod(path, 0o700 if path.is_dir() else 0o600)
     (dest / CURRENT).symlink_to(target.name)
     return manifest
+
+
+def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[tuple[str, str], np.ndarray]]:
+    """Return, per model, the vectors of an index of an older format that this version would
+    compute the same (see VECTORS_VALID_SINCE), by (document id, embedded text).
+
+    Each model's dict is empty when nothing can be reused: no index, the current format,
+    other models, a layout older than a vector file per model, or a file that cannot be read.
+    """
+    import faiss
+
+    from index.passages import Passage
+
+    reusable: list[dict] = [{} for _ in models]
+    directory = (data_dir / CURRENT).resolve()
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        old = manifest["format_version"]
+        if manifest["models"] != models or not min(VECTORS_VALID_SINCE) <= old < FORMAT_VERSION:
+            return reusable
+        with sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "select id, doc_id, paragraph, part, section, start, end, text, heading, page "
+                "from passages"
+            ).fetchall()
+        keys = {row[0]: (row[1], Passage(*row[1:]).search_text) for row in rows}
+        for number, since in enumerate(VECTORS_VALID_SINCE[: len(models)]):
+            if old < since:
+                continue
+            index = faiss.read_index(str(directory / vector_file(number)))
+            if manifest.get("faiss_index", "").startswith("IVF"):
+                faiss.extract_index_ivf(index).make_direct_map()
+            vectors = index.reconstruct_n(0, index.ntotal)
+            reusable[number] = {key: vectors[row] for row, key in keys.items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, sqlite3.Error):
+        return [{} for _ in models]
+    return reusable
 
 
 def read_manifest(data_dir: Path) -> dict:

@@ -6,10 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import faiss
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from index import store
 from index.build import build_index, build_lock
 from index.errors import ArchiveError
 from index.search import Searcher
@@ -255,3 +257,25 @@ def test_a_damaged_index_is_refused_clearly_and_rebuilt_by_a_plain_index(data_di
     assert "rebuilding everything: the index" in caplog.text and "is damaged" in caplog.text
     again = runner.invoke(cli, ["ask", "Tokaev", "--json", "--data-dir", str(data_dir)])
     assert again.exit_code == 0 and json.loads(again.stdout)["found"]
+
+
+def test_a_new_index_format_reuses_the_vectors_it_would_compute_the_same(
+    data_dir: Path, embedder, monkeypatch
+):
+    before = IndexStore(data_dir)
+    rows = list(range(before.manifest["passages"]))
+    minilm, e5 = before.vectors(rows, 0), before.vectors(rows, 1)
+    monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)  # the next version
+    monkeypatch.setattr(store, "VECTORS_VALID_SINCE", (4, store.FORMAT_VERSION))  # e5's changed
+    with pytest.raises(ArchiveError, match="has format version"):
+        IndexStore(data_dir)  # the older format is refused for searching, as before
+    report = build_index(CORPUS, data_dir, embedder=embedder)
+    after = IndexStore(data_dir)
+    assert after.manifest["format_version"] == store.FORMAT_VERSION
+    assert report.added == [LETTER_ID] and report.passages_embedded == len(rows)  # e5 only
+    assert (after.vectors(rows, 0) == minilm).all()  # MiniLM's vectors kept as they were
+    assert np.allclose(after.vectors(rows, 1), e5, atol=1e-5)
+    monkeypatch.setattr(store, "FORMAT_VERSION", store.FORMAT_VERSION + 1)
+    monkeypatch.setattr(store, "VECTORS_VALID_SINCE", (4, 5))  # nothing the next one changed
+    again = build_index(CORPUS, data_dir, embedder=embedder)
+    assert again.passages_embedded == 0 and again.passages_total == len(rows)
