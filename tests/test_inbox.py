@@ -109,7 +109,7 @@ def test_a_damaged_inbox_page_costs_that_page_only(data_dir: Path, caplog):
     async def scenario():
         with BotAPI() as api:
             async with running_bot(api, data_dir):
-                await wait_for(lambda: len(replies(api)) >= 64)
+                await wait_for(lambda: len(replies(api)) >= 64, timeout=120)
                 await asyncio.sleep(1.0)  # the rest of what was recovered
                 (answer,) = await ask(api, message("Tokaev", user_id=8000), 8000)
                 return api, answer
