@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -198,3 +199,14 @@ def test_index_on_a_data_dir_it_cannot_write_says_so_in_one_line(tmp_path: Path)
         or isinstance(result.exception, SystemExit)
     )
     assert result.stderr.strip() == f"Error: cannot write in {data_dir}: Not a directory"
+
+
+def test_timestamps_start_each_log_line_for_plain_log_files(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "untitled.txt").write_text("A document without a title.", encoding="utf-8")
+    command = [sys.executable, "-m", "bot", "--timestamps", "index", "--dry-run",
+               "--corpus", str(corpus), "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    (line,) = [line for line in result.stderr.splitlines() if "has no title" in line]
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING index.documents: ", line), line
