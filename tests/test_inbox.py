@@ -17,6 +17,7 @@ import pytest
 from bot import inbox as inbox_module
 from bot.inbox import INBOX_FILE, Inbox
 
+from . import botapi
 from .botapi import TOKEN, BotAPI, message, running_bot
 from .conftest import ROOT
 from .test_telegram import ask, replies, wait_for
@@ -89,12 +90,17 @@ def test_re_deliveries_are_kept_once_and_handled_ones_dropped(tmp_path: Path, mo
 
 
 def waiting_inbox(data_dir: Path, questions: int) -> None:
-    """An inbox holding `questions` received updates, and one that is not valid JSON, first."""
+    """An inbox holding `questions` received updates, and one that is not valid JSON, first.
+
+    Their ids come from the stand-in's counter, as Telegram's grow: an id a later test pushes
+    again would be taken for a re-delivery and dropped.
+    """
     inbox = Inbox(data_dir)
-    inbox.receive(1, "{not json")
+    inbox.receive(next(botapi._update_ids), "{not json")
     for asker in range(questions):
-        update = {"update_id": 100 + asker, **message("Tokaev", user_id=7000 + asker)}
-        inbox.receive(100 + asker, json.dumps(update))
+        update_id = next(botapi._update_ids)
+        update = {"update_id": update_id, **message("Tokaev", user_id=7000 + asker)}
+        inbox.receive(update_id, json.dumps(update))
     inbox.close()  # the last connection checkpoints the WAL into the file
 
 

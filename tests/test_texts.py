@@ -17,7 +17,7 @@ SAMPLE = {"example": "Who & <why>?", "username": "archive_bot", "version": "0.1.
           "name": "Введение & <co>", "number": 123456, "documents": "5 documents",
           "passages": "1,000 passages", "privacy": "questions are not logged",
           "text": "A quote & <b>", "day": 1, "month": "December", "year": 2026,
-          "time": "14:21"}  # fmt: skip
+          "time": "14:21", "title": "Open & <letter>"}  # fmt: skip
 CATEGORIES = {"en": {"one", "other"}, "ru": {"one", "few", "many"}, "kk": {"one", "other"}}
 
 
