@@ -183,7 +183,7 @@ def index(
 ) -> None:
     """Build or update the index of the corpus.
 
-    Reads .txt, .md, .html, .pdf and .docx files under the corpus directory, except those
+    Reads .txt, .md, .html, .pdf, .docx, .odt, .rtf and .epub files under the corpus, except those
     matched by the corpus's .archiveignore (gitignore syntax). Only passages whose text is new
     are embedded: a change to a document's metadata alone embeds nothing; removed documents
     are dropped. The new index replaces the old one atomically, and a running bot switches to

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pathspec
 
 from index.errors import ArchiveError
-from index.formats import FORMATS, MARKDOWN_HEADINGS
+from index.formats import CONVERT, FORMATS, MARKDOWN_HEADINGS
 from index.headings import first_heading
 from index.reading import Limits, Reader
 
@@ -262,6 +262,12 @@ def example_questions(examples: list | dict) -> dict[str, list[str]]:
     return {str(lang): [str(q) for q in questions] for lang, questions in by_language.items()}
 
 
+def _unsupported(suffix: str) -> str:
+    """Why a file of this suffix is skipped, what to do, and which formats are read."""
+    advice = f": {CONVERT[suffix]}" if suffix in CONVERT else ""
+    return f"not a supported format{advice} (supported: {', '.join(sorted(FORMATS))})"
+
+
 def load_corpus(corpus_dir: Path, limits: Limits | None = None) -> Corpus:
     """Read every supported file under `corpus_dir`, sorted by id, each within `limits`.
 
@@ -300,7 +306,7 @@ def load_corpus(corpus_dir: Path, limits: Limits | None = None) -> Corpus:
                 skipped.append(Problem(doc_id, "a link to a file outside the corpus"))
                 continue
             if path.suffix.lower() not in FORMATS:
-                skipped.append(Problem(doc_id, "not a supported format"))
+                skipped.append(Problem(doc_id, _unsupported(path.suffix.lower())))
                 continue
             try:
                 documents.append(read_document(path, doc_id, reader, catalogue.get(doc_id)))
@@ -308,6 +314,7 @@ def load_corpus(corpus_dir: Path, limits: Limits | None = None) -> Corpus:
                 problems.append(Problem(doc_id, str(error)))
     finally:
         reader.close()
-    for doc_id in sorted(set(catalogue) - {d.id for d in documents} - {p.path for p in problems}):
+    seen = {d.id for d in documents} | {p.path for p in problems + skipped}
+    for doc_id in sorted(set(catalogue) - seen):
         logger.warning("%s lists %s, which is not in the corpus", CATALOGUE, printable(doc_id))
     return Corpus(documents, problems, examples, skipped)

@@ -7,7 +7,9 @@ are separated by blank lines, and a PDF records where each page starts.
 
 from __future__ import annotations
 
+import codecs
 import io
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -22,8 +24,21 @@ if TYPE_CHECKING:
     from index.reading import Limits
 
 #: Formats whose headings are Markdown `#` lines after extraction.
-MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx"}
-FORMATS = {".txt", ".md", ".html", ".htm", ".pdf", ".docx"}
+MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx", ".odt", ".epub"}
+FORMATS = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".rtf", ".odt", ".epub"}
+#: What to do with formats that are not read, for the report of a skipped file.
+CONVERT = {
+    ".doc": "a legacy Word file: save it as .docx (in Word, or with "
+    "`libreoffice --headless --convert-to docx FILE.doc`)",
+    ".xls": "a spreadsheet: export the text to read as .docx or .pdf",
+    ".jpg": "an image: scans are not read yet; keep their PDF or list them in .archiveignore",
+    ".png": "an image: scans are not read yet; keep their PDF or list them in .archiveignore",
+}
+_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+_XML_OPTIONS = {"resolve_entities": False, "no_network": True, "huge_tree": False}
+_ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_OPF = "{http://www.idpf.org/2007/opf}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
 _GUESS_BYTES = 64 * 1024  # enough text to tell an encoding, never the whole of a huge file
 #: What an HTML <title> puts between a page's name and its site's ("… | Новости").
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|::)\s+")
@@ -53,16 +68,18 @@ def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
         raise ValueError(f"the file is over the limit of {limits.file_mb} MB (file_mb)")
     if suffix == ".pdf":
         extracted = _pdf(raw)
-    elif suffix == ".docx":
+    elif suffix in (".docx", ".odt", ".epub"):
         _check_zip(raw, limits)
-        extracted = _docx(raw)
+        extracted = {".docx": _docx, ".odt": _odt, ".epub": _epub}[suffix](raw)
+    elif suffix == ".rtf":
+        extracted = _rtf(raw)
+    elif suffix in {".html", ".htm"}:
+        extracted = _html(_decode_html(raw))
     else:
         text = _decode(raw)
         if suffix == ".md":
             metadata, body_start = split_front_matter(text)
             extracted = Extracted(text, metadata, body_start)
-        elif suffix in {".html", ".htm"}:
-            extracted = _html(text)
         else:
             extracted = Extracted(text)
     if len(extracted.text) > limits.text_mb * _MB:
@@ -75,6 +92,12 @@ def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
 
 
 def _decode(raw: bytes) -> str:
+    """Return the text of a UTF-8 file (a UTF-8 or UTF-16 byte-order mark is honoured)."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"damaged UTF-16 text (byte {error.start})") from error
     if b"\x00" in raw:
         raise ValueError("binary content in a text file")
     try:
@@ -92,6 +115,123 @@ def _encoding_hint(raw: bytes) -> str:
         return ""
     name = guess.encoding.replace("_", "-")
     return f": looks like {name}; convert it with `iconv -f {name} -t utf-8`"
+
+
+def _decode_html(raw: bytes) -> str:
+    """Return a page's text in the charset it declares (`<meta charset>`, `http-equiv`).
+
+    A page saved from a website often says windows-1251 or koi8-r: it is read as it says.
+    Without a declaration (or with an unknown one) it must be UTF-8, as any text file.
+    """
+    declared = _CHARSET.search(raw[:_GUESS_BYTES])
+    if declared:
+        name = declared.group(1).decode("ascii").lower()
+        try:
+            if codecs.lookup(name).name not in ("utf-8", "utf-8-sig"):
+                return raw.decode(name)
+        except LookupError:
+            pass  # an unknown charset: UTF-8 is the only other guess
+        except UnicodeDecodeError as error:
+            raise ValueError(f"not {name} text as it declares (byte {error.start})") from error
+    return _decode(raw)
+
+
+def _rtf(raw: bytes) -> Extracted:
+    """Read an RTF file (court rulings here): its text in the code page it declares.
+
+    `\\'xx` escapes are read in the document's code page (`\\ansicpg1251`), `\\uN` escapes as
+    Unicode; every line of the result is a paragraph.
+    """
+    from striprtf.striprtf import rtf_to_text
+
+    source = raw.decode("latin-1")  # RTF is 7-bit: bytes as they are, for the reader
+    if not source.lstrip().startswith("{\\rtf"):
+        raise ValueError("not an RTF file (no {\\rtf header)")
+    page = re.search(r"\\ansicpg(\d+)", source[:_GUESS_BYTES])
+    encoding = f"cp{page.group(1)}" if page else "cp1252"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        encoding = "cp1252"
+    text = rtf_to_text(source, encoding=encoding, errors="replace")
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return Extracted("\n\n".join(line for line in lines if line))
+
+
+def _xml(data: bytes):
+    """Parse XML from a document's zip container: no entities, no network, no huge trees."""
+    from lxml import etree
+
+    return etree.fromstring(data, etree.XMLParser(**_XML_OPTIONS))
+
+
+def _odt(raw: bytes) -> Extracted:
+    """Read an OpenDocument text: headings as `#` lines, paragraphs, foot- and endnotes left out."""
+    from lxml import etree
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        content = _xml(archive.read("content.xml"))
+        meta = _xml(archive.read("meta.xml")) if "meta.xml" in archive.namelist() else None
+    except (KeyError, etree.XMLSyntaxError) as error:
+        raise ValueError(f"not a readable OpenDocument text ({type(error).__name__})") from error
+    blocks = []
+    for element in content.iter(f"{_ODF_TEXT}h", f"{_ODF_TEXT}p"):
+        if any(True for _ in element.iterancestors(f"{_ODF_TEXT}note")):
+            continue
+        text = " ".join(_odf_text(element).split())
+        if text:
+            blocks.append(f"# {text}" if element.tag == f"{_ODF_TEXT}h" else text)
+    metadata = {}
+    if meta is not None:
+        for name, tags in (("title", ["title"]), ("author", ["initial-creator", "creator"])):
+            for tag in tags:
+                found = meta.find(f".//{{*}}{tag}")
+                if found is not None and (found.text or "").strip():
+                    metadata[name] = found.text.strip()
+                    break
+    return Extracted("\n\n".join(blocks), metadata)
+
+
+def _odf_text(element) -> str:
+    """The text of an OpenDocument paragraph: spaces, tabs and line breaks as spaces."""
+    parts = [element.text or ""]
+    for child in element:
+        name = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else ""
+        if name in ("s", "tab", "line-break"):
+            parts.append(" ")
+        elif name != "note":  # a footnote's citation and body are not the paragraph's text
+            parts.append(_odf_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _epub(raw: bytes) -> Extracted:
+    """Read an EPUB book: its chapters in reading order (the spine), each read as a page."""
+    from urllib.parse import unquote
+
+    from lxml import etree
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        container = _xml(archive.read("META-INF/container.xml"))
+        root = container.find(".//{*}rootfile").get("full-path")
+        package = _xml(archive.read(root))
+        items = {i.get("id"): i.get("href") for i in package.iter(f"{_OPF}item")}
+        chapters = [
+            posixpath.normpath(posixpath.join(posixpath.dirname(root), unquote(items[ref])))
+            for ref in (r.get("idref") for r in package.iter(f"{_OPF}itemref"))
+            if ref in items
+        ]
+        pages = [_html(_decode_html(archive.read(name))) for name in chapters]
+    except (KeyError, AttributeError, etree.XMLSyntaxError) as error:
+        raise ValueError(f"not a readable EPUB book ({type(error).__name__})") from error
+    metadata = {}
+    for name, tag in (("title", "title"), ("author", "creator")):
+        found = package.find(f".//{_DC}{tag}")
+        if found is not None and (found.text or "").strip():
+            metadata[name] = found.text.strip()
+    return Extracted("\n\n".join(page.text for page in pages if page.text), metadata)
 
 
 def split_front_matter(text: str) -> tuple[dict, int]:
@@ -286,7 +426,7 @@ def _pdf(raw: bytes) -> Extracted:
 
 
 def _check_zip(raw: bytes, limits: Limits) -> None:
-    """Refuse a zip container (.docx) whose members would inflate past the limits.
+    """Refuse a zip container (.docx, .odt, .epub) whose members would inflate past the limits.
 
     A member is never inflated past the size its header declares (zipfile stops there), so
     the headers bound the work: too large in all, or one member inflating too many times over

@@ -61,7 +61,9 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
     (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
     documents, problems, _, skipped = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
-    assert [(p.path, p.reason) for p in skipped] == [("picture.jpg", "not a supported format")]
+    ((path, reason),) = [(p.path, p.reason) for p in skipped]
+    assert path == "picture.jpg" and reason.startswith("not a supported format: an image")
+    assert reason.endswith("(supported: .docx, .epub, .htm, .html, .md, .odt, .pdf, .rtf, .txt)")
     reasons = {p.path: p.reason for p in problems}
     assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
     assert "UTF-8" in reasons["latin1.txt"]

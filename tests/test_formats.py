@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
 import shutil
+import zipfile
 from pathlib import Path
 
 import docx
@@ -349,3 +351,124 @@ def test_a_russian_ruling_is_found_across_word_forms_and_scripts(tmp_path: Path,
         assert top.document["id"] == "prigovor.pdf", question
         assert top.text in RULING_BODY[0][1] + RULING_BODY[1][1], question
     assert "Ахметова" in searcher.search("судья Ахметов").hits[0].passage.text
+
+
+RULING_RTF = (
+    r"{\rtf1\ansi\ansicpg1251\deff0{\fonttbl{\f0 Times New Roman;}}\f0 "
+    r"\'cf\'d0\'c8\'c3\'ce\'c2\'ce\'d0\par "  # ПРИГОВОР
+    r"\'c8\'cc\'c5\'cd\'c5\'cc \'d0\'c5\'d1\'cf\'d3\'c1\'cb\'c8\'ca\'c8 "  # ИМЕНЕМ РЕСПУБЛИКИ
+    r"\'ca\'c0\'c7\'c0\'d5\'d1\'d2\'c0\'cd\par "
+    r"\u1057?\u1091?\u1076? \u1087?\u1088?\u1080?\u1079?\u1085?\u1072?\u1083? "  # Суд признал
+    r"\'c1\'e5\'ea\'ee\'e2\'e0 \'e2\'e8\'ed\'ee\'e2\'ed\'fb\'ec.\par}"  # Бекова виновным.
+)
+
+
+def test_an_rtf_ruling_is_read_in_its_code_page(corpus: Path):
+    (corpus / "ruling.rtf").write_text(RULING_RTF, encoding="ascii")
+    (document,) = load_corpus(corpus).documents
+    assert document.text == (
+        "ПРИГОВОР\n\nИМЕНЕМ РЕСПУБЛИКИ КАЗАХСТАН\n\nСуд признал Бекова виновным."
+    )
+    assert document.title == "ПРИГОВОР"  # its first heading, without a catalogue entry
+
+
+def odt(paragraphs: list[tuple[str, str]], title: str = "Memo", author: str = "A. Author") -> bytes:
+    """A minimal OpenDocument text: ("h" or "p", XML content) per block."""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
+          'xmlns:dc="http://purl.org/dc/elements/1.1/"')  # fmt: skip
+    body = "".join(f"<text:{kind}>{xml}</text:{kind}>" for kind, xml in paragraphs)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", f"<office:document-content {ns}><office:body>"
+                         f"<office:text>{body}</office:text></office:body>"
+                         "</office:document-content>")  # fmt: skip
+        archive.writestr("meta.xml", f"<office:document-meta {ns}><office:meta><dc:title>"
+                         f"{title}</dc:title><meta:initial-creator>{author}"
+                         "</meta:initial-creator></office:meta>"
+                         "</office:document-meta>")  # fmt: skip
+    return out.getvalue()
+
+
+def test_an_odt_memo_keeps_headings_spacing_and_leaves_notes_out(corpus: Path, embedder):
+    (corpus / "memo.odt").write_bytes(odt([
+        ("h", "Findings"),
+        ("p", "The court<text:s/>heard<text:tab/>three<text:line-break/>witnesses."
+              '<text:note><text:note-citation>1</text:note-citation><text:note-body>'
+              "<text:p>A footnote.</text:p></text:note-body></text:note>"),
+        ("p", "Nothing else was said."),
+    ]))  # fmt: skip
+    document, passages = passages_of(corpus, embedder, "memo.odt")
+    assert (document.title, document.author) == ("Memo", "A. Author")
+    assert [p.text for p in passages] == [
+        "The court heard three witnesses.", "Nothing else was said."
+    ]  # fmt: skip
+    assert passages[0].section == "Findings"
+
+
+def epub(chapters: list[str], title: str = "A Book", author: str = "B. Writer") -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+        archive.writestr("META-INF/container.xml",
+                         '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                         '<rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles>'
+                         "</container>")  # fmt: skip
+        items = "".join(
+            f'<item id="c{n}" href="chapter%20{n}.xhtml"/>' for n in range(len(chapters))
+        )
+        spine = "".join(f'<itemref idref="c{n}"/>' for n in reversed(range(len(chapters))))
+        archive.writestr("OEBPS/book.opf",
+                         '<package xmlns="http://www.idpf.org/2007/opf" '
+                         'xmlns:dc="http://purl.org/dc/elements/1.1/"><metadata>'
+                         f"<dc:title>{title}</dc:title><dc:creator>{author}</dc:creator>"
+                         f"</metadata><manifest>{items}</manifest><spine>{spine}</spine>"
+                         "</package>")  # fmt: skip
+        for n, chapter in enumerate(chapters):
+            archive.writestr(f"OEBPS/chapter {n}.xhtml", chapter)
+    return out.getvalue()
+
+
+def test_an_epub_is_read_in_spine_order_with_chapters_as_sections(corpus: Path, embedder):
+    first = "<html><body><h1>Second chapter</h1><p>Read last.</p></body></html>"
+    second = "<html><body><h1>First chapter</h1><p>Read first.</p></body></html>"
+    (corpus / "book.epub").write_bytes(epub([first, second]))  # the spine lists them reversed
+    document, passages = passages_of(corpus, embedder, "book.epub")
+    assert (document.title, document.author) == ("A Book", "B. Writer")
+    assert [(p.section, p.text) for p in passages] == [
+        ("First chapter", "Read first."), ("Second chapter", "Read last.")
+    ]  # fmt: skip
+
+
+def test_declared_charsets_and_byte_order_marks_are_honoured(corpus: Path, caplog):
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; '
+            'charset=windows-1251"><title>Новость</title></head><body><p>Суд вынес '
+            "приговор.</p></body></html>")  # fmt: skip
+    (corpus / "news.html").write_bytes(page.encode("cp1251"))
+    (corpus / "short.html").write_bytes(
+        '<meta charset="koi8-r"><p>Решение суда.</p>'.encode("koi8-r")
+    )
+    (corpus / "utf16.txt").write_bytes("Текст в UTF-16.".encode("utf-16"))
+    (corpus / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 an old Word file")
+    (corpus / "catalogue.toml").write_text('["old.doc"]\ntitle = "A memo"\n', "utf-8")
+    with caplog.at_level(logging.WARNING):
+        documents, problems, _, skipped = load_corpus(corpus)
+    assert "not in the corpus" not in caplog.text  # it is there, skipped: not a lost entry
+    texts = {d.id: d.text for d in documents}
+    assert texts == {"news.html": "Суд вынес приговор.", "short.html": "Решение суда.",
+                     "utf16.txt": "Текст в UTF-16."}  # fmt: skip
+    assert problems == []
+    (doc,) = skipped
+    assert "save it as .docx" in doc.reason and "libreoffice --headless" in doc.reason
+
+
+@pytest.mark.parametrize("name", ["broken.odt", "broken.epub", "broken.rtf"])
+def test_broken_new_formats_are_named_in_one_line(corpus: Path, name: str):
+    (corpus / name).write_bytes(b"PK\x03\x04 not a zip" if name != "broken.rtf" else b"plain")
+    (corpus / "good.txt").write_text("Fine.", encoding="utf-8")
+    documents, problems, _, _ = load_corpus(corpus)
+    assert [d.id for d in documents] == ["good.txt"]
+    ((path, reason),) = [(p.path, p.reason) for p in problems]
+    assert path == name and "\n" not in reason and reason
