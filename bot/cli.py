@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,17 +205,31 @@ def index(
     from index.documents import printable
     from index.errors import ArchiveError
 
-    with tqdm(
-        total=0,
-        unit=" passages",
-        desc="Embedding",
-        file=sys.stderr,
-        disable=not sys.stderr.isatty(),
-    ) as bar:
+    with contextlib.ExitStack() as bars:
 
-        def progress(total: int):
-            bar.reset(total=total)
-            return bar.update
+        def progress(stage: str, total: int):
+            """A progress bar for one stage, on a terminal only (a log file gets none)."""
+            # A terminal that reports no size (a pty without one: `script`, `docker exec -t`)
+            # is taken as 80 x 24: tqdm hides every bar below a screen height of 0.
+            size = shutil.get_terminal_size()
+            bar = bars.enter_context(
+                tqdm(
+                    total=total,
+                    unit={"Reading": " files"}.get(stage, " passages"),
+                    desc=f"{stage:<9}",
+                    file=sys.stderr,
+                    disable=not sys.stderr.isatty(),
+                    ncols=size.columns,
+                    nrows=size.lines,
+                )
+            )
+
+            def update(steps: int) -> None:
+                bar.update(steps)
+                if bar.n >= total:
+                    bar.close()  # its rate stays that of its own stage
+
+            return update
 
         try:
             report = build_index(

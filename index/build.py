@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 
 LOCK = "index.lock"
 
-#: Makes a progress callback for `total` passages to embed, or None for no progress display.
-ProgressFactory = Callable[[int], Callable[[int], object] | None]
+#: Makes the progress callback of a stage ("Reading" files, "Embedding" passages) with `total`
+#: steps: it is called with the number of steps done since its last call.
+ProgressFactory = Callable[[str, int], Callable[[int], object]]
 
 
 @dataclass
@@ -135,7 +136,7 @@ def build_index(
         full: re-embed every document even when it did not change.
         dry_run: only report what would change; write nothing.
         embedder: the primary model, already loaded; else loaded when something needs it.
-        progress: makes the callback that reports embedding progress.
+        progress: makes the callbacks that report reading and embedding progress.
         wait: when another build is running, wait for it instead of failing (the corpus is
             read after it has finished, so this build sees every change).
 
@@ -150,7 +151,8 @@ def build_index(
     started = time.perf_counter()
     models = [embedder.name if embedder else model, MULTILINGUAL_MODEL]
     with build_lock(data_dir, wait):
-        documents, problems, examples, skipped = load_corpus(corpus_dir)
+        reading = (lambda total: progress("Reading", total)) if progress else None
+        documents, problems, examples, skipped = load_corpus(corpus_dir, progress=reading)
         if not documents:
             raise ArchiveError(
                 f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}"
@@ -245,7 +247,7 @@ def _embed(
 
     known = reuse or [{} for _ in models]
     missing = [[i for i, p in enumerate(new) if (p.doc_id, p.search_text) not in k] for k in known]
-    bar = progress(sum(map(len, missing))) if progress and any(missing) else None
+    bar = progress("Embedding", sum(map(len, missing))) if progress and any(missing) else None
     result = []
     for number, (name, vectors, todo) in enumerate(zip(models, known, missing, strict=True)):
         encoded = None

@@ -16,6 +16,7 @@ import logging
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -268,8 +269,14 @@ def _unsupported(suffix: str) -> str:
     return f"not a supported format{advice} (supported: {', '.join(sorted(FORMATS))})"
 
 
-def load_corpus(corpus_dir: Path, limits: Limits | None = None) -> Corpus:
+def load_corpus(
+    corpus_dir: Path,
+    limits: Limits | None = None,
+    progress: Callable[[int], Callable[[int], object]] | None = None,
+) -> Corpus:
     """Read every supported file under `corpus_dir`, sorted by id, each within `limits`.
+
+    `progress(total)` makes the callback told of each file read (a progress bar).
 
     Returns:
         The documents that could be read, one `Problem` for each file that could not, the
@@ -288,8 +295,12 @@ def load_corpus(corpus_dir: Path, limits: Limits | None = None) -> Corpus:
     problems: list[Problem] = []
     skipped: list[Problem] = []
     root = corpus_dir.resolve()
+    paths = sorted(p for p in corpus_dir.rglob("*") if p.is_file())
+    read_one = progress(len(paths)) if progress else None
     try:
-        for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+        for path in paths:
+            if read_one:
+                read_one(1)
             doc_id = path.relative_to(corpus_dir).as_posix()
             if doc_id == CATALOGUE or any(part.startswith(".") for part in Path(doc_id).parts):
                 continue

@@ -251,3 +251,18 @@ def test_eval_lists_unrelated_questions_it_answered(runner, index_dir: Path, tmp
     result = runner.invoke(cli, ["eval", str(questions), "--data-dir", str(index_dir)])
     assert result.exit_code == 0, result.output
     assert "answered, should decline: Who was the French ambassador?" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="no `script` (util-linux) here")
+def test_index_shows_reading_and_embedding_progress_on_a_terminal_only(tmp_path: Path):
+    index = [sys.executable, "-m", "bot", "index", "--corpus", str(CORPUS)]
+    # `script` gives the command a terminal of no reported size, as `docker exec -t` does.
+    shown = subprocess.run(
+        ["script", "-qc", " ".join([*index, "--data-dir", str(tmp_path / "a")]), "/dev/null"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "Reading  : 100%" in shown.stdout and "Embedding: 100%" in shown.stdout, shown.stdout
+    assert "passages/s" in shown.stdout
+    piped = subprocess.run([*index, "--data-dir", str(tmp_path / "b")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert "Reading" not in piped.stderr and "Embedding" not in piped.stderr
