@@ -257,6 +257,8 @@ def index(
             click.echo(f"{would + name.replace('_', ' '):<{width}} {len(ids):>5}")
             for doc_id in ids if verbose else ():
                 click.echo(f"  {printable(doc_id)}")
+        for before, after in report.renamed:  # always listed: a catalogue entry may need moving
+            click.echo(f"{would}renamed {printable(before)} → {printable(after)}")
         click.echo(f"{'unchanged':<{width}} {report.unchanged:>5}")
         if not dry_run:
             click.echo(
@@ -268,8 +270,30 @@ def index(
             report.added or report.changed or report.metadata_changed or report.removed
         ):
             click.echo("(--verbose lists the files)")
+    if report.renamed and not dry_run:
+        move_labels(data_dir, report.renamed)
     if report.problems:
         sys.exit(1)
+
+
+def move_labels(data_dir: Path, renamed: list[tuple[str, str]]) -> None:
+    """Point the query log's labels on renamed documents at their new ids (same text, same
+    paragraphs); a log that cannot be opened is named, and the labels are left as they are."""
+    from bot.querylog import LOG_FILE
+
+    if not (data_dir / LOG_FILE).exists():
+        return
+    try:
+        log = open_log(data_dir)
+    except click.ClickException as error:
+        click.echo(f"labels of renamed documents not moved: {error.message}", err=True)
+        return
+    try:
+        moved = log.rename_documents(renamed)
+    finally:
+        log.close()
+    if moved:
+        click.echo(f"labels moved to the new names: {moved}", err=True)  # stdout ends in JSON
 
 
 def load_searcher(data_dir: Path, model: str):

@@ -541,6 +541,23 @@ class QueryLog:
             "top_unanswered": _most_asked([r for r in rows if not r["found"]]),
         }
 
+    def rename_documents(self, renamed: list[tuple[str, str]]) -> int:
+        """Point labels on passages of renamed documents (before, after) at the new ids; a
+        renamed document has the same text, so the same paragraphs. Returns how many moved."""
+
+        def update():
+            moved = 0
+            for before, after in renamed:
+                moved += self.db.execute(
+                    "update labels set passage_id = ? || substr(passage_id, ?) "
+                    "where substr(passage_id, 1, ?) = ?",
+                    [after, len(before) + 1, len(before) + 1, f"{before}#"],
+                ).rowcount
+            self.db.conn.commit()
+            return moved
+
+        return self._write(update) or 0
+
     def backup(self, dest: Path) -> int:
         """Copy the log and its key file into the data dir `dest`; return the questions copied.
 

@@ -4,8 +4,9 @@
 
 A document whose content hash (text and metadata) is the one recorded in the current index keeps
 its passages and vectors, and so does one whose metadata alone changed; added and changed
-documents are split, and only passages whose text is new are embedded; removed ones are
-dropped; a document whose file cannot be read any more keeps its indexed version.
+documents are split, and only passages whose text is new are embedded (a renamed or moved
+file, whose text is a removed document's, embeds nothing); removed ones are dropped; a
+document whose file cannot be read any more keeps its indexed version.
 `full=True`, another model or an unreadable old index rebuild everything.
 """
 
@@ -52,6 +53,7 @@ class BuildReport:
     changed: list[str] = field(default_factory=list)
     metadata_changed: list[str] = field(default_factory=list)  # nothing re-embedded
     removed: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (before, after), same text
     unchanged: int = 0
     passages_embedded: int = 0
     passages_total: int = 0
@@ -65,6 +67,7 @@ class BuildReport:
             "changed": self.changed,
             "metadata_changed": self.metadata_changed,
             "removed": self.removed,
+            "renamed": [{"from": before, "to": after} for before, after in self.renamed],
             "unchanged": self.unchanged,
             "passages_embedded": self.passages_embedded,
             "passages_total": self.passages_total,
@@ -177,10 +180,17 @@ def build_index(
         retagged = {d.id for d in fresh if d.id in old and previous.document(d.id).text == d.text}
         keep = [d for d in documents if old.get(d.id) == d.sha256 or d.id in retagged]
         fresh = [d for d in fresh if d.id not in retagged]
-        report.added = [d.id for d in fresh if d.id not in old]
+        removed = sorted(set(old) - {d.id for d in documents})
+        # A file moved or renamed: its text is that of a removed document (nothing re-embedded).
+        texts = {previous.document(doc_id).text: doc_id for doc_id in removed}
+        report.renamed = [
+            (texts[d.text], d.id) for d in fresh if d.id not in old and d.text in texts
+        ]
+        renamed = dict(report.renamed)
+        report.added = [d.id for d in fresh if d.id not in old and d.id not in renamed.values()]
         report.changed = [d.id for d in fresh if d.id in old]
         report.metadata_changed = sorted(retagged)
-        report.removed = sorted(set(old) - {d.id for d in documents})
+        report.removed = [doc_id for doc_id in removed if doc_id not in renamed]
         report.unchanged = len(keep) - len(retagged)
         if dry_run:
             report.passages_total = previous.manifest["passages"] if previous else 0
@@ -197,12 +207,14 @@ def build_index(
         new: list[Passage] = []
         if fresh:
             primary = embedder or load_embedder(models[0])
-            # In a changed document, a passage whose text was indexed before keeps its vectors.
-            before = previous.passages_of(report.changed) if previous and report.changed else []
-            known = {(s.document["id"], _passage(s).search_text): s.row for s in before}
+            # In a changed or renamed document, a passage whose text was indexed before keeps
+            # its vectors (a vector depends on the text alone).
+            earlier = report.changed + [before for before, _ in report.renamed]
+            stored = previous.passages_of(earlier) if previous and earlier else []
+            known = {_passage(s).search_text: s.row for s in stored}
             for document in fresh:
                 for passage in split_passages(document, primary.count_tokens, primary.max_tokens):
-                    row = known.get((passage.doc_id, passage.search_text))
+                    row = known.get(passage.search_text)
                     if row is None:
                         new.append(passage)
                     else:

@@ -279,3 +279,30 @@ def test_a_new_index_format_reuses_the_vectors_it_would_compute_the_same(
     monkeypatch.setattr(store, "VECTORS_VALID_SINCE", (4, 5))  # nothing the next one changed
     again = build_index(CORPUS, data_dir, embedder=embedder)
     assert again.passages_embedded == 0 and again.passages_total == len(rows)
+
+
+def test_a_renamed_file_embeds_nothing_and_its_labels_follow(tmp_path: Path, embedder):
+    from bot.querylog import QueryLog
+
+    corpus, data_dir = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    shutil.copy(CORPUS / LETTER_ID, corpus / "letter.txt")
+    build_index(corpus, data_dir, embedder=embedder)
+    log = QueryLog(data_dir)
+    asked = log.record(query="Who was the French ambassador?", found=True, passages=[],
+                       latency_ms=1, chat_type="private")  # fmt: skip
+    log.label(asked, "letter.txt#18.1")
+    log.close()
+    (corpus / "letters").mkdir()
+    (corpus / "letter.txt").rename(corpus / "letters" / "khrapunov.txt")
+    result = CliRunner().invoke(
+        cli, ["index", "--corpus", str(corpus), "--data-dir", str(data_dir), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["renamed"] == [{"from": "letter.txt", "to": "letters/khrapunov.txt"}]
+    assert (summary["added"], summary["removed"], summary["passages_embedded"]) == ([], [], 0)
+    assert "labels moved to the new names: 1" in result.stderr
+    (label,) = QueryLog(data_dir).labels()
+    assert label["passage_id"] == "letters/khrapunov.txt#18.1"
+    assert "Serge Smesov" in IndexStore(data_dir).passage(label["passage_id"]).text
