@@ -26,6 +26,7 @@ import pathspec
 from index.errors import ArchiveError
 from index.formats import CONVERT, FORMATS, MARKDOWN_HEADINGS
 from index.headings import first_heading
+from index.languages import detect_language
 from index.reading import Limits, Reader
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,8 @@ def read_document(
         metadata[name] = value
     metadata.update(catalogue_entry or {})
     fields = {name: str(metadata[name]) for name in METADATA_FIELDS if name in metadata}
+    if "language" not in fields and (language := detect_language(extracted.text)):
+        fields["language"] = language  # shown by /sources; the catalogue's wins
     if "title" not in fields:
         body = extracted.text[extracted.body_start :]
         from_name = printable(path.stem)

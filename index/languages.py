@@ -57,6 +57,24 @@ def mostly_cyrillic(text: str) -> bool:
     return cyrillic > sum(c.isalpha() for c in text) - cyrillic
 
 
+def detect_language(text: str) -> str | None:
+    """Return the language of a text whose catalogue gives none: "en", "ru" or "kk".
+
+    By script, and for Cyrillic by Kazakh's own letters (ә ғ қ ң ө ұ ү һ і: over 1 % of the
+    Cyrillic letters in Kazakh, none in Russian). Any Latin-script text counts as English, the
+    archive's only one; None when the text has too few letters to tell.
+    """
+    sample = text[:20_000].lower()
+    cyrillic = len(_CYRILLIC_WORD.findall(sample))
+    latin = sum("a" <= c <= "z" for c in sample)
+    if cyrillic + latin < 20:
+        return None
+    if latin > cyrillic:
+        return "en"
+    kazakh = sum(c in _KAZAKH_LETTERS for c in sample)
+    return "kk" if kazakh > 0.01 * cyrillic else "ru"
+
+
 def transliterate(word: str) -> str:
     """Return a Cyrillic word in Latin letters (other words unchanged)."""
     return word.translate(_LATIN_TABLE)

@@ -134,3 +134,13 @@ def test_pdf_warnings_name_their_document(corpus: Path, caplog):
         load_corpus(corpus)
     assert "truncated.pdf: EOF marker not found" in caplog.text
     assert all(record.name == "index.documents" for record in caplog.records)
+
+
+def test_a_documents_language_is_detected_when_the_catalogue_gives_none(corpus: Path):
+    (corpus / "kk.txt").write_text("Сот үкім шығарды. Қазақстан Республикасы атынан.", "utf-8")
+    (corpus / "ru.txt").write_text("Суд вынес приговор именем Республики Казахстан.", "utf-8")
+    (corpus / "en.txt").write_text("The court delivered its judgment in the case.", "utf-8")
+    (corpus / "given.txt").write_text("The court delivered its judgment in the case.", "utf-8")
+    (corpus / "catalogue.toml").write_text('["given.txt"]\nlanguage = "ru"\n', "utf-8")
+    languages = {d.id: d.language for d in load_corpus(corpus).documents}
+    assert languages == {"kk.txt": "kk", "ru.txt": "ru", "en.txt": "en", "given.txt": "ru"}
