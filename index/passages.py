@@ -27,8 +27,11 @@ _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 # capital, a digit or an opening quote. Initials ("N. Nazarbaev") and common abbreviations
 # ("Mr. Smesov") do not end sentences.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+(?=[\"'“‘«(\[]?[^\W\d_a-zа-яё]|\d)")
+# (Single letters are initials or abbreviations in any language: "ч. 2", "г. Алматы", "ж.".)
 _ABBREVIATIONS = set(
-    "mr mrs ms dr st no nos vs prof gen gov jr sr co inc ltd art p pp vol e.g i.e cf etc".split()
+    "mr mrs ms dr st no nos vs prof gen gov jr sr co inc ltd art p pp vol e.g i.e cf etc "
+    # Russian and Kazakh: "ст. 307 УК РК", "пп. 1-3", "гг.", "тыс. тенге", "обл.", "см."
+    "ст пп гг тыс млн млрд руб тг обл ул им стр см др пр проф ред изд тел".split()
 )
 _LAST_WORD = re.compile(r"([\w.]+)[.!?…]+[\"'”’»)\]]*\s+$")
 _LAST_WORD_REACH = 64  # characters before a sentence end searched for its last word

@@ -145,3 +145,14 @@ def test_a_huge_paragraph_without_punctuation_is_cut_in_bounded_steps(embedder: 
     assert all(text[b:c].isspace() for (_, b), (c, _) in zip(spans, spans[1:], strict=False))
     counts = embedder.count_tokens([text[a:b] for a, b in spans])
     assert max(counts) <= embedder.max_tokens and sum(counts) == 200_000
+
+
+def test_russian_abbreviations_do_not_end_a_sentence():
+    text = (
+        "Суд признал его виновным по ч. 2 ст. 307 УК РК и назначил штраф в 100 тыс. тенге. "
+        "Приговор обжалован в обл. суд."
+    )
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Суд признал его виновным по ч. 2 ст. 307 УК РК и назначил штраф в 100 тыс. тенге.",
+        "Приговор обжалован в обл. суд.",
+    ]
