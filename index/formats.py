@@ -95,9 +95,12 @@ def _decode(raw: bytes) -> str:
     """Return the text of a UTF-8 file (a UTF-8 or UTF-16 byte-order mark is honoured)."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return raw.decode("utf-16")
+            text = raw.decode("utf-16")
         except UnicodeDecodeError as error:
             raise ValueError(f"damaged UTF-16 text (byte {error.start})") from error
+        if "\x00" in text:  # binary data that happens to start like a byte-order mark
+            raise ValueError("binary content in a text file")
+        return text
     if b"\x00" in raw:
         raise ValueError("binary content in a text file")
     try:
