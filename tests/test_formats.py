@@ -227,7 +227,10 @@ def test_broken_files_are_reported_one_line_each(corpus: Path):
 def test_language_from_front_matter(corpus: Path, name: str):
     (corpus / name).write_text("---\ntitle: T\nlanguage: ru\n---\nТекст.", encoding="utf-8")
     (document,) = load_corpus(corpus).documents
-    assert document.language == ("ru" if name.endswith(".md") else None)
+    if name.endswith(".md"):
+        assert (document.title, document.language) == ("T", "ru")
+    else:  # a plain text's "front matter" is text, not metadata
+        assert document.title != "T" and document.language != "ru"
 
 
 def ruling_pdf(title: str = "untitled", author: str = "anonymous") -> bytes:
