@@ -26,6 +26,7 @@ from bot.health import STATUS_CHECK_EVERY, Health, PollWatch, read_status, write
 from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
+from index.build import lock_file
 from index.errors import ArchiveError
 from index.search import Searcher
 
@@ -420,12 +421,7 @@ def run_lock(data_dir: Path) -> Iterator[None]:
     Raises:
         ArchiveError: another `archive-bot run` serves this data dir, or it cannot be written.
     """
-    try:
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        file = open(data_dir / RUN_LOCK, "a")  # held until the bot stops
-    except OSError as error:
-        raise ArchiveError(f"cannot write in {data_dir}: {error.strerror or error}") from None
-    with file:
+    with lock_file(data_dir, RUN_LOCK) as file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

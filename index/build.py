@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
 from index.documents import Problem, load_corpus
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
@@ -77,20 +78,30 @@ class BuildReport:
         }
 
 
+def lock_file(data_dir: Path, name: str) -> TextIO:
+    """Open (or create) the lock file `name` of a data dir, making the data dir first (0700:
+    the query log lives there too).
+
+    Raises:
+        ArchiveError: the data dir cannot be written (a read-only file system, a file in its
+            place).
+    """
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return open(data_dir / name, "a")  # the caller holds it while it works
+    except OSError as error:
+        raise ArchiveError(f"cannot write in {data_dir}: {error.strerror or error}") from None
+
+
 @contextmanager
 def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
     """Hold the data dir's build lock; if another build holds it, wait or fail at once.
 
     Raises:
         ArchiveError: another build runs (and `wait` is false), or the data dir cannot be
-            written (a read-only file system, a file in its place).
+            written.
     """
-    try:
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
-        file = open(data_dir / LOCK, "w")  # closed below, after the build
-    except OSError as error:
-        raise ArchiveError(f"cannot write in {data_dir}: {error.strerror or error}") from None
-    with file:
+    with lock_file(data_dir, LOCK) as file:
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
