@@ -22,7 +22,14 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import __version__, handlers, texts
-from bot.health import STATUS_CHECK_EVERY, Health, PollWatch, read_status, write_status
+from bot.health import (
+    INDEX_FIELDS,
+    STATUS_CHECK_EVERY,
+    Health,
+    PollWatch,
+    read_status,
+    write_status,
+)
 from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
@@ -91,7 +98,7 @@ class InboxQueue(asyncio.Queue):
     stops waiting for their answers after about ten seconds.
     """
 
-    def __init__(self, inbox: Inbox | None) -> None:
+    def __init__(self, inbox: Inbox) -> None:
         super().__init__()
         self.inbox = inbox
         self.inline: asyncio.Queue[tuple[float, Update]] = asyncio.Queue()
@@ -100,7 +107,7 @@ class InboxQueue(asyncio.Queue):
         if isinstance(item, Update) and item.inline_query:
             self.inline.put_nowait((time.monotonic(), item))
             return
-        if self.inbox is not None and isinstance(item, Update):
+        if isinstance(item, Update):
             try:
                 kept = await asyncio.to_thread(
                     self.inbox.receive, item.update_id, json.dumps(item.to_dict())
@@ -147,8 +154,6 @@ async def replay_inbox(application: Application) -> None:
     An update that cannot be read back is set aside in the inbox (see bot.inbox), not lost.
     """
     inbox = application.bot_data["state"].inbox
-    if inbox is None:
-        return
     pending = await asyncio.to_thread(inbox.pending)
     replayed = 0
     for update_id, body in pending:
@@ -214,9 +219,9 @@ def status_of(application: Application) -> dict:
         "down_since": health.down_since,
         "last_error": health.last_error,
         "last_error_at": health.last_error_at,
-        "index": {k: manifest.get(k) for k in ("built_at", "documents", "passages", "models")},
-        "inbox_pending": state.inbox.count() if state.inbox else None,
-        "kept_aside": state.inbox.aside() if state.inbox else [],
+        "index": {k: manifest.get(k) for k in INDEX_FIELDS},
+        "inbox_pending": state.inbox.count(),
+        "kept_aside": state.inbox.aside(),
         "log": state.log is not None,
         "retention_days": state.retention_days,
         "log_dropped": state.dropped_before + dropped,  # over every run on this data dir
@@ -320,8 +325,7 @@ async def post_shutdown(application: Application) -> None:
         await asyncio.to_thread(save_status, application, stopped=time.time())
     if state.log:
         state.log.close()
-    if state.inbox:
-        state.inbox.close()
+    state.inbox.close()
 
 
 def build_application(

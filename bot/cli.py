@@ -403,10 +403,10 @@ def run(
         return
     from bot.app import run_lock
     from index.embed import chosen_backend
-
-    logging.getLogger("bot").setLevel(logging.INFO)  # the bot's own news: start-up, outages
     from index.errors import ArchiveError
     from index.store import read_manifest
+
+    logging.getLogger("bot").setLevel(logging.INFO)  # the bot's own news: start-up, outages
 
     try:
         chosen_backend()  # fail before connecting when a setting is wrong
@@ -465,7 +465,7 @@ def status(data_dir: Path, as_json: bool) -> None:
     import time
 
     from bot.app import bot_running
-    from bot.health import POLLED_WITHIN, read_status
+    from bot.health import INDEX_FIELDS, POLLED_WITHIN, read_status
     from index.errors import ArchiveError
     from index.store import read_manifest
 
@@ -476,7 +476,7 @@ def status(data_dir: Path, as_json: bool) -> None:
     healthy = bool(last_poll and now - last_poll <= POLLED_WITHIN)
     try:
         manifest = read_manifest(data_dir)
-        index = {k: manifest.get(k) for k in ("built_at", "documents", "passages", "models")}
+        index = {k: manifest.get(k) for k in INDEX_FIELDS}
     except ArchiveError as error:
         index = {"error": str(error)}
     report |= {"running": running, "healthy": healthy, "index": index}
@@ -533,8 +533,6 @@ def backup(dest: Path, data_dir: Path) -> None:
       archive-bot backup /var/backups/archive-bot/$(date +%F)
       archive-bot backup ~/copy --data-dir /var/lib/archive-bot
     """
-    import shutil
-
     from bot.querylog import LOG_FILE
     from index.build import build_lock
     from index.errors import ArchiveError

@@ -250,8 +250,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except sqlite3.Error as error:
             await update.effective_message.reply_text(f"The query log cannot be read: {error}")
             return
-        inbox = state(context).inbox
-        aside = await asyncio.to_thread(inbox.aside) if inbox else []
+        aside = await asyncio.to_thread(state(context).inbox.aside)
         kept = "".join(f"\nKept aside for inspection: {name}" for name in aside)
         await reply_preformatted(update, stats_text(summary, daily=False) + kept)
 
@@ -412,7 +411,6 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         doc_id = bot_state.documents.get(parsed.document)
         store = bot_state.searcher.store
         numbers = (parsed.number - 1, parsed.number, parsed.number + 1) if doc_id else ()
-        numbers = [n for n in numbers if n != CARD_PARAGRAPH]
         around = [p for number in numbers if (p := store.paragraph(doc_id, number))]
         if not any(p.paragraph == parsed.number for p in around):
             await query.answer(say(lang, "passage_gone", html=False))
@@ -573,9 +571,7 @@ async def chosen_inline_result(update: Update, context: ContextTypes.DEFAULT_TYP
 
 async def handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Last for every update, after its reply (or its error): the inbox lets it go."""
-    inbox = state(context).inbox
-    if inbox is not None:
-        try:
-            await asyncio.to_thread(inbox.handled, update.update_id)
-        except sqlite3.Error as error:  # it would be answered again after a restart
-            logger.warning("the inbox cannot let an update go (%s)", error)
+    try:
+        await asyncio.to_thread(state(context).inbox.handled, update.update_id)
+    except sqlite3.Error as error:  # it would be answered again after a restart
+        logger.warning("the inbox cannot let an update go (%s)", error)

@@ -24,6 +24,7 @@ STATUS_FILE = "status.json"
 STATUS_CHECK_EVERY = 5.0  # seconds between checks whether the status file is due
 STATUS_EVERY = 30.0  # seconds between writes of the status file, unless the connection changed
 POLLED_WITHIN = 120.0  # a bot that polled longer ago than this is not healthy
+INDEX_FIELDS = ("built_at", "documents", "passages", "models")  # of the manifest, in a status
 
 
 @dataclass

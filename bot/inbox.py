@@ -29,7 +29,6 @@ import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -41,21 +40,12 @@ KEPT_ASIDE_FOR = 7 * 24 * 3600  # seconds a damaged inbox or a set-aside update 
 DAMAGED = ".damaged-"  # infix of a damaged inbox moved aside
 
 
-@dataclass(frozen=True)
-class Salvage:
-    """What opening a damaged inbox did: updates carried over, where the damaged file went."""
-
-    recovered: int
-    moved_to: Path
-
-
 class Inbox:
     """Updates received and not yet handled. Thread-safe."""
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = data_dir / INBOX_FILE
-        self.salvage: Salvage | None = None
         self._lock = threading.Lock()
         self._handled_since_checkpoint = 0
         _delete_old_damaged(data_dir)
@@ -100,7 +90,6 @@ class Inbox:
         os.utime(moved_to)  # kept a week from now
         db = self._open()
         db.executemany("insert or ignore into pending values (?, ?)", rows)
-        self.salvage = Salvage(len(rows), moved_to)
         logger.warning(
             "the inbox was damaged (%s): %d waiting updates recovered; the damaged file is "
             "kept as %s for a week (updates in its damaged part are lost)",

@@ -63,6 +63,7 @@ class BotState:
 
     data_dir: Path
     model: str
+    inbox: Inbox  # updates received and not yet handled (bot.inbox); the bot needs it
     top_k: int = 3
     moderators: frozenset[int] = frozenset()
     retention_days: int = DEFAULT_RETENTION_DAYS
@@ -72,7 +73,6 @@ class BotState:
     health: Health = field(default_factory=Health)
     started: float = field(default_factory=time.time)
     dropped_before: int = 0  # log entries lost by earlier runs (from status.json)
-    inbox: Inbox | None = None  # updates received and not yet handled (bot.inbox)
     documents: dict[str, str] = field(default_factory=dict)  # document key -> id
     answers: RecentAnswers = field(default_factory=RecentAnswers)
     questions: Throttle = field(default_factory=lambda: Throttle(burst=8, interval=3.0))

@@ -269,7 +269,7 @@ def _embed(
     import numpy as np
 
     known = reuse or [{} for _ in models]
-    missing = [[i for i, p in enumerate(new) if (p.doc_id, p.search_text) not in k] for k in known]
+    missing = [[i for i, p in enumerate(new) if p.search_text not in k] for k in known]
     bar = progress("Embedding", sum(map(len, missing))) if progress and any(missing) else None
     result = []
     for number, (name, vectors, todo) in enumerate(zip(models, known, missing, strict=True)):
@@ -280,8 +280,8 @@ def _embed(
         dimension = encoded.shape[1] if encoded is not None else len(next(iter(vectors.values())))
         matrix = np.empty((len(new), dimension), dtype=np.float32)
         for i, passage in enumerate(new):
-            if (key := (passage.doc_id, passage.search_text)) in vectors:
-                matrix[i] = vectors[key]
+            if passage.search_text in vectors:
+                matrix[i] = vectors[passage.search_text]
         if encoded is not None:
             matrix[todo] = encoded
         result.append(matrix)

@@ -39,9 +39,7 @@ CARD_WORDS = (
 )  # fmt: skip
 ARCHIVE_WORDS = ("archive", "collection", "архив", "коллекци", "мұрағат")
 # Question words that are not in the stopword lists but ask nothing themselves.
-ASKING_WORDS = frozenset(
-    "list show tell which kind list перечисли покажи назови какой атап".split()
-)
+ASKING_WORDS = frozenset("list show tell which kind перечисли покажи назови какой атап".split())
 
 
 def archive_question(words: list[str], titles: list[str]) -> ArchiveQuestion | None:
@@ -74,7 +72,7 @@ def archive_question(words: list[str], titles: list[str]) -> ArchiveQuestion | N
 def cards(store: IndexStore, query: str, kind: ArchiveQuestion) -> list[StoredPassage]:
     """The cards a question about the archive asks for: every document's for the list (up to
     LIST_LIMIT), else those of the documents whose cards share the most of its words."""
-    documents = store.documents()[:LIST_LIMIT] if kind == "list" else store.documents()
+    documents = store.documents()
     if kind == "card":
         asked = set(tokens(query))
         shared = [

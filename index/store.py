@@ -74,6 +74,7 @@ class StoredPassage:
 
 CARD_PARAGRAPH = 0  # a catalogue card's paragraph number: before the document's first
 CARD_FIELDS = ("title", "author", "date", "source", "note")
+CARD_ID = "#card"  # a card's passage id: the document's id and this
 
 
 def card(document: dict) -> StoredPassage:
@@ -84,7 +85,7 @@ def card(document: dict) -> StoredPassage:
     """
     return StoredPassage(
         row=-1,
-        passage_id=f"{document['id']}#card",
+        passage_id=document["id"] + CARD_ID,
         paragraph=CARD_PARAGRAPH,
         part=1,
         section=None,
@@ -288,9 +289,9 @@ def copy_index(data_dir: Path, dest: Path) -> dict:
     return manifest
 
 
-def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[tuple[str, str], np.ndarray]]:
+def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[str, np.ndarray]]:
     """Return, per model, the vectors of an index of an older format that this version would
-    compute the same (see VECTORS_VALID_SINCE), by (document id, embedded text).
+    compute the same (see VECTORS_VALID_SINCE), by the text they embed.
 
     Each model's dict is empty when nothing can be reused: no index, the current format,
     other models, a layout older than a vector file per model, or a file that cannot be read.
@@ -311,7 +312,7 @@ def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[tuple[str, 
                 "select id, doc_id, paragraph, part, section, start, end, text, heading, page "
                 "from passages"
             ).fetchall()
-        keys = {row[0]: (row[1], Passage(*row[1:]).search_text) for row in rows}
+        keys = {row[0]: Passage(*row[1:]).search_text for row in rows}
         for number, since in enumerate(VECTORS_VALID_SINCE[: len(models)]):
             if old < since:
                 continue
@@ -484,8 +485,8 @@ class IndexStore:
 
         `<document id>#card` is the document's catalogue card (see `card`).
         """
-        if passage_id.endswith("#card"):
-            doc_id = passage_id.removesuffix("#card")
+        if passage_id.endswith(CARD_ID):
+            doc_id = passage_id.removesuffix(CARD_ID)
             return next((card(d) for d in self.documents() if d["id"] == doc_id), None)
         found = self._query(
             "select p.*, d.title, d.author, d.date, d.source from passages p "
