@@ -555,9 +555,12 @@ def backup(dest: Path, data_dir: Path) -> None:
         if dest.exists():
             dest.rmdir()
         partial.rename(dest)
-    except (OSError, ArchiveError, RuntimeError) as error:
-        shutil.rmtree(partial, ignore_errors=True)
-        message = getattr(error, "strerror", None) or str(error)
+    except (OSError, ArchiveError, RuntimeError, click.ClickException) as error:
+        shutil.rmtree(partial, ignore_errors=True)  # whole or nothing: no half a backup
+        if isinstance(error, click.ClickException):  # the log's own message (open_log)
+            message = error.message
+        else:
+            message = getattr(error, "strerror", None) or str(error)
         raise click.ClickException(f"backup failed, nothing written to {dest}: {message}") from None
     click.echo(
         f"backed up to {dest}: the index ({manifest['passages']} passages, built "

@@ -118,6 +118,10 @@ def test_a_log_without_its_key_is_refused_and_no_key_is_made(data_dir: Path):
     result = CliRunner().invoke(cli, ["logs", "recent", "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and f"{SECRET_FILE} is missing" in result.stderr
     assert not (data_dir / SECRET_FILE).exists()
+    copy = data_dir.parent / "copy"
+    refused = CliRunner().invoke(cli, ["backup", str(copy), "--data-dir", str(data_dir)])
+    assert refused.exit_code == 1 and f"{SECRET_FILE} is missing" in refused.stderr
+    assert not copy.exists() and not list(data_dir.parent.glob(".copy.partial-*"))  # no half
 
     async def scenario():
         with BotAPI() as api:
