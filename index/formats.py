@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from index.reading import Limits
 
 #: Formats whose headings are Markdown `#` lines after extraction.
-MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx", ".odt", ".epub"}
+MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx", ".odt", ".epub", ".pdf"}
 FORMATS = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".rtf", ".odt", ".epub"}
 #: What to do with formats that are not read, for the report of a skipped file.
 CONVERT = {
@@ -43,6 +43,32 @@ _GUESS_BYTES = 64 * 1024  # enough text to tell an encoding, never the whole of 
 #: What an HTML <title> puts between a page's name and its site's ("… | Новости").
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|::)\s+")
 _SITE_NAME_WORDS = 4
+PAGE_EDGE_LINES = 2  # lines at the top and at the foot of a PDF page that may be furniture
+PAGE_MARGIN = 0.07  # of a page's height: headers and footers stand there, body text not
+_PAGE_NUMBER = re.compile(
+    r"[\W_]*((page|p\.|стр\.?|страница|бет)\s*)?\d{1,4}(\s*(of|из|/)\s*\d{1,4})?(\s*-?\s*бет)?[\W_]*",
+    re.I,
+)
+PARAGRAPH_GAP = 1.4  # a gap this many times the usual line spacing ends a PDF paragraph
+HEADING_SIZE = 1.15  # a PDF line in type this many times the body's is a heading
+LAYOUT_CELL = 500  # characters: a table cell this long holds an article, not data
+FURNITURE_WORDS = 25
+ARTICLE_WORDS = 4  # a block this long is the article's wherever trafilatura's text holds it
+_FURNITURE = [
+    re.compile(pattern, re.I)
+    for pattern in (
+        r"\bcookies?\b|файл\w* cookie",
+        r"^\s*(©|\(c\)|copyright\b)|all rights reserved|все права защищены|"
+        r"барлық құқықтар қорғалған",
+        r"^[^.!?]*\S\s+(›|»|→|>|/)\s+\S[^.!?]*\s(›|»|→|>|/)\s+\S",  # Home › Society › Regions
+        r"\d\s(views|просмотр(а|ов)?|қаралым)\b",
+        r"^(share|поделиться|бөлісу)\b\W",
+        r"^(?=.*\b(subscribe|подпишитесь|подписывайтесь|жазылыңыз|жазылыңдар)\b)"
+        r"(?=.*\b(telegram|канал\w*|арна\w*|channel|newsletter|рассылк\w*|youtube|instagram))",
+        r"^(read also|see also|related( news| articles)?|читайте также|смотрите также|"
+        r"по теме|сондай-ақ оқыңыз|тақырыпқа орай|advertisement|реклама|жарнама)\W*$",
+    )
+]
 FRONT_MATTER_BYTES = 64 * 1024  # YAML front matter is a few lines of metadata
 _MB = 1024 * 1024
 
@@ -226,7 +252,7 @@ def _epub(raw: bytes) -> Extracted:
             for ref in (r.get("idref") for r in package.iter(f"{_OPF}itemref"))
             if ref in items
         ]
-        pages = [_html(_decode_html(archive.read(name))) for name in chapters]
+        pages = [_html(_decode_html(archive.read(name)), page=False) for name in chapters]
     except (KeyError, AttributeError, etree.XMLSyntaxError) as error:
         raise ValueError(f"not a readable EPUB book ({type(error).__name__})") from error
     metadata = {}
@@ -333,7 +359,12 @@ class _HTMLText(HTMLParser):
             self._current.append(data)
 
 
-def _html(source: str) -> Extracted:
+def _html(source: str, page: bool = True) -> Extracted:
+    """Read an HTML page: its title and meta tags, and its text.
+
+    A page saved from a website (`page`) gives its article only (`_article`), without
+    the site's furniture (`furniture`); an EPUB chapter gives every block outside `CHROME`.
+    """
     parser = _HTMLText()
     parser.feed(source)
     parser.close()
@@ -342,7 +373,59 @@ def _html(source: str) -> Extracted:
     title = _page_title(" ".join(parser.title.split()), parser.first_h1)
     if title:
         metadata["title"] = title
-    return Extracted("\n\n".join(parser.blocks), metadata)
+    blocks = parser.blocks
+    if page:
+        blocks = [b for b in _article(blocks, source) if not furniture(b.lstrip("# "))]
+    return Extracted("\n\n".join(blocks), metadata)
+
+
+def _article(blocks: list[str], source: str) -> list[str]:
+    """Return the blocks of a web page that belong to its article, as trafilatura finds it.
+
+    trafilatura tells the article from menus, cookie notices, related links and footers
+    (measured against the rules of `_HTMLText` alone: scripts/bench_documents.py); the blocks
+    themselves stay ours, so headings stay headings. A heading is kept when a block of its
+    section is. An old page laid out with tables holds its article in a table cell, which
+    trafilatura would keep whole as a data table: a table with a cell of more than
+    LAYOUT_CELL characters is read as `<div>`s. When trafilatura finds nothing, every block.
+    """
+    import lxml.html
+    import trafilatura
+    from lxml import etree
+
+    try:
+        tree = lxml.html.document_fromstring(source)
+    except (etree.ParserError, ValueError):
+        return blocks
+    for table in list(tree.iter("table")):
+        if any(len(cell.text_content()) > LAYOUT_CELL for cell in table.iter("td", "th")):
+            for element in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
+                element.tag = "div"
+    found = trafilatura.bare_extraction(
+        tree, favor_precision=True, include_comments=False, include_formatting=False
+    )
+    if found is None or found.body is None:
+        return blocks
+    text = " ".join("\n".join(found.body.itertext()).split())
+    lines = {" ".join(line.split()) for line in "\n".join(found.body.itertext()).splitlines()}
+    kept = [b in lines or (len(b.split()) >= ARTICLE_WORDS and b in text) for b in blocks]
+    section_kept = False  # whether a block between this heading and the next is kept
+    for i in reversed(range(len(blocks))):
+        if blocks[i].startswith("# "):
+            kept[i], section_kept = section_kept, False
+        else:
+            section_kept = section_kept or kept[i]
+    return [b for b, keep in zip(blocks, kept, strict=True) if keep]
+
+
+def furniture(block: str) -> bool:
+    """Whether a short block of a web page is the site's, not the article's: a cookie notice,
+    breadcrumbs, a byline with a view count, share or subscribe lines, a "read also" or advert
+    label, a © line — in English, Russian or Kazakh. A block of more than FURNITURE_WORDS words
+    is always the article's."""
+    if len(block.split()) > FURNITURE_WORDS:
+        return False
+    return any(pattern.search(block) for pattern in _FURNITURE)
 
 
 def _page_title(title: str, h1: str) -> str:
@@ -362,37 +445,132 @@ def _page_title(title: str, h1: str) -> str:
     return title
 
 
-def _pdf_paragraphs(page_text: str) -> list[str]:
+@dataclass
+class _Line:
+    """One line of a PDF page: its text, height on the page (None when unknown), font size."""
+
+    text: str
+    y: float | None = None
+    size: float = 0.0
+    margin: bool = True  # in the page's top or bottom margin (or where, unknown)
+
+
+def _page_lines(page) -> list[_Line]:
+    """Return the lines of a PDF page as pypdf reads them, each with where it stands.
+
+    pypdf passes each piece of text it outputs, with its position, to the visitor; the
+    pieces joined are the page's text, and a line's position is its first piece's.
+    """
+    lines = [_Line("")]
+
+    def visit(text: str, cm: list, tm: list, font: object, size: float) -> None:
+        for number, piece in enumerate(text.split("\n")):
+            if number:
+                lines.append(_Line(""))
+            if piece.strip() and lines[-1].y is None:
+                lines[-1].y = cm[5] + tm[5] * cm[3]
+                lines[-1].size = abs(size * (tm[3] or 1) * (cm[3] or 1))
+            lines[-1].text += piece
+
+    page.extract_text(visitor_text=visit)
+    box = page.mediabox
+    band = PAGE_MARGIN * float(box.height)
+    for line in lines:
+        line.text = " ".join(line.text.split())
+        if line.y is not None:
+            line.margin = not float(box.bottom) + band < line.y < float(box.top) - band
+    return [line for line in lines if line.text]
+
+
+def _without_page_furniture(pages: list[list[_Line]]) -> list[list[_Line]]:
+    """Drop each page's running header and footer and its page number.
+
+    Only the first or last PAGE_EDGE_LINES lines of a page that stand in its top or bottom
+    margin (PAGE_MARGIN of its height) are candidates. A page number is a line of a number
+    alone, or with "page", "стр." or "-бет" ("— 157 —", "Page 3 of 40"). A running header or
+    footer is a line, of 15 words at most, that recurs, digits aside, at the edge of at least
+    half of the pages (and of two or more).
+    """
+
+    def shape(text: str) -> str:
+        return re.sub(r"\d+", "#", text.lower())
+
+    def edges(lines: list[_Line]) -> list[_Line]:
+        return lines[:PAGE_EDGE_LINES] + lines[-PAGE_EDGE_LINES:]
+
+    counts: dict[str, int] = {}
+    for lines in pages:
+        for text in {shape(line.text) for line in edges(lines)}:
+            counts[text] = counts.get(text, 0) + 1
+    recurring = {
+        t for t, n in counts.items() if n >= max(2, len(pages) / 2) and len(t.split()) <= 15
+    }
+    return [
+        [
+            line
+            for line in lines
+            if not (
+                line.margin
+                and any(line is edge for edge in edges(lines))
+                and (_PAGE_NUMBER.fullmatch(line.text) or shape(line.text) in recurring)
+            )
+        ]
+        for lines in pages
+    ]
+
+
+def _pdf_paragraphs(lines: list[_Line]) -> list[str]:
     """Rebuild paragraphs from a PDF page's lines.
 
-    A short line that ends a sentence ends a paragraph. A heading line (see `index.headings`:
-    «УСТАНОВИЛ:», «ПРИГОВОР») is a paragraph of its own, and a run of short lines (a ruling's
-    header: court, date, case number) is one paragraph that keeps its line breaks. Runs of
-    spaces inside a line become one space.
+    A paragraph ends where the gap to the next line is wider than the page's usual line
+    spacing, or at a short line that ends a sentence. A line in a larger type than the body's,
+    or a heading by `index.headings` («УСТАНОВИЛ:», «ПРИГОВОР»), is a `#` heading line of its
+    own. A run of short lines (a ruling's header: court, date, case number) is one paragraph
+    that keeps its line breaks. A word hyphenated at a line's end is joined again; a line that
+    starts a new column (higher on the page) continues the paragraph.
     """
-    lines = [" ".join(line.split()) for line in page_text.splitlines()]
-    widest = max((len(line) for line in lines), default=0)
+    # A full line's length: the longest, or, on a page of many lines, the 90th percentile (a
+    # running title across two columns is longer than the columns' lines).
+    widths = sorted(len(line.text) for line in lines)
+    full = widths[int(0.9 * (len(widths) - 1)) if len(widths) >= 10 else -1] if widths else 0
+    sizes = sorted(line.size for line in lines)
+    body_size = sizes[len(sizes) // 2] if sizes else 0.0
+    gaps = [
+        a.y - b.y
+        for a, b in zip(lines, lines[1:], strict=False)
+        if a.y is not None and b.y is not None and a.y > b.y
+    ]
+    spacing = sorted(gaps)[len(gaps) // 4] if gaps else None  # within a paragraph
     paragraphs: list[str] = []
     current: list[str] = []
 
-    def short(line: str) -> bool:
-        return len(line) < 0.8 * widest
+    def short(text: str) -> bool:
+        return len(text) < 0.8 * full
 
     def flush() -> None:
         if current:
             paragraphs.append(("\n" if all(map(short, current)) else " ").join(current))
             current.clear()
 
-    for line in lines:
-        if not line or heading(line):
+    for number, line in enumerate(lines):
+        larger = body_size and line.size > HEADING_SIZE * body_size and len(line.text) < 120
+        if larger or heading(line.text):
             flush()
-            if line:
-                paragraphs.append(line)
+            paragraphs.append(f"# {line.text}" if larger else line.text)
             continue
-        if current and all(map(short, current)) and not short(line):
+        if current and all(map(short, current)) and not short(line.text):
             flush()  # a header block ends where the body's full lines begin
-        current.append(line)
-        if re.search(r"[.!?:\"”]$", line) and short(line):
+        if current and re.search(r"\w-$", current[-1]) and line.text[:1].islower():
+            current[-1] = current[-1][:-1] + line.text  # "Уральс-" + "ке." -> "Уральске."
+        else:
+            current.append(line.text)
+        after = lines[number + 1] if number + 1 < len(lines) else None
+        gap = after is not None and spacing and after.y is not None and line.y is not None
+        if gap and line.y - after.y > PARAGRAPH_GAP * spacing:
+            flush()
+        elif gap and after.y > line.y and re.search(r"[.!?]$", current[-1]):
+            flush()  # the next column starts with a new sentence
+        elif re.search(r"[.!?:\"”»]$", current[-1]) and short(current[-1].split("\n")[-1]):
             flush()
     flush()
     return paragraphs
@@ -407,15 +585,22 @@ def _pdf(raw: bytes) -> Extracted:
         # A PDF with an owner password only (no printing, say) opens with an empty password.
         if reader.is_encrypted and not reader.decrypt(""):
             raise ValueError("encrypted PDF: it needs a password to open; save it without one")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _without_page_furniture([_page_lines(page) for page in reader.pages])
         info = reader.metadata or {}
     except ValueError:
         raise
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"not a readable PDF ({type(error).__name__}: {error})") from error
     text, starts = "", []
-    for page in pages:
-        paragraphs = _pdf_paragraphs(page)
+    for lines in pages:
+        paragraphs = _pdf_paragraphs(lines)
+        # A paragraph that runs on from the page before continues it: no sentence ended
+        # there, and this page starts with a small letter.
+        runs_on = paragraphs and not re.search(r"[.!?:\"”»]$", text) and paragraphs[0][:1].islower()
+        if text and runs_on:
+            starts.append(len(text) + 1)
+            text += " " + "\n\n".join(paragraphs)
+            continue
         if text and paragraphs:
             text += "\n\n"
         starts.append(len(text))

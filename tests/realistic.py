@@ -1,0 +1,383 @@
+"""Documents as they really arrive, built by the tests themselves: news pages saved from
+websites in three layouts, in English, Russian and Kazakh, with the site's furniture planted.
+
+Each page is an article (its paragraphs, one question each with the sentence that answers it)
+wrapped in a site: menus, cookie notice, breadcrumbs, a byline with a view count, share and
+subscribe blocks, "read also" links, an advert and a © footer. `FURNITURE` lists every such
+string: none may become a passage. Used by tests/test_real_documents.py and
+scripts/bench_documents.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+
+@dataclass(frozen=True)
+class Article:
+    lang: str
+    title: str
+    paragraphs: list[str]
+    questions: list[tuple[str, str]]  # (question, the sentence that answers it)
+
+
+ARTICLES = {
+    "en": Article(
+        "en",
+        "Spring floods cut off villages in Atyrau region",
+        [
+            "Spring floods cut off eleven villages in Atyrau region on Tuesday, after the Ural "
+            "river rose by almost two metres in three days.",
+            "Rescuers evacuated 1,340 residents by boat and helicopter, the regional emergency "
+            "department said in a statement on Wednesday morning.",
+            "Farmers in Makhambet district lost most of their winter hay, and several hundred "
+            "head of cattle drowned before they could be moved to higher ground.",
+            "The regional governor promised compensation of up to 500,000 tenge per household "
+            "whose house was flooded, to be paid before the end of May.",
+            "Hydrologists warned that the water could rise again in mid-April, when the snow "
+            "melts in the upper reaches of the river in Orenburg region.",
+        ],
+        [
+            (
+                "How many villages did the spring floods cut off in Atyrau region?",
+                "Spring floods cut off eleven villages",
+            ),
+            (
+                "How many residents were evacuated by boat and helicopter?",
+                "Rescuers evacuated 1,340 residents",
+            ),
+            (
+                "What compensation did the governor promise for flooded houses?",
+                "compensation of up to 500,000 tenge",
+            ),
+        ],
+    ),
+    "ru": Article(
+        "ru",
+        "В Шымкенте закрыли рынок после проверки санитарной службы",
+        [
+            "В Шымкенте на две недели закрыли рынок «Айна» после внеплановой проверки "
+            "санитарной службы, выявившей нарушения в мясных рядах.",
+            "Инспекторы обнаружили мясо без ветеринарных документов и холодильники, в которых "
+            "температура не опускалась ниже двенадцати градусов.",
+            "Около четырёхсот продавцов остались без работы, и часть из них вышла к акимату "
+            "города с требованием разрешить торговлю под открытым небом.",
+            "Администрация рынка заявила, что уже закупила новое холодильное оборудование и "
+            "рассчитывает открыться к первому июня.",
+            "По данным департамента, за год в области проверили девяносто шесть рынков, и "
+            "нарушения нашли на каждом третьем.",
+        ],
+        [
+            ("На сколько закрыли рынок Айна в Шымкенте?", "на две недели закрыли рынок «Айна»"),
+            (
+                "Что обнаружили инспекторы в мясных рядах?",
+                "Инспекторы обнаружили мясо без ветеринарных документов",
+            ),
+            (
+                "Сколько продавцов остались без работы?",
+                "Около четырёхсот продавцов остались без работы",
+            ),
+        ],
+    ),
+    "kk": Article(
+        "kk",
+        "Қарағандыда жаңа аурухана салынады",
+        [
+            "Қарағанды қаласының оңтүстік бөлігінде үш жүз төсекке арналған көпбейінді "
+            "аурухана салынады, деп хабарлады облыс әкімдігі.",
+            "Құрылысқа республикалық бюджеттен қырық екі миллиард теңге бөлінді, ал жұмыс "
+            "келесі жылдың көктемінде басталады.",
+            "Ауруханада кардиология, нейрохирургия және балалар хирургиясы бөлімдері "
+            "жұмыс істейді деп жоспарлануда.",
+            "Облыстық денсаулық сақтау басқармасының айтуынша, жаңа ғимарат кезекті екі есе "
+            "қысқартуға мүмкіндік береді.",
+            "Жергілікті тұрғындар қоғамдық тыңдауда аурухананың жанынан автобус аялдамасын "
+            "салуды сұрады.",
+        ],
+        [
+            (
+                "Қарағандыдағы жаңа аурухана неше төсекке арналған?",
+                "үш жүз төсекке арналған көпбейінді аурухана",
+            ),
+            ("Аурухана құрылысына қанша ақша бөлінді?", "қырық екі миллиард теңге бөлінді"),
+            ("Тұрғындар қоғамдық тыңдауда не сұрады?", "автобус аялдамасын салуды сұрады"),
+        ],
+    ),
+}
+
+# The site's furniture, per language: each string must stay out of every passage.
+SITE = {
+    "en": {
+        "menu": ["Home", "Politics", "Business", "Contacts"],
+        "cookie": "We use cookies to improve your experience. By continuing you accept our "
+        "cookie policy.",
+        "crumbs": "Home › Society › Regions",
+        "byline": "14 March 2024 · Dana Seitkali · 1 245 views",
+        "share": "Share: Facebook · X · Telegram",
+        "subscribe": "Subscribe to our Telegram channel to get the news first!",
+        "also": "Read also",
+        "links": ["Tenge weakens against the dollar", "New airport terminal opens in Shymkent"],
+        "advert": "Advertisement",
+        "footer": "© 2024 Steppe News. All rights reserved.",
+    },
+    "ru": {
+        "menu": ["Главная", "Политика", "Экономика", "Контакты"],
+        "cookie": "Мы используем файлы cookie. Продолжая пользоваться сайтом, вы соглашаетесь "
+        "с политикой конфиденциальности.",
+        "crumbs": "Главная › Общество › Регионы",
+        "byline": "14 марта 2024 · Айдос Сарым · 1 245 просмотров",
+        "share": "Поделиться: ВКонтакте · Одноклассники · Telegram",
+        "subscribe": "Подпишитесь на наш Telegram-канал, чтобы первыми узнавать новости!",
+        "also": "Читайте также",
+        "links": ["Тенге ослаб к доллару", "В Алматы открыли новую станцию метро"],
+        "advert": "Реклама",
+        "footer": "© 2024 Новости Степи. Все права защищены.",
+    },
+    "kk": {
+        "menu": ["Басты бет", "Саясат", "Экономика", "Байланыс"],
+        "cookie": "Біз cookie файлдарын қолданамыз. Сайтты пайдалана отырып, құпиялылық "
+        "саясатымен келісесіз.",
+        "crumbs": "Басты бет › Қоғам › Өңірлер",
+        "byline": "14 наурыз 2024 · Айгүл Омарова · 1 245 қаралым",
+        "share": "Бөлісу: Facebook · Telegram · WhatsApp",
+        "subscribe": "Жаңалықтарды бірінші білу үшін Telegram-арнамызға жазылыңыз!",
+        "also": "Сондай-ақ оқыңыз",
+        "links": ["Теңге долларға қатысты әлсіреді", "Шымкентте жаңа әуежай терминалы ашылды"],
+        "advert": "Жарнама",
+        "footer": "© 2024 Дала жаңалықтары. Барлық құқықтар қорғалған.",
+    },
+}
+LAYOUTS = ("semantic", "divs", "tables")
+
+
+def furniture(lang: str) -> list[str]:
+    """Every furniture string of the site in `lang` (menu items, notices, links, footer)."""
+    site = SITE[lang]
+    return [*site["menu"], *site["links"]] + [
+        site[key]
+        for key in ("cookie", "crumbs", "byline", "share", "subscribe", "also", "advert", "footer")
+    ]
+
+
+def news_page(lang: str, layout: str) -> str:
+    """An article page as a browser saves it, in one of LAYOUTS: HTML5 elements
+    (`semantic`), nothing but classed `<div>`s (`divs`), or an old table layout with `<br>`
+    between paragraphs and a "most read" column (`tables`)."""
+    article, site = ARTICLES[lang], SITE[lang]
+    e = escape
+    menu_links = "".join(f'<a href="/{i}">{e(m)}</a> ' for i, m in enumerate(site["menu"]))
+    links = "".join(f'<li><a href="/n/{i}">{e(t)}</a></li>' for i, t in enumerate(site["links"]))
+    head = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f"<title>{e(article.title)} | Steppe</title>"
+            '<script>window.dataLayer=[];function gtag(){dataLayer.push(arguments)}</script>'
+            "<style>.menu{display:flex}</style></head><body>")  # fmt: skip
+    if layout == "semantic":
+        paragraphs = "".join(f"<p>{e(p)}</p>" for p in article.paragraphs)
+        body = (
+            f'<header><nav class="main-menu">{menu_links}</nav></header>'
+            f'<div id="cookie-consent" class="cookie-banner"><p>{e(site["cookie"])}</p>'
+            "<button>OK</button></div>"
+            f'<main><nav class="breadcrumbs">{e(site["crumbs"])}</nav><article>'
+            f'<h1>{e(article.title)}</h1><p class="byline"><time>{e(site["byline"])}</time></p>'
+            f"{paragraphs}"
+            f'<div class="share">{e(site["share"])}</div>'
+            f'<p class="subscribe"><a href="https://t.me/steppe">{e(site["subscribe"])}</a></p>'
+            f'</article><aside class="related"><h3>{e(site["also"])}</h3><ul>{links}</ul>'
+            f"</aside></main><footer><p>{e(site['footer'])}</p></footer>"
+        )
+    elif layout == "divs":
+        paragraphs = "".join(f'<div class="txt">{e(p)}</div>' for p in article.paragraphs)
+        body = (
+            '<div class="top"><div class="menu">'
+            + "".join(
+                f'<div class="item"><a href="/{i}">{e(m)}</a></div>'
+                for i, m in enumerate(site["menu"])
+            )  # fmt: skip
+            + f'</div></div><div class="cookies">{e(site["cookie"])}</div>'
+            f'<div class="crumbs">{e(site["crumbs"])}</div>'
+            f'<div class="news"><div class="news-title">{e(article.title)}</div>'
+            f'<div class="news-info">{e(site["byline"])}</div>'
+            f'<div class="news-text">{paragraphs}</div>'
+            f'<div class="adv"><div class="adv-label">{e(site["advert"])}</div>'
+            '<div class="adv-slot"></div></div>'
+            f'<div class="share-block">{e(site["share"])}</div>'
+            f'<div class="tg">{e(site["subscribe"])}</div></div>'
+            f'<div class="more"><div class="more-title">{e(site["also"])}</div>'
+            + "".join(
+                f'<div class="more-item"><a href="/n/{i}">{e(t)}</a></div>'
+                for i, t in enumerate(site["links"])
+            )  # fmt: skip
+            + f'</div><div class="bottom">{e(site["footer"])}</div>'
+        )
+    else:
+        paragraphs = "<br><br>".join(e(p) for p in article.paragraphs)
+        body = (
+            '<table width="100%"><tr><td colspan="3">'
+            f'<font size="1">{e(site["cookie"])}</font></td></tr><tr>'
+            f'<td width="150" valign="top">{menu_links.replace("</a> ", "</a><br>")}</td>'
+            f'<td valign="top"><font size="1">{e(site["crumbs"])}</font>'
+            f"<h2>{e(article.title)}</h2><i>{e(site['byline'])}</i><br><br>"
+            f'<font face="Arial">{paragraphs}</font><br><br>'
+            f"<b>{e(site['share'])}</b><br>{e(site['subscribe'])}</td>"
+            f'<td width="200" valign="top"><b>{e(site["also"])}</b><br>'
+            + "<br>".join(f'<a href="/n/{i}">{e(t)}</a>' for i, t in enumerate(site["links"]))
+            + f"<br><br><small>{e(site['advert'])}</small></td></tr>"
+            f'<tr><td colspan="3" align="center">{e(site["footer"])}</td></tr></table>'
+        )
+    return head + body + "</body></html>"
+
+
+# A long report as PDF: a running header on every page, a page number at its foot ("— 7 —"),
+# and its chapters' paragraphs flowing across pages. Each language's report names what it
+# monitored; one sentence per language answers a question.
+REPORT = {
+    "en": {
+        "header": "Steppe Monitor · Annual Report on Detention Conditions 2023",
+        "number": "— {n} —",
+        "chapter": "Chapter {n}. Region {n}",
+        "filler": "In region {n}, monitors visited {k} places of detention in the {q} quarter "
+        "and recorded {m} complaints about food, medical care and visits by relatives.",
+        "answer": "Monitors found that the pre-trial detention centre in Taraz held 412 "
+        "people in cells built for 260.",
+        "question": "How many people did the pre-trial detention centre in Taraz hold?",
+    },
+    "ru": {
+        "header": "Степной монитор · Ежегодный доклад об условиях содержания 2023",
+        "number": "стр. {n}",
+        "chapter": "Глава {n}. Регион {n}",
+        "filler": "В регионе {n} наблюдатели посетили {k} мест лишения свободы в {q} квартале "
+        "и зарегистрировали {m} жалоб на питание, медицинскую помощь и свидания с родными.",
+        "answer": "Наблюдатели установили, что в следственном изоляторе Тараза содержались "
+        "412 человек при лимите в 260 мест.",
+        "question": "Сколько человек содержалось в следственном изоляторе Тараза?",
+    },
+    "kk": {
+        "header": "Дала мониторы · Қамауда ұстау жағдайлары туралы жылдық баяндама 2023",
+        "number": "{n}-бет",
+        "chapter": "{n}-тарау. {n}-өңір",
+        "filler": "{n}-өңірде бақылаушылар {q}-тоқсанда бас бостандығынан айыру орындарының "
+        "{k} жеріне барып, тамақ, медициналық көмек және туыстардың келуі туралы {m} шағым "
+        "тіркеді.",
+        "answer": "Бақылаушылар Тараздағы тергеу изоляторында 260 орынға 412 адам ұсталғанын "
+        "анықтады.",
+        "question": "Тараздағы тергеу изоляторында қанша адам ұсталған?",
+    },
+}
+
+
+def _font_pdf():
+    """An FPDF with a Unicode font (DejaVu Sans, shipped with matplotlib)."""
+    from pathlib import Path
+
+    import matplotlib
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    pdf.add_font("DejaVu", fname=str(font))
+    pdf.set_font("DejaVu", size=11)
+    return pdf
+
+
+def report_pdf(lang: str, chapters: int = 12) -> bytes:
+    """A report of several pages per chapter, with its running header and page numbers."""
+    report = REPORT[lang]
+    pdf = _font_pdf()
+    pdf.set_auto_page_break(True, margin=25)
+
+    def furniture() -> None:
+        pdf.set_auto_page_break(False)
+        pdf.set_font("DejaVu", size=9)
+        pdf.set_y(10)
+        pdf.cell(0, 6, report["header"], align="C")
+        pdf.set_y(-15)
+        pdf.cell(0, 6, report["number"].format(n=pdf.page_no()), align="C")
+        pdf.set_font("DejaVu", size=11)
+        pdf.set_y(25)
+        pdf.set_auto_page_break(True, margin=25)
+
+    pdf.header = furniture  # fpdf calls it on every new page
+    pdf.add_page()
+    for n in range(1, chapters + 1):
+        pdf.set_font("DejaVu", size=14)
+        pdf.multi_cell(0, 8, report["chapter"].format(n=n), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", size=11)
+        for k in range(1, 9):
+            text = report["filler"].format(n=n, k=k + n, q=k % 4 + 1, m=7 * k + n)
+            if (n, k) == (chapters // 2, 4):
+                text += " " + report["answer"]
+            pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+    return bytes(pdf.output())
+
+
+TWO_COLUMNS = {
+    "title": "Бюллетень правозащитного центра № 4",
+    "header": "Правозащитный бюллетень · апрель 2024",
+    "number": "стр. {n}",
+    "paragraphs": [
+        "Центр получил в апреле сорок семь обращений от граждан, которым отказали в "
+        "регистрации мирных собраний в Алматы, Шымкенте и Уральске.",
+        "В тридцати двух случаях акиматы сослались на ремонт дорог или другие массовые "
+        "мероприятия, назначенные на то же время и в том же месте.",
+        "Юристы центра обжаловали одиннадцать отказов в специализированных межрайонных "
+        "административных судах, и два иска были удовлетворены.",
+        "Кроме того, центр провёл в Караганде семинар для двадцати пяти журналистов о "
+        "правах представителей прессы во время публичных мероприятий.",
+        "Участники семинара подготовили памятку о том, как вести себя при задержании и "
+        "какие документы нужно иметь при себе.",
+        "Следующий выпуск бюллетеня выйдет в конце мая и будет посвящён доступу "
+        "заключённых к медицинской помощи.",
+    ],
+    "question": "Сколько обращений получил центр в апреле?",
+    "answer": "Центр получил в апреле сорок семь обращений",
+}
+
+
+def two_column_pdf() -> bytes:
+    """A bulletin of three pages set in two columns, narrow lines hyphenated by hand, each page
+    under a full-width running header (the first also under the title), its number at the
+    foot."""
+    spec = TWO_COLUMNS
+    pdf = _font_pdf()
+    pdf.set_auto_page_break(False)
+    width = (pdf.w - pdf.l_margin - pdf.r_margin - 8) / 2
+    paragraphs = spec["paragraphs"]
+    for number in range(len(paragraphs) // 2):
+        pdf.add_page()
+        pdf.set_font("DejaVu", size=9)
+        pdf.set_y(10)
+        pdf.cell(0, 6, spec["header"], align="C", new_x="LMARGIN", new_y="NEXT")
+        if number == 0:
+            pdf.set_font("DejaVu", size=15)
+            pdf.cell(0, 12, spec["title"], align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", size=10)
+        for column in range(2):
+            x = pdf.l_margin + column * (width + 8)
+            pdf.set_xy(x, 35)
+            for line in _narrow_lines(paragraphs[2 * number + column], 44):
+                pdf.set_x(x)
+                pdf.cell(width, 5, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", size=9)
+        pdf.set_y(-15)
+        pdf.cell(0, 6, spec["number"].format(n=number + 1), align="C")
+    return bytes(pdf.output())
+
+
+def _narrow_lines(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters; a word that does not fit is hyphenated when both
+    of its parts are at least 3 letters long, as a typesetter would."""
+    lines, line = [], ""
+    for word in text.split():
+        if len(line) + 1 + len(word) <= width or not line:
+            line = f"{line} {word}".strip()
+            continue
+        room = width - len(line) - 2
+        if room >= 3 and len(word) - room >= 3 and word[:room].isalpha():
+            lines.append(f"{line} {word[:room]}-")
+            line = word[room:]
+        else:
+            lines.append(line)
+            line = word
+    return lines + [line]
