@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
 
-.PHONY: install run test lint bench soak index browse-logs clean
+.PHONY: install ocr run test lint bench soak index browse-logs clean
 
 # Where the CPU build of PyTorch comes from. Empty: pip's own configuration (on this project's
 # build machines, a local copy). On an ordinary server PyPI serves the CUDA build (several GB
@@ -24,19 +24,33 @@ $(STAMP): requirements.lock pyproject.toml
 	(several GB); TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU one')"
 	touch $(STAMP)
 
-# The virtual environment alone (a server's install: README, "Running on a server").
-install: $(STAMP)
+# Tesseract with its Russian, Kazakh and English data reads scans (index/formats.py), from
+# Debian's packages; without them a scan is skipped with a message naming this command.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+ocr:
+	@langs="$$(tesseract --list-langs 2>/dev/null)"; \
+	for lang in rus kaz eng; do echo "$$langs" | grep -qx $$lang || missing=1; done; \
+	[ -z "$$missing" ] || { echo "Installing OCR for scans: apt-get install $(OCR_PACKAGES)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -q $(OCR_PACKAGES) >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null 2>&1 && \
+	    $(SUDO) apt-get install -y -q $(OCR_PACKAGES) >/dev/null 2>&1; } || \
+	  echo "note: OCR could not be installed; scans will be skipped (apt-get install $(OCR_PACKAGES))"; }
 
-$(DATA)/index/manifest.json: | $(STAMP)
+# The virtual environment and OCR (a server's install: README, "Running on a server").
+install: $(STAMP) ocr
+
+$(DATA)/index/manifest.json: | $(STAMP) ocr
 	$(BIN)/archive-bot index --data-dir $(DATA)
 
-run: $(STAMP) $(DATA)/index/manifest.json
+run: $(STAMP) ocr $(DATA)/index/manifest.json
 	$(BIN)/archive-bot run --data-dir $(DATA)
 
-index: $(STAMP)
+index: $(STAMP) ocr
 	$(BIN)/archive-bot index --data-dir $(DATA)
 
-test: $(STAMP)
+test: $(STAMP) ocr
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest -q
 

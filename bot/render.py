@@ -37,6 +37,8 @@ def attribution_of(passage: StoredPassage, lang: str, paragraph: bool = True) ->
         parts.append(say(lang, "attribution_paragraph", html=False, number=passage.paragraph))
     if passage.page:
         parts.append(say(lang, "attribution_page", html=False, number=passage.page))
+    if passage.scanned:
+        parts.append(say(lang, "attribution_scanned", html=False))
     return ", ".join(p for p in parts if p)
 
 
@@ -66,6 +68,7 @@ def to_json(answer: Answer) -> dict:
                 "passage_id": hit.passage.passage_id,
             }
             | ({"page": hit.passage.page} if hit.passage.page else {})
+            | ({"scanned": True} if hit.passage.scanned else {})
             for hit in result.hits
         ],
     }

@@ -59,6 +59,7 @@ class Document:
     language: str | None = None
     body_start: int = 0
     pages: tuple[int, ...] = ()  # where each page starts in `text` (PDF only)
+    scanned: tuple[int, ...] = ()  # 1-based pages whose text OCR recognised (scans)
     sha256: str = ""
 
     @property
@@ -244,6 +245,7 @@ def read_document(
         text=extracted.text,
         body_start=extracted.body_start,
         pages=tuple(extracted.pages),
+        scanned=tuple(extracted.scanned),
         sha256=digest.hexdigest(),
         **fields,
     )

@@ -19,20 +19,20 @@ from typing import TYPE_CHECKING
 import yaml
 
 from index.headings import heading
+from index.normalize import latin_lookalikes
 
 if TYPE_CHECKING:
     from index.reading import Limits
 
 #: Formats whose headings are Markdown `#` lines after extraction.
 MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx", ".odt", ".epub", ".pdf"}
-FORMATS = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".rtf", ".odt", ".epub"}
+IMAGES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}  # scans, read by OCR
+FORMATS = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".rtf", ".odt", ".epub"} | IMAGES
 #: What to do with formats that are not read, for the report of a skipped file.
 CONVERT = {
     ".doc": "a legacy Word file: save it as .docx (in Word, or with "
     "`libreoffice --headless --convert-to docx FILE.doc`)",
     ".xls": "a spreadsheet: export the text to read as .docx or .pdf",
-    ".jpg": "an image: scans are not read yet; keep their PDF or list them in .archiveignore",
-    ".png": "an image: scans are not read yet; keep their PDF or list them in .archiveignore",
 }
 _CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 _XML_OPTIONS = {"resolve_entities": False, "no_network": True, "huge_tree": False}
@@ -79,6 +79,7 @@ class Extracted:
     metadata: dict = field(default_factory=dict)
     body_start: int = 0  # where the text after front matter begins
     pages: list[int] = field(default_factory=list)  # offset where each PDF page starts
+    scanned: list[int] = field(default_factory=list)  # 1-based pages read by OCR
 
 
 def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
@@ -94,6 +95,8 @@ def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
         raise ValueError(f"the file is over the limit of {limits.file_mb} MB (file_mb)")
     if suffix == ".pdf":
         extracted = _pdf(raw)
+    elif suffix in IMAGES:
+        extracted = _image(raw)
     elif suffix in (".docx", ".odt", ".epub"):
         _check_zip(raw, limits)
         extracted = {".docx": _docx, ".odt": _odt, ".epub": _epub}[suffix](raw)
@@ -111,9 +114,7 @@ def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
     if len(extracted.text) > limits.text_mb * _MB:
         raise ValueError(f"it holds more than {limits.text_mb} MB of text (text_mb)")
     if not extracted.text[extracted.body_start :].strip():
-        raise ValueError(
-            "no text" + (" (a scanned PDF without a text layer?)" if suffix == ".pdf" else "")
-        )
+        raise ValueError("no text" + (" (a blank scan?)" if extracted.scanned else ""))
     return extracted
 
 
@@ -591,9 +592,13 @@ def _pdf(raw: bytes) -> Extracted:
         raise
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"not a readable PDF ({type(error).__name__}: {error})") from error
-    text, starts = "", []
-    for lines in pages:
-        paragraphs = _pdf_paragraphs(lines)
+    text, starts, scanned = "", [], []
+    for number, lines in enumerate(pages):
+        if lines:
+            paragraphs = _pdf_paragraphs(lines)
+        else:  # no text layer: a scanned page
+            paragraphs = _ocr(_render(raw, number))
+            scanned.append(number + 1)
         # A paragraph that runs on from the page before continues it: no sentence ended
         # there, and this page starts with a small letter.
         runs_on = paragraphs and not re.search(r"[.!?:\"”»]$", text) and paragraphs[0][:1].islower()
@@ -610,7 +615,94 @@ def _pdf(raw: bytes) -> Extracted:
         for key, value in (("title", info.get("/Title")), ("author", info.get("/Author")))
         if value and str(value).strip()
     }
-    return Extracted(text, metadata, pages=starts)
+    return Extracted(text, metadata, pages=starts, scanned=scanned)
+
+
+OCR_LANGUAGES = "rus+kaz+eng"  # Tesseract's models, tried together on every page
+OCR_DPI = 300  # a scanned PDF page is rendered at this resolution for OCR
+OCR_INSTALL = "sudo apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz"
+
+
+def _ocr(image: bytes) -> list[str]:
+    """Return the paragraphs Tesseract reads in an image (PNG, JPEG or TIFF bytes).
+
+    Tesseract separates paragraphs by blank lines; a paragraph's lines are joined, and a word
+    hyphenated at a line's end is joined again.
+
+    Raises:
+        ValueError: Tesseract or its Russian, Kazakh or English data is not installed (the
+            message says what to install), or it failed on the image.
+    """
+    import shutil
+    import subprocess
+
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        raise ValueError(f"a scan: its text needs OCR; install Tesseract: `{OCR_INSTALL}`")
+    done = subprocess.run(
+        [tesseract, "stdin", "stdout", "-l", OCR_LANGUAGES],
+        input=image,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        problem = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        hint = f"; install its data: `{OCR_INSTALL}`" if "language" in problem[0].lower() else ""
+        raise ValueError(f"OCR failed ({problem[0][:200]}){hint}")
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", done.stdout.decode("utf-8", "replace")):
+        text = ""
+        for line in (" ".join(line.split()) for line in block.splitlines()):
+            if not line:
+                continue
+            if re.search(r"\w-$", text) and line[:1].islower():
+                text = text[:-1] + line
+            else:
+                text = f"{text} {line}".strip()
+        if text:
+            paragraphs.append(latin_lookalikes(text))
+    return paragraphs
+
+
+def _image(raw: bytes) -> Extracted:
+    """Read a scanned image by OCR: each frame (a TIFF holds several) is a page."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    try:
+        picture = Image.open(io.BytesIO(raw))
+        frames = []
+        for frame in ImageSequence.Iterator(picture):
+            out = io.BytesIO()
+            frame.convert("RGB").save(out, "PNG")
+            frames.append(out.getvalue())
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"not a readable image ({type(error).__name__}: {error})") from error
+    return _scanned_pages([_ocr(frame) for frame in frames])
+
+
+def _scanned_pages(pages: list[list[str]]) -> Extracted:
+    """The text of pages read by OCR, each paragraph a block, each page marked scanned."""
+    text, starts = "", []
+    for paragraphs in pages:
+        if text and paragraphs:
+            text += "\n\n"
+        starts.append(len(text))
+        text += "\n\n".join(paragraphs)
+    return Extracted(text, pages=starts, scanned=list(range(1, len(pages) + 1)))
+
+
+def _render(raw: bytes, page: int) -> bytes:
+    """Return one page of a PDF as a PNG image at OCR_DPI (for a page without a text layer)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(raw)
+    try:
+        image = document[page].render(scale=OCR_DPI / 72).to_pil()
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        return out.getvalue()
+    finally:
+        document.close()
 
 
 def _check_zip(raw: bytes, limits: Limits) -> None:

@@ -49,6 +49,18 @@ def _fold_mixed_word(match: re.Match[str]) -> str:
     return _fold_word(match) if _LATIN.search(word) else word
 
 
+def latin_lookalikes(text: str) -> str:
+    """Return `text`, mostly in Latin letters, with its words spelled in Cyrillic look-alikes
+    written in Latin: OCR that also knows Russian and Kazakh reads "The" as "Тһе".
+
+    For extraction (the text OCR gives), not for display: text mostly in Cyrillic is returned
+    as it is.
+    """
+    if len(_LATIN.findall(text)) <= len(_CYRILLIC.findall(text)):
+        return text
+    return _WORD.sub(_fold_word, text)
+
+
 def clean(text: str) -> str:
     """Return `text` in Unicode NFKC, without invisible characters, runs of whitespace one space.
 

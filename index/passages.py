@@ -53,6 +53,7 @@ class Passage:
     text: str
     heading: str | None = None  # the heading lines directly above the paragraph, if any
     page: int | None = None  # 1-based page of a paged document (PDF) where the passage starts
+    scanned: bool = False  # its page was read by OCR: the text is what OCR recognised
 
     @property
     def search_text(self) -> str:
@@ -222,7 +223,18 @@ def split_passages(
         window = max_tokens - (count_tokens([above])[0] + 1 if above else 0)
         parts = fit_window(text, body_start, block_end, count_tokens, window)
         passages.extend(
-            Passage(document.id, number, part, label, s, e, text[s:e], above, page_of(document, s))
+            Passage(
+                document.id,
+                number,
+                part,
+                label,
+                s,
+                e,
+                text[s:e],
+                above,
+                page_of(document, s),
+                page_of(document, s) in document.scanned,
+            )
             for part, (s, e) in enumerate(parts, start=1)
         )
     return passages

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
     from index.passages import Passage
 
-FORMAT_VERSION = 5  # 4: a vector file per model; 5: e5 reads text cleaned, not folded
+# 4: a vector file per model; 5: e5 reads text cleaned, not folded; 6: passages say whether
+# OCR read them
+FORMAT_VERSION = 6
 # By model number: the oldest index format whose vectors of that model are what this version
 # computes (the same model fed the same text). An index of an older format, rebuilt, keeps
 # these vectors for passages whose text is unchanged (`reusable_vectors`): a format change
@@ -70,6 +72,7 @@ class StoredPassage:
     end: int
     text: str
     document: dict[str, str | None]
+    scanned: bool = False  # read by OCR from a scanned page
 
 
 CARD_PARAGRAPH = 0  # a catalogue card's paragraph number: before the document's first
@@ -162,6 +165,7 @@ def write_index(
                     "section": p.section,
                     "heading": p.heading,
                     "page": p.page,
+                    "scanned": int(p.scanned),
                     "start": p.start,
                     "end": p.end,
                     "text": p.text,
@@ -171,7 +175,7 @@ def write_index(
                 for row, p in enumerate(passages)
             ),
             pk="id",
-            columns={"section": str, "heading": str, "page": int, "cyrillic": int},
+            columns={"section": str, "heading": str, "page": int, "scanned": int, "cyrillic": int},
         )
         db["passages"].create_index(["passage_id"], unique=True)
         db["passages"].create_index(["doc_id", "paragraph"])
@@ -556,4 +560,5 @@ def _stored(row: sqlite3.Row) -> StoredPassage:
         end=row["end"],
         text=row["text"],
         document={k: row[k] for k in ("title", "author", "date", "source")} | {"id": row["doc_id"]},
+        scanned=bool(row["scanned"]),
     )

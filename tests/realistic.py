@@ -381,3 +381,70 @@ def _narrow_lines(text: str, width: int) -> list[str]:
             lines.append(line)
             line = word
     return lines + [line]
+
+
+# Scans: a page of a protocol typed, printed and scanned, one per language, rendered at 300 dpi.
+SCANS = {
+    "en": "The district court of Uralsk heard the case of the activist on 12 March 2024. "
+    "The defence asked the court to call two witnesses who had seen the arrest, but the "
+    "judge refused. The activist was fined 150,000 tenge for taking part in an unauthorised "
+    "meeting.",
+    "ru": "Районный суд Уральска рассмотрел дело активиста 12 марта 2024 года. Защита "
+    "просила вызвать двух свидетелей, которые видели задержание, но судья отказал. "
+    "Активиста оштрафовали на 150 000 тенге за участие в несанкционированном митинге.",
+    "kk": "Орал қаласының аудандық соты белсендінің ісін 2024 жылғы 12 наурызда қарады. "
+    "Қорғаушы ұстауды көрген екі куәгерді шақыруды сұрады, бірақ судья бас тартты. "
+    "Белсенді рұқсат етілмеген митингке қатысқаны үшін 150 000 теңге айыппұл төледі.",
+}
+SCAN_QUESTIONS = {
+    "en": ("How much was the activist fined in Uralsk?", "fined 150,000 tenge"),
+    "ru": ("На сколько оштрафовали активиста в Уральске?", "оштрафовали на 150 000 тенге"),
+    "kk": ("Оралдағы белсенді қанша айыппұл төледі?", "150 000 теңге айыппұл"),
+}
+
+
+def scanned_page(text: str):
+    """An A4 page at 300 dpi with `text` typed on it in 12-point type (a PIL image)."""
+    from pathlib import Path
+
+    import matplotlib
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(
+        str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), 50
+    )
+    page = Image.new("L", (2480, 3508), 255)
+    draw = ImageDraw.Draw(page)
+    y = 300
+    for line in _narrow_lines(text, 70):
+        draw.text((250, y), line, font=font, fill=0)
+        y += 75
+    return page
+
+
+def scan_png(lang: str) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    scanned_page(SCANS[lang]).save(out, "PNG")
+    return out.getvalue()
+
+
+def scan_pdf(lang: str) -> bytes:
+    """A PDF of one scanned page: an image, no text layer."""
+    import io
+
+    out = io.BytesIO()
+    scanned_page(SCANS[lang]).save(out, "PDF", resolution=300)
+    return out.getvalue()
+
+
+def character_accuracy(truth: str, read: str) -> float:
+    """1 − the edit distance between the texts (whitespace runs as one space) / len(truth)."""
+    truth, read = " ".join(truth.split()), " ".join(read.split())
+    row = list(range(len(read) + 1))
+    for i, a in enumerate(truth, 1):
+        previous, row[0] = row[0], i
+        for j, b in enumerate(read, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (a != b))
+    return 1 - row[-1] / len(truth)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.render import attribution_of
 from index.build import build_index
 from index.documents import load_corpus
+from index.formats import OCR_INSTALL
 from index.passages import split_passages
 from index.search import Searcher
 from index.store import IndexStore
@@ -19,10 +21,15 @@ from .realistic import (
     ARTICLES,
     LAYOUTS,
     REPORT,
+    SCAN_QUESTIONS,
+    SCANS,
     TWO_COLUMNS,
+    character_accuracy,
     furniture,
     news_page,
     report_pdf,
+    scan_pdf,
+    scan_png,
     two_column_pdf,
 )
 from .test_search import EXPECTED_ANSWERS
@@ -75,10 +82,34 @@ def test_a_two_column_bulletin_reads_as_its_paragraphs(corpus: Path, embedder):
     assert TWO_COLUMNS["header"] not in document.text and "стр." not in document.text
 
 
+@pytest.mark.parametrize("lang", ["en", "ru", "kk"])
+def test_a_scan_is_read_by_ocr_and_its_quotes_say_so(corpus: Path, embedder, lang: str):
+    (corpus / "protocol.png").write_bytes(scan_png(lang))
+    (corpus / "protocol.pdf").write_bytes(scan_pdf(lang))
+    for name in ("protocol.png", "protocol.pdf"):
+        document, found = passages(corpus, embedder, name)
+        assert character_accuracy(SCANS[lang], document.text) >= 0.98, document.text
+        assert document.scanned == (1,)
+        assert found and all(p.scanned and p.page == 1 for p in found)
+
+
+def test_without_tesseract_a_scan_says_what_to_install(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    (corpus / "protocol.png").write_bytes(scan_png("ru"))
+    (corpus / "letter.txt").write_text("A letter typed, not scanned.", encoding="utf-8")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
+    result = load_corpus(corpus)
+    assert [d.id for d in result.documents] == ["letter.txt"]
+    [problem] = result.problems
+    assert problem.path == "protocol.png"
+    assert OCR_INSTALL in problem.reason and "tesseract-ocr-kaz" in OCR_INSTALL
+
+
 @pytest.fixture(scope="module")
 def real_archive(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher:
-    """The letter among news pages in three layouts and languages, a long report in Russian
-    and a two-column bulletin, indexed once."""
+    """The letter among news pages in three layouts and languages, a long report in Russian,
+    a two-column bulletin and a scanned protocol, indexed once."""
     corpus = tmp_path_factory.mktemp("real-corpus")
     shutil.copy(CORPUS / LETTER_ID, corpus)
     shutil.copy(CORPUS / "catalogue.toml", corpus)
@@ -86,6 +117,7 @@ def real_archive(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher
         (corpus / f"news-{lang}.html").write_text(news_page(lang, layout), encoding="utf-8")
     (corpus / "report-ru.pdf").write_bytes(report_pdf("ru"))
     (corpus / "bulletin.pdf").write_bytes(two_column_pdf())
+    (corpus / "protocol-ru.png").write_bytes(scan_png("ru"))
     data_dir = tmp_path_factory.mktemp("real-data")
     build_index(corpus, data_dir, embedder=embedder)
     return Searcher(IndexStore(data_dir), embedder)
@@ -94,7 +126,7 @@ def real_archive(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher
 def test_a_question_about_each_document_finds_its_sentence(real_archive: Searcher):
     asked = [q for article in ARTICLES.values() for q in article.questions[:2]]
     asked += [(REPORT["ru"]["question"], REPORT["ru"]["answer"][:40])]
-    asked += [(TWO_COLUMNS["question"], TWO_COLUMNS["answer"])]
+    asked += [(TWO_COLUMNS["question"], TWO_COLUMNS["answer"]), SCAN_QUESTIONS["ru"]]
     for question, sentence in asked:
         hits = real_archive.search(question, 3).hits
         assert any(sentence in hit.passage.text for hit in hits), question
@@ -114,3 +146,11 @@ def test_the_catalogue_examples_still_quote_the_letter_among_real_documents(
             assert EXPECTED_ANSWERS[question] in result.hits[0].passage.text, question
     top = real_archive.search("Tokaev", 1).hits[0].passage
     assert top.document["id"] == LETTER_ID
+
+
+def test_a_quote_from_a_scan_is_attributed_as_recognised_text(real_archive: Searcher):
+    question, sentence = SCAN_QUESTIONS["ru"]
+    hit = next(h for h in real_archive.search(question, 3).hits if sentence in h.passage.text)
+    assert hit.passage.scanned
+    assert attribution_of(hit.passage, "ru").endswith("с. 1, скан страницы, распознанный текст")
+    assert attribution_of(hit.passage, "en").endswith("p. 1, scanned page, recognised text")
