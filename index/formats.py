@@ -742,6 +742,8 @@ def _docx(raw: bytes) -> Extracted:
         raise ValueError(
             f"not a readable Word document ({type(error).__name__}: {detail})"
         ) from error
+    notes = {kind: _word_notes(raw, kind) for kind in ("footnote", "endnote")}
+    numbers = {"footnote": 0, "endnote": 0}
     blocks = []
     for block in document.iter_inner_content():  # paragraphs and tables, in reading order
         if isinstance(block, docx.table.Table):
@@ -751,9 +753,43 @@ def _docx(raw: bytes) -> Extracted:
         style = block.style.name if block.style is not None else ""
         if text:
             blocks.append(f"# {text}" if style.startswith("Heading") or style == "Title" else text)
+        # The paragraph's foot- and endnotes follow it, each a block, numbered as Word shows
+        # them: a note is quoted right after what it annotates.
+        for reference in block._p.xpath(".//w:footnoteReference | .//w:endnoteReference"):
+            kind = "footnote" if reference.tag.endswith("footnoteReference") else "endnote"
+            note = notes[kind].get(reference.get(docx.oxml.ns.qn("w:id")), "")
+            if note:
+                numbers[kind] += 1
+                mark = numbers[kind] if kind == "footnote" else _roman(numbers[kind])
+                blocks.append(f"[{mark}] {note}")
     properties = document.core_properties
     metadata = {k: v for k, v in (("title", properties.title), ("author", properties.author)) if v}
     return Extracted("\n\n".join(blocks), metadata)
+
+
+def _word_notes(raw: bytes, kind: str) -> dict[str, str]:
+    """Return a Word file's foot- or endnotes (`kind`) by id: each note's text, its paragraphs
+    joined (separators, which Word also stores as notes, have no text)."""
+    archive = zipfile.ZipFile(io.BytesIO(raw))
+    name = f"word/{kind}s.xml"
+    if name not in archive.namelist():
+        return {}
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    return {
+        note.get(f"{w}id"): " ".join("".join(t.text or "" for t in note.iter(f"{w}t")).split())
+        for note in _xml(archive.read(name)).iter(f"{w}{kind}")
+    }
+
+
+def _roman(number: int) -> str:
+    """Word numbers endnotes i, ii, iii, …"""
+    values = [(100, "c"), (90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"),
+              (4, "iv"), (1, "i")]  # fmt: skip
+    out = ""
+    for value, letters in values:
+        while number >= value:
+            out, number = out + letters, number - value
+    return out
 
 
 def _table_rows(table) -> list[str]:

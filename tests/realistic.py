@@ -448,3 +448,84 @@ def character_accuracy(truth: str, read: str) -> float:
         for j, b in enumerate(read, 1):
             previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (a != b))
     return 1 - row[-1] / len(truth)
+
+
+# A Word memo whose sources are footnotes and whose last remark is an endnote.
+MEMO = {
+    "paragraphs": [
+        "The monitoring group visited the temporary detention facility in Taraz twice in February.",
+        "Detainees complained that they were not allowed to call their lawyers during the "
+        "first day.",
+    ],
+    "footnotes": [
+        "Visit reports of 6 and 20 February 2024, kept in the group's archive under number TR-114.",
+        "Interview with the facility's deputy head, recorded on 20 February 2024.",
+    ],
+    "endnote": "The facility was renovated in 2021 with money from the regional budget.",
+    "question": "Where are the visit reports of February kept?",
+    "answer": "kept in the group's archive under number TR-114",
+}
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def memo_docx() -> bytes:
+    """A .docx of two paragraphs, each with a footnote, the last also with an endnote: the
+    notes as Word stores them (word/footnotes.xml, word/endnotes.xml, references in runs)."""
+    import io
+    import re
+    import zipfile
+
+    import docx
+
+    document = docx.Document()
+    for paragraph in MEMO["paragraphs"]:
+        document.add_paragraph(paragraph)
+    out = io.BytesIO()
+    document.save(out)
+    files = {}
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as source:
+        for name in source.namelist():
+            files[name] = source.read(name)  # bytes; the parts edited below are text
+
+    def notes(kind: str, texts: list[str]) -> str:
+        body = "".join(
+            f'<w:{kind} w:id="{number}"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:{kind}>'
+            for number, text in enumerate(texts, start=1)
+        )
+        return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{kind}s xmlns:w="{_W}">'
+                f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+                f"</w:{kind}>{body}</w:{kind}s>")  # fmt: skip
+
+    files = {name: data.decode() if name.endswith(".xml") or name.endswith(".rels") else data
+             for name, data in files.items()}  # fmt: skip
+    files["word/footnotes.xml"] = notes("footnote", MEMO["footnotes"])
+    files["word/endnotes.xml"] = notes("endnote", [MEMO["endnote"]])
+    relations = "".join(
+        f'<Relationship Id="rNote{kind}" Type="http://schemas.openxmlformats.org/'
+        f'officeDocument/2006/relationships/{kind}s" Target="{kind}s.xml"/>'
+        for kind in ("footnote", "endnote")
+    )
+    files["word/_rels/document.xml.rels"] = files["word/_rels/document.xml.rels"].replace(
+        "</Relationships>", relations + "</Relationships>"
+    )
+    types = "".join(
+        f'<Override PartName="/word/{kind}s.xml" ContentType="application/'
+        f'vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"/>'
+        for kind in ("footnote", "endnote")
+    )
+    content_types = files["[Content_Types].xml"]
+    files["[Content_Types].xml"] = content_types.replace("</Types>", types + "</Types>")
+    paragraphs = iter(
+        [
+            '<w:r><w:footnoteReference w:id="1"/></w:r>',
+            '<w:r><w:footnoteReference w:id="2"/></w:r><w:r><w:endnoteReference w:id="1"/></w:r>',
+        ]
+    )
+    files["word/document.xml"] = re.sub(
+        r"</w:p>", lambda m: next(paragraphs, "") + "</w:p>", files["word/document.xml"]
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, text in files.items():
+            target.writestr(name, text)
+    return out.getvalue()

@@ -231,7 +231,7 @@ def test_index_lists_unreadable_and_skipped_files_in_its_json(runner, tmp_path: 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / os.fsdecode(b"r\xe9sum\xe9.txt")).write_text("A summary.", encoding="utf-8")
-    (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
+    (corpus / "drawing.svg").write_bytes(b"<svg/>")
     (corpus / "passwd.txt").symlink_to("/etc/passwd")
     result = runner.invoke(
         cli, ["index", "--corpus", str(corpus), "--data-dir", str(tmp_path / "d"), "--json"]
@@ -241,7 +241,7 @@ def test_index_lists_unreadable_and_skipped_files_in_its_json(runner, tmp_path: 
     assert summary["added"] == [LETTER_ID]
     ((unreadable),) = summary["unreadable"]
     assert unreadable["id"] == "r\ufffdsum\ufffd.txt" and "UTF-8" in unreadable["reason"]
-    assert {s["id"] for s in summary["skipped"]} == {"picture.jpg", "passwd.txt"}
+    assert {s["id"] for s in summary["skipped"]} == {"drawing.svg", "passwd.txt"}
     assert "skipped passwd.txt: a link to a file outside the corpus" in result.stderr
 
 

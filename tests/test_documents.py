@@ -58,15 +58,20 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
     (corpus / "empty.txt").write_text("  \n", encoding="utf-8")
     (corpus / "binary.txt").write_bytes(b"\x89PNG\x00\x00\x01")
     (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
-    (corpus / "picture.jpg").write_bytes(b"\xff\xd8")
+    (corpus / "picture.jpg").write_bytes(b"\xff\xd8")  # a scan cut short
+    (corpus / "sheet.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     documents, problems, _, skipped = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
     ((path, reason),) = [(p.path, p.reason) for p in skipped]
-    assert path == "picture.jpg" and reason.startswith("not a supported format: an image")
-    assert reason.endswith("(supported: .docx, .epub, .htm, .html, .md, .odt, .pdf, .rtf, .txt)")
+    assert path == "sheet.xls" and reason.startswith("not a supported format: a spreadsheet")
+    assert reason.endswith(
+        "(supported: .docx, .epub, .htm, .html, .jpeg, .jpg, .md, .odt, .pdf, .png, .rtf, .tif, "
+        ".tiff, .txt)"
+    )
     reasons = {p.path: p.reason for p in problems}
-    assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
+    assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt", "picture.jpg"}
     assert "UTF-8" in reasons["latin1.txt"]
+    assert reasons["picture.jpg"].startswith("not a readable image")
 
 
 def test_content_hash_changes_with_text_and_metadata(corpus: Path):

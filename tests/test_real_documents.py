@@ -20,12 +20,14 @@ from .conftest import CORPUS, LETTER_ID, verbatim
 from .realistic import (
     ARTICLES,
     LAYOUTS,
+    MEMO,
     REPORT,
     SCAN_QUESTIONS,
     SCANS,
     TWO_COLUMNS,
     character_accuracy,
     furniture,
+    memo_docx,
     news_page,
     report_pdf,
     scan_pdf,
@@ -82,6 +84,19 @@ def test_a_two_column_bulletin_reads_as_its_paragraphs(corpus: Path, embedder):
     assert TWO_COLUMNS["header"] not in document.text and "стр." not in document.text
 
 
+def test_word_foot_and_endnotes_follow_the_paragraph_they_annotate(corpus: Path, embedder):
+    (corpus / "memo.docx").write_bytes(memo_docx())
+    _, found = passages(corpus, embedder, "memo.docx")
+    first, second = MEMO["paragraphs"]
+    assert [p.text for p in found] == [
+        first,
+        f"[1] {MEMO['footnotes'][0]}",
+        second,
+        f"[2] {MEMO['footnotes'][1]}",
+        f"[i] {MEMO['endnote']}",
+    ]
+
+
 @pytest.mark.parametrize("lang", ["en", "ru", "kk"])
 def test_a_scan_is_read_by_ocr_and_its_quotes_say_so(corpus: Path, embedder, lang: str):
     (corpus / "protocol.png").write_bytes(scan_png(lang))
@@ -109,7 +124,7 @@ def test_without_tesseract_a_scan_says_what_to_install(
 @pytest.fixture(scope="module")
 def real_archive(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher:
     """The letter among news pages in three layouts and languages, a long report in Russian,
-    a two-column bulletin and a scanned protocol, indexed once."""
+    a two-column bulletin, a scanned protocol and a Word memo with footnotes, indexed once."""
     corpus = tmp_path_factory.mktemp("real-corpus")
     shutil.copy(CORPUS / LETTER_ID, corpus)
     shutil.copy(CORPUS / "catalogue.toml", corpus)
@@ -118,6 +133,7 @@ def real_archive(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher
     (corpus / "report-ru.pdf").write_bytes(report_pdf("ru"))
     (corpus / "bulletin.pdf").write_bytes(two_column_pdf())
     (corpus / "protocol-ru.png").write_bytes(scan_png("ru"))
+    (corpus / "memo.docx").write_bytes(memo_docx())
     data_dir = tmp_path_factory.mktemp("real-data")
     build_index(corpus, data_dir, embedder=embedder)
     return Searcher(IndexStore(data_dir), embedder)
@@ -127,6 +143,7 @@ def test_a_question_about_each_document_finds_its_sentence(real_archive: Searche
     asked = [q for article in ARTICLES.values() for q in article.questions[:2]]
     asked += [(REPORT["ru"]["question"], REPORT["ru"]["answer"][:40])]
     asked += [(TWO_COLUMNS["question"], TWO_COLUMNS["answer"]), SCAN_QUESTIONS["ru"]]
+    asked += [(MEMO["question"], MEMO["answer"])]
     for question, sentence in asked:
         hits = real_archive.search(question, 3).hits
         assert any(sentence in hit.passage.text for hit in hits), question
