@@ -231,6 +231,8 @@ def index(
 
             return update
 
+        if not dry_run:
+            remember_label_texts(data_dir)
         try:
             report = build_index(
                 corpus,
@@ -270,30 +272,81 @@ def index(
             report.added or report.changed or report.metadata_changed or report.removed
         ):
             click.echo("(--verbose lists the files)")
-    if report.renamed and not dry_run:
-        move_labels(data_dir, report.renamed)
+    if not dry_run:
+        follow_labels(data_dir)
     if report.problems:
         sys.exit(1)
 
 
-def move_labels(data_dir: Path, renamed: list[tuple[str, str]]) -> None:
-    """Point the query log's labels on renamed documents at their new ids (same text, same
-    paragraphs); a log that cannot be opened is named, and the labels are left as they are."""
+def _labels_and_index(data_dir: Path):
+    """Return the query log and current index of `data_dir` (None, None without either); a
+    log that cannot be opened is named and left alone."""
     from bot.querylog import LOG_FILE
+    from index.errors import ArchiveError
+    from index.store import IndexStore
 
     if not (data_dir / LOG_FILE).exists():
-        return
+        return None, None
     try:
-        log = open_log(data_dir)
+        store = IndexStore(data_dir)
+    except ArchiveError:
+        return None, None
+    try:
+        return open_log(data_dir), store
     except click.ClickException as error:
-        click.echo(f"labels of renamed documents not moved: {error.message}", err=True)
+        click.echo(f"labels not checked: {error.message}", err=True)
+        return None, None
+
+
+def remember_label_texts(data_dir: Path) -> None:
+    """Before a rebuild, record the text of each label's passage that the log lacks (labels
+    made before the log kept texts), from the index the label was made on."""
+    log, store = _labels_and_index(data_dir)
+    if log is None:
         return
     try:
-        moved = log.rename_documents(renamed)
+        for label in log.labelled_passages():
+            if label["text"] is None and (passage := store.passage(label["passage_id"])):
+                log.move_label(label["id"], label["passage_id"], passage.text)
     finally:
         log.close()
-    if moved:
-        click.echo(f"labels moved to the new names: {moved}", err=True)  # stdout ends in JSON
+
+
+def follow_labels(data_dir: Path) -> None:
+    """After a rebuild, keep each label on its passage's text, wherever it now is.
+
+    A label whose id now holds another text (a paragraph above it was removed, the file was
+    renamed) moves to the passage holding its text, in the same document if it has one; a
+    label whose text is gone is stale: named here and by `logs export-eval`, never pointed at
+    another sentence.
+    """
+    log, store = _labels_and_index(data_dir)
+    if log is None:
+        return
+    moved, stale = 0, []
+    try:
+        for label in log.labelled_passages():
+            passage = store.passage(label["passage_id"])
+            if label["text"] is None or (passage is not None and passage.text == label["text"]):
+                continue
+            holders = store.passage_ids_with_text(label["text"])
+            if holders:
+                document = label["passage_id"].split("#")[0]
+                same = [h for h in holders if h.split("#")[0] == document]
+                log.move_label(label["id"], (same or holders)[0], label["text"])
+                moved += 1
+            else:
+                stale.append(label)
+    finally:
+        log.close()
+    if moved:  # on stderr: stdout ends in JSON
+        click.echo(f"labels moved with their passages' text: {moved}", err=True)
+    for label in stale:
+        click.echo(
+            f"stale label: {label['query']!r} → {label['passage_id']}: its text is no longer "
+            "in the archive; label the question again (archive-bot logs review)",
+            err=True,
+        )
 
 
 def load_searcher(data_dir: Path, model: str):
@@ -930,8 +983,10 @@ def label(
             passage_id = choice
         else:
             raise click.ClickException(f"{choice!r} is neither a number shown nor a passage id")
+    # The label keeps its passage's text, and follows it through edits (`follow_labels`).
+    text = open_store(data_dir).passage(passage_id).text if passage_id else None
     try:
-        log.label(query_id, passage_id, out_of_scope)
+        log.label(query_id, passage_id, out_of_scope, text)
     except KeyError:
         raise click.ClickException(f"no logged question with id {query_id}") from None
     click.echo(f"Labelled question {query_id}: {passage_id or 'out of scope'}.")
@@ -964,6 +1019,14 @@ def export_eval(output: str, data_dir: Path) -> None:
                 if passage is None:
                     click.echo(
                         f"skipping {label['query']!r}: {label['passage_id']} is no longer indexed",
+                        err=True,
+                    )
+                    continue
+                if label["text"] is not None and passage.text != label["text"]:
+                    click.echo(
+                        f"skipping {label['query']!r}: the label on {label['passage_id']} is "
+                        "stale (that passage's text changed); run `archive-bot index`, or "
+                        "label the question again",
                         err=True,
                     )
                     continue

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 LOG_FILE = "logs.db"
 SECRET_FILE = "log-secret"
 # 2: labels in their own table, apart from retention; 3: `questions` view; 4: `outcome`
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_RETENTION_DAYS = 90
 # Everything but the asker's pseudonym, which never leaves the database.
 PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "outcome", "passages",
@@ -194,6 +194,8 @@ class QueryLog:
                 if version in (1, 2, 3):
                     self._add_outcome()
                     self._add_view()
+                if version in (1, 2, 3, 4):
+                    self._add_label_text()
                 elif version != SCHEMA_VERSION:
                     raise RuntimeError(
                         f"{self.path} has schema version {version}, expected {SCHEMA_VERSION}"
@@ -235,7 +237,7 @@ class QueryLog:
         """
         self.db["labels"].create(
             {"id": int, "query_id": int, "day": str, "query": str, "passage_id": str,
-             "out_of_scope": int},
+             "out_of_scope": int, "text": str},
             pk="id",
             if_not_exists=True,
         )  # fmt: skip
@@ -246,6 +248,14 @@ class QueryLog:
             "from queries where label is not null or out_of_scope = 1"
         )
         self.db.execute("update queries set out_of_scope = 0 where out_of_scope is null")
+
+    def _add_label_text(self) -> None:
+        """Add the labels' `text` column (schema 5): the labelled passage's text, which the
+        label follows when an edit moves it (`labelled_passages`). Set for older labels by
+        the next `archive-bot index`, from the index they were made on."""
+        if "text" not in self.db["labels"].columns_dict:
+            self.db.execute("alter table labels add column text text")
+        self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
 
     def _add_outcome(self) -> None:
         """Add the `outcome` column (schema 4): answered, closest or none (see index.search).
@@ -443,8 +453,15 @@ class QueryLog:
 
         return self._write(delete)
 
-    def label(self, query_id: int, passage_id: str | None, out_of_scope: bool = False) -> None:
-        """Mark the passage a logged question should have found, or mark it out of scope.
+    def label(
+        self,
+        query_id: int,
+        passage_id: str | None,
+        out_of_scope: bool = False,
+        text: str | None = None,
+    ) -> None:
+        """Mark the passage a logged question should have found (with its `text`, which the
+        label follows through edits), or mark the question out of scope.
 
         Raises:
             KeyError: there is no such question.
@@ -461,18 +478,19 @@ class QueryLog:
                 self.db.execute("delete from labels where query_id = ?", [query_id])
                 self.db["labels"].insert(
                     {"query_id": query_id, "day": row["time"][:10], "query": row["query"],
-                     "passage_id": passage_id, "out_of_scope": int(out_of_scope)},
+                     "passage_id": passage_id, "out_of_scope": int(out_of_scope), "text": text},
                     alter=False,
                 )  # fmt: skip
 
     # --- reading ----------------------------------------------------------------------------
 
     def labels(self) -> list[dict]:
-        """Return every labelled question, oldest first: query, day, passage_id, out_of_scope."""
+        """Return every labelled question, oldest first: query, day, passage_id, out_of_scope
+        and the labelled passage's text (None for a label made before schema 5)."""
         with self._read_lock:
             rows = list(
                 self._reader.query(
-                    "select query, day, passage_id, out_of_scope from labels order by day, id"
+                    "select query, day, passage_id, out_of_scope, text from labels order by day, id"
                 )
             )
         return [row | {"out_of_scope": bool(row["out_of_scope"])} for row in rows]
@@ -541,22 +559,26 @@ class QueryLog:
             "top_unanswered": _most_asked([r for r in rows if not r["found"]]),
         }
 
-    def rename_documents(self, renamed: list[tuple[str, str]]) -> int:
-        """Point labels on passages of renamed documents (before, after) at the new ids; a
-        renamed document has the same text, so the same paragraphs. Returns how many moved."""
+    def labelled_passages(self) -> list[dict]:
+        """Return the labels on a passage: id, query, passage_id, text (None if not known)."""
+        with self._read_lock:
+            return list(
+                self._reader.query(
+                    "select id, query, passage_id, text from labels where passage_id is not null"
+                )
+            )
+
+    def move_label(self, label_id: int, passage_id: str, text: str) -> None:
+        """Point a label at `passage_id`, holding `text` (see bot.cli.follow_labels)."""
 
         def update():
-            moved = 0
-            for before, after in renamed:
-                moved += self.db.execute(
-                    "update labels set passage_id = ? || substr(passage_id, ?) "
-                    "where substr(passage_id, 1, ?) = ?",
-                    [after, len(before) + 1, len(before) + 1, f"{before}#"],
-                ).rowcount
+            self.db.execute(
+                "update labels set passage_id = ?, text = ? where id = ?",
+                [passage_id, text, label_id],
+            )
             self.db.conn.commit()
-            return moved
 
-        return self._write(update) or 0
+        self._write(update)
 
     def backup(self, dest: Path) -> int:
         """Copy the log and its key file into the data dir `dest`; return the questions copied.

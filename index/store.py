@@ -499,6 +499,11 @@ class IndexStore:
         )
         return _stored(found[0]) if found else None
 
+    def passage_ids_with_text(self, text: str) -> list[str]:
+        """Return the ids of the passages whose text is exactly `text`, in index order."""
+        rows = self._query("select passage_id from passages where text = ? order by id", [text])
+        return [row["passage_id"] for row in rows]
+
     def documents(self) -> list[dict]:
         """Return every document's metadata, hash and passage count (not its text)."""
         rows = self._query(

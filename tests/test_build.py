@@ -302,7 +302,56 @@ def test_a_renamed_file_embeds_nothing_and_its_labels_follow(tmp_path: Path, emb
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["renamed"] == [{"from": "letter.txt", "to": "letters/khrapunov.txt"}]
     assert (summary["added"], summary["removed"], summary["passages_embedded"]) == ([], [], 0)
-    assert "labels moved to the new names: 1" in result.stderr
+    assert "labels moved with their passages' text: 1" in result.stderr
     (label,) = QueryLog(data_dir).labels()
     assert label["passage_id"] == "letters/khrapunov.txt#18.1"
     assert "Serge Smesov" in IndexStore(data_dir).passage(label["passage_id"]).text
+
+
+def test_a_label_follows_its_text_when_an_edit_moves_it_and_is_named_stale_when_it_is_gone(
+    tmp_path: Path, embedder
+):
+    from bot.querylog import QueryLog
+
+    corpus, data_dir = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    shutil.copy(CORPUS / LETTER_ID, corpus / "letter.txt")
+    build_index(corpus, data_dir, embedder=embedder)
+    labelled = IndexStore(data_dir).passage("letter.txt#18.1").text
+    assert "Serge Smesov" in labelled
+    log = QueryLog(data_dir)
+    asked = log.record(query="Who was the French ambassador?", found=True, passages=[],
+                       latency_ms=1, chat_type="private")  # fmt: skip
+    log.label(asked, "letter.txt#18.1")  # as a log made before labels kept their text
+    log.close()
+
+    def index() -> str:
+        result = CliRunner().invoke(cli, ["index", "--corpus", str(corpus), "--data-dir",
+                                          str(data_dir)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    def export() -> tuple[str, str]:
+        out = tmp_path / "eval.jsonl"
+        result = CliRunner().invoke(
+            cli, ["logs", "export-eval", "--output", str(out), "--data-dir", str(data_dir)]
+        )
+        return out.read_text(encoding="utf-8"), result.stderr
+
+    # A paragraph above it removed: ¶ 18 is now ¶ 17, and the label goes with its text.
+    text = (corpus / "letter.txt").read_text(encoding="utf-8")
+    second = IndexStore(data_dir).passage("letter.txt#2.1").text
+    (corpus / "letter.txt").write_text(text.replace(second + "\n", "", 1), encoding="utf-8")
+    assert "labels moved with their passages' text: 1" in index()
+    (label,) = QueryLog(data_dir).labels()
+    assert (label["passage_id"], label["text"]) == ("letter.txt#17.1", labelled)
+    written, _ = export()
+    assert json.loads(written)["gold"] == [labelled]
+
+    # The paragraph itself rewritten: the label is stale, said by index and by export-eval.
+    edited = labelled.replace("Serge Smesov", "the ambassador")
+    text = (corpus / "letter.txt").read_text(encoding="utf-8")
+    (corpus / "letter.txt").write_text(text.replace(labelled, edited), encoding="utf-8")
+    assert "stale label: 'Who was the French ambassador?' → letter.txt#17.1" in index()
+    written, said = export()
+    assert written == "" and "stale" in said
