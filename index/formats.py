@@ -196,7 +196,8 @@ def _xml(data: bytes):
 
 
 def _odt(raw: bytes) -> Extracted:
-    """Read an OpenDocument text: headings as `#` lines, paragraphs, foot- and endnotes left out."""
+    """Read an OpenDocument text: headings as `#` lines, paragraphs, each foot- or endnote
+    (`[1] …`, its citation as the document shows it) right after its paragraph."""
     from lxml import etree
 
     try:
@@ -212,6 +213,13 @@ def _odt(raw: bytes) -> Extracted:
         text = " ".join(_odf_text(element).split())
         if text:
             blocks.append(f"# {text}" if element.tag == f"{_ODF_TEXT}h" else text)
+        for note in element.iter(f"{_ODF_TEXT}note"):  # after the paragraph, as in Word's
+            citation = note.find(f"{_ODF_TEXT}note-citation")
+            body = note.find(f"{_ODF_TEXT}note-body")
+            words = " ".join(_odf_text(body).split()) if body is not None else ""
+            if words:
+                mark = "".join(citation.itertext()).strip() if citation is not None else ""
+                blocks.append(f"[{mark}] {words}" if mark else words)
     metadata = {}
     if meta is not None:
         for name, tags in (("title", ["title"]), ("author", ["initial-creator", "creator"])):

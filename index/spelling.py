@@ -3,33 +3,49 @@
 "ablyazoff", "Аблязоф" or "ambassdor" are not words of the archive; "ablyazov" and
 "ambassador" are. A question word that the keyword index does not hold (in Latin letters,
 transliterated if need be) also searches for the archive's words closest to it in spelling.
+The words are kept by first letter and length, and compared with rapidfuzz (C++): a look-up
+stays in milliseconds at the vocabulary of a million passages (scripts/bench_spelling.py).
 """
 
 from __future__ import annotations
 
-import difflib
+import math
 from collections import defaultdict
+
+from rapidfuzz import fuzz, process
 
 from index.languages import is_cyrillic, transliterate
 
 MIN_LENGTH = 5  # shorter words have too many neighbours to correct
-CUTOFF = 0.8  # difflib similarity a correction needs
+CUTOFF = 80  # similarity a correction needs (rapidfuzz's ratio, as difflib's, times 100)
 
 
 class Vocabulary:
-    """The distinct words of an index, grouped by first letter for fast look-ups."""
+    """The distinct words of an index, grouped by first letter and length."""
 
     def __init__(self, words: list[str]) -> None:
         self.words = set(words)
-        self._by_initial: dict[str, list[str]] = defaultdict(list)
+        self._groups: dict[tuple[str, int], list[str]] = defaultdict(list)
         for word in self.words:
             if len(word) >= MIN_LENGTH - 1 and not is_cyrillic(word):
-                self._by_initial[word[0]].append(word)
+                self._groups[word[0], len(word)].append(word)
 
     def corrections(self, word: str) -> list[str]:
-        """Return up to two archive words spelled like `word` (none when it is one of them)."""
+        """Return up to two archive words spelled like `word` (none when it is one of them).
+
+        Only words of a length that can reach CUTOFF are compared: a ratio of 0.8 (twice the
+        matches over both lengths) needs the other word between 2/3 and 3/2 of this one's.
+        """
         latin = transliterate(word) if is_cyrillic(word) else word
         if len(latin) < MIN_LENGTH or word in self.words or latin in self.words:
             return []
-        candidates = self._by_initial.get(latin[0], [])
-        return difflib.get_close_matches(latin, candidates, n=2, cutoff=CUTOFF)
+        shortest, longest = math.ceil(len(latin) * 2 / 3), len(latin) * 3 // 2
+        candidates = [
+            candidate
+            for length in range(shortest, longest + 1)
+            for candidate in self._groups.get((latin[0], length), ())
+        ]
+        found = process.extract(
+            latin, candidates, scorer=fuzz.ratio, score_cutoff=CUTOFF, limit=2
+        )
+        return [candidate for candidate, _, _ in sorted(found, key=lambda f: (-f[1], f[0]))]

@@ -395,7 +395,9 @@ def odt(paragraphs: list[tuple[str, str]], title: str = "Memo", author: str = "A
     return out.getvalue()
 
 
-def test_an_odt_memo_keeps_headings_spacing_and_leaves_notes_out(corpus: Path, embedder):
+def test_an_odt_memo_keeps_headings_spacing_and_its_notes_after_their_paragraph(
+    corpus: Path, embedder
+):
     (corpus / "memo.odt").write_bytes(odt([
         ("h", "Findings"),
         ("p", "The court<text:s/>heard<text:tab/>three<text:line-break/>witnesses."
@@ -406,7 +408,7 @@ def test_an_odt_memo_keeps_headings_spacing_and_leaves_notes_out(corpus: Path, e
     document, passages = passages_of(corpus, embedder, "memo.odt")
     assert (document.title, document.author) == ("Memo", "A. Author")
     assert [p.text for p in passages] == [
-        "The court heard three witnesses.", "Nothing else was said."
+        "The court heard three witnesses.", "[1] A footnote.", "Nothing else was said."
     ]  # fmt: skip
     assert passages[0].section == "Findings"
 
