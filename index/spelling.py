@@ -45,7 +45,5 @@ class Vocabulary:
             for length in range(shortest, longest + 1)
             for candidate in self._groups.get((latin[0], length), ())
         ]
-        found = process.extract(
-            latin, candidates, scorer=fuzz.ratio, score_cutoff=CUTOFF, limit=2
-        )
+        found = process.extract(latin, candidates, scorer=fuzz.ratio, score_cutoff=CUTOFF, limit=2)
         return [candidate for candidate, _, _ in sorted(found, key=lambda f: (-f[1], f[0]))]
