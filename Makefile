@@ -74,6 +74,8 @@ bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_hostile.py --write BENCHMARKS.md
 	$(PY) scripts/bench_server.py --write BENCHMARKS.md
 	$(PY) scripts/bench_honest.py --write BENCHMARKS.md
+	$(PY) scripts/bench_documents.py --write BENCHMARKS.md
+	$(PY) scripts/bench_spelling.py --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed

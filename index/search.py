@@ -54,7 +54,9 @@ HUB_WEIGHT = 0.25
 # Latin letters comes closer to the archive). Chosen on the tuning halves (BENCHMARKS.md).
 FOUND_MARGIN = 0.002
 FOUND_MARGIN_LATIN = 0.025
-SPELLING_LIMIT = 50_000  # distinct words in the index up to which misspellings are corrected
+# Distinct words in the index up to which misspellings are corrected: a look-up takes a few
+# milliseconds there (scripts/bench_spelling.py), and the vocabulary about 100 MB of memory.
+SPELLING_LIMIT = 1_000_000
 # When the archive is taken to answer a question (calibrated on the question sets, see
 # BENCHMARKS.md: in-scope questions reach a cosine similarity of 0.33-0.77, unrelated ones
 # 0.00-0.22, and one-letter gibberish up to 0.30):

@@ -9,7 +9,6 @@ stays in milliseconds at the vocabulary of a million passages (scripts/bench_spe
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 from rapidfuzz import fuzz, process
@@ -18,6 +17,7 @@ from index.languages import is_cyrillic, transliterate
 
 MIN_LENGTH = 5  # shorter words have too many neighbours to correct
 CUTOFF = 80  # similarity a correction needs (rapidfuzz's ratio, as difflib's, times 100)
+LENGTH_SPREAD = 2  # letters a correction may have more or fewer than the word
 
 
 class Vocabulary:
@@ -33,16 +33,16 @@ class Vocabulary:
     def corrections(self, word: str) -> list[str]:
         """Return up to two archive words spelled like `word` (none when it is one of them).
 
-        Only words of a length that can reach CUTOFF are compared: a ratio of 0.8 (twice the
-        matches over both lengths) needs the other word between 2/3 and 3/2 of this one's.
+        Only words of the same first letter and of a length within LENGTH_SPREAD are compared
+        (a typo or a transliteration variant, "ablyazoff" for "ablyazov", changes the length
+        by one or two): a look-up reads a few buckets, not the vocabulary.
         """
         latin = transliterate(word) if is_cyrillic(word) else word
         if len(latin) < MIN_LENGTH or word in self.words or latin in self.words:
             return []
-        shortest, longest = math.ceil(len(latin) * 2 / 3), len(latin) * 3 // 2
         candidates = [
             candidate
-            for length in range(shortest, longest + 1)
+            for length in range(len(latin) - LENGTH_SPREAD, len(latin) + LENGTH_SPREAD + 1)
             for candidate in self._groups.get((latin[0], length), ())
         ]
         found = process.extract(latin, candidates, scorer=fuzz.ratio, score_cutoff=CUTOFF, limit=2)

@@ -44,6 +44,7 @@ from tests.realistic import (  # noqa: E402
     ARTICLES,
     LAYOUTS,
     MEMO,
+    OTHER_FORMATS,
     REPORT,
     SCAN_QUESTIONS,
     SCANS,
@@ -128,6 +129,9 @@ def archive_table(directory: Path, embedder) -> list[str]:
     questions.append(("bulletin.pdf", TWO_COLUMNS["question"], TWO_COLUMNS["answer"]))
     (corpus / "memo.docx").write_bytes(memo_docx())
     questions.append(("memo.docx", MEMO["question"], MEMO["answer"]))
+    for name, (make, question, answer) in OTHER_FORMATS.items():
+        (corpus / name).write_bytes(make())
+        questions.append((name, question, answer))
     data = directory / "data"
     started = time.perf_counter()
     build_index(corpus, data, embedder=embedder)
@@ -148,7 +152,8 @@ def archive_table(directory: Path, embedder) -> list[str]:
     for document, question, sentence in questions:
         hits = searcher.search(question, 3).hits
         hit = any(sentence in h.passage.text for h in hits)
-        found.setdefault(document.rsplit("-", 1)[0].split(".")[0], []).append(hit)
+        kind = document.split("-")[0].split(".")[0]
+        found.setdefault(f"{kind} ({document.rsplit('.', 1)[1]})", []).append(hit)
         if not hit:
             print(f"  not in the first three: {question}", file=sys.stderr)
     examples = [q for qs in store.manifest["examples"].values() for q in qs]
@@ -161,9 +166,10 @@ def archive_table(directory: Path, embedder) -> list[str]:
     renamed = build_index(corpus, data, embedder=embedder)
     lines = [
         "",
-        f"The archive: the letter, 9 news pages, 3 long reports (one per language, "
-        f"{store.manifest['passages']} passages in all), a two-column bulletin, 3 scans, a "
-        f"Word memo with footnotes; indexed in {seconds:.0f} s. Passages holding a planted "
+        f"The archive: the letter, 9 news pages, 3 long reports (one per language), a "
+        f"two-column bulletin, 3 scans, a Word memo with footnotes, an RTF ruling, an ODT "
+        f"memo, an EPUB book, a UTF-16 note ({store.manifest['passages']} passages); indexed "
+        f"in {seconds:.0f} s. Passages holding a planted "
         f"furniture string or a page number: **{len(with_furniture)}** of "
         f"{len(passages)}. Catalogue example questions still answered from the letter: "
         f"**{letter} of {len(examples)}**. A rename: re-embedded "

@@ -32,7 +32,7 @@ from index.spelling import CUTOFF, MIN_LENGTH, Vocabulary  # noqa: E402
 SYLLABLES = ("ab ly az ov na zar ba ev zha ki ya nov kha ra pu tok ay er al ma ty as ta "
              "kar ag an dy shym kent ku lan sul tan bek zhan gul nur dau let sa ri mu kh "
              "tar ov ich en ko in sk iy").split()  # fmt: skip
-SIZES = (50_000, 500_000, 2_000_000)
+SIZES = (50_000, 500_000, 1_000_000, 2_000_000)
 QUESTIONS = 200
 
 

@@ -10,6 +10,8 @@ scripts/bench_documents.py.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 from html import escape
 
@@ -423,7 +425,6 @@ def scanned_page(text: str):
 
 
 def scan_png(lang: str) -> bytes:
-    import io
 
     out = io.BytesIO()
     scanned_page(SCANS[lang]).save(out, "PNG")
@@ -432,7 +433,6 @@ def scan_png(lang: str) -> bytes:
 
 def scan_pdf(lang: str) -> bytes:
     """A PDF of one scanned page: an image, no text layer."""
-    import io
 
     out = io.BytesIO()
     scanned_page(SCANS[lang]).save(out, "PDF", resolution=300)
@@ -471,9 +471,7 @@ _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 def memo_docx() -> bytes:
     """A .docx of two paragraphs, each with a footnote, the last also with an endnote: the
     notes as Word stores them (word/footnotes.xml, word/endnotes.xml, references in runs)."""
-    import io
     import re
-    import zipfile
 
     import docx
 
@@ -529,3 +527,122 @@ def memo_docx() -> bytes:
         for name, text in files.items():
             target.writestr(name, text)
     return out.getvalue()
+
+
+def odt(paragraphs: list[tuple[str, str]], title: str = "Memo", author: str = "A. Author") -> bytes:
+    """A minimal OpenDocument text: ("h" or "p", XML content) per block."""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
+          'xmlns:dc="http://purl.org/dc/elements/1.1/"')  # fmt: skip
+    body = "".join(f"<text:{kind}>{xml}</text:{kind}>" for kind, xml in paragraphs)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", f"<office:document-content {ns}><office:body>"
+                         f"<office:text>{body}</office:text></office:body>"
+                         "</office:document-content>")  # fmt: skip
+        archive.writestr("meta.xml", f"<office:document-meta {ns}><office:meta><dc:title>"
+                         f"{title}</dc:title><meta:initial-creator>{author}"
+                         "</meta:initial-creator></office:meta>"
+                         "</office:document-meta>")  # fmt: skip
+    return out.getvalue()
+
+
+def epub(chapters: list[str], title: str = "A Book", author: str = "B. Writer") -> bytes:
+    """A minimal EPUB book: one XHTML file per chapter, the spine in reverse file order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+        archive.writestr("META-INF/container.xml",
+                         '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+                         '<rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles>'
+                         "</container>")  # fmt: skip
+        items = "".join(
+            f'<item id="c{n}" href="chapter%20{n}.xhtml"/>' for n in range(len(chapters))
+        )
+        spine = "".join(f'<itemref idref="c{n}"/>' for n in reversed(range(len(chapters))))
+        archive.writestr("OEBPS/book.opf",
+                         '<package xmlns="http://www.idpf.org/2007/opf" '
+                         'xmlns:dc="http://purl.org/dc/elements/1.1/"><metadata>'
+                         f"<dc:title>{title}</dc:title><dc:creator>{author}</dc:creator>"
+                         f"</metadata><manifest>{items}</manifest><spine>{spine}</spine>"
+                         "</package>")  # fmt: skip
+        for n, chapter in enumerate(chapters):
+            archive.writestr(f"OEBPS/chapter {n}.xhtml", chapter)
+    return out.getvalue()
+
+
+def rtf(paragraphs: list[str]) -> bytes:
+    """An RTF file as Word saves a Cyrillic ruling: code page 1251, `\\'xx` escapes, and
+    `\\uN?` for letters outside it (Kazakh ones)."""
+
+    def escaped(text: str) -> str:
+        out = []
+        for char in text:
+            if char in "\\{}":
+                out.append("\\" + char)
+            elif ord(char) < 128:
+                out.append(char)
+            else:
+                try:
+                    out.append(f"\\'{char.encode('cp1251')[0]:02x}")
+                except UnicodeEncodeError:
+                    out.append(f"\\u{ord(char)}?")
+        return "".join(out)
+
+    body = "\\par ".join(escaped(p) for p in paragraphs)
+    header = "{\\rtf1\\ansi\\ansicpg1251\\deff0{\\fonttbl{\\f0 Times New Roman;}}\\f0 "
+    return (header + body + "\\par}").encode("ascii")
+
+
+# One document per other format a real archive receives, each with a question it answers.
+OTHER_FORMATS = {
+    "ruling.rtf": (
+        lambda: rtf(
+            [
+                "ПРИГОВОР",
+                "ИМЕНЕМ РЕСПУБЛИКИ КАЗАХСТАН",
+                "Суд признал Ержанова виновным в участии в незаконном собрании и назначил "
+                "ему штраф в размере ста месячных расчётных показателей.",
+                "Приговор может быть обжалован в течение пятнадцати суток.",
+            ]
+        ),  # fmt: skip
+        "Какой штраф назначил суд Ержанову?",
+        "назначил ему штраф в размере ста месячных расчётных показателей",
+    ),
+    "memo.odt": (
+        lambda: odt(
+            [
+                ("h", "Хабарлама"),
+                (
+                    "p",
+                    "Облыстық соттың отырысы сәуірдің он бесіне ауыстырылды, себебі "
+                    "судья демалыста болды.",
+                ),
+                ("p", "Адвокаттар жаңа куәгерлердің тізімін ұсынды."),
+            ]
+        ),  # fmt: skip
+        "Облыстық соттың отырысы неге ауыстырылды?",
+        "отырысы сәуірдің он бесіне ауыстырылды",
+    ),
+    "book.epub": (
+        lambda: epub(
+            [
+                "<html><body><h1>Chapter One</h1><p>The strike at the Zhanaozen oil "
+                "field began in May 2011, when workers demanded higher wages and "
+                "safer conditions.</p></body></html>"
+            ]
+        ),  # fmt: skip
+        "When did the strike at the Zhanaozen oil field begin?",
+        "The strike at the Zhanaozen oil field began in May 2011",
+    ),
+    "notes-utf16.txt": (
+        lambda: (
+            "Записка правозащитника.\n\nВ изоляторе Актобе отключили отопление на три "
+            "дня в январе.\n".encode("utf-16")
+        ),
+        "На сколько дней отключили отопление в изоляторе Актобе?",
+        "отключили отопление на три дня в январе",
+    ),
+}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import shutil
-import zipfile
 from pathlib import Path
 
 import docx
@@ -21,6 +20,7 @@ from index.search import Searcher
 from index.store import IndexStore
 
 from .conftest import CORPUS, LETTER_ID
+from .realistic import epub, odt
 
 
 def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None) -> bytes:
@@ -375,26 +375,6 @@ def test_an_rtf_ruling_is_read_in_its_code_page(corpus: Path):
     assert document.title == "ПРИГОВОР"  # its first heading, without a catalogue entry
 
 
-def odt(paragraphs: list[tuple[str, str]], title: str = "Memo", author: str = "A. Author") -> bytes:
-    """A minimal OpenDocument text: ("h" or "p", XML content) per block."""
-    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-          'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
-          'xmlns:dc="http://purl.org/dc/elements/1.1/"')  # fmt: skip
-    body = "".join(f"<text:{kind}>{xml}</text:{kind}>" for kind, xml in paragraphs)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
-        archive.writestr("content.xml", f"<office:document-content {ns}><office:body>"
-                         f"<office:text>{body}</office:text></office:body>"
-                         "</office:document-content>")  # fmt: skip
-        archive.writestr("meta.xml", f"<office:document-meta {ns}><office:meta><dc:title>"
-                         f"{title}</dc:title><meta:initial-creator>{author}"
-                         "</meta:initial-creator></office:meta>"
-                         "</office:document-meta>")  # fmt: skip
-    return out.getvalue()
-
-
 def test_an_odt_memo_keeps_headings_spacing_and_its_notes_after_their_paragraph(
     corpus: Path, embedder
 ):
@@ -411,29 +391,6 @@ def test_an_odt_memo_keeps_headings_spacing_and_its_notes_after_their_paragraph(
         "The court heard three witnesses.", "[1] A footnote.", "Nothing else was said."
     ]  # fmt: skip
     assert passages[0].section == "Findings"
-
-
-def epub(chapters: list[str], title: str = "A Book", author: str = "B. Writer") -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("mimetype", "application/epub+zip")
-        archive.writestr("META-INF/container.xml",
-                         '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
-                         '<rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles>'
-                         "</container>")  # fmt: skip
-        items = "".join(
-            f'<item id="c{n}" href="chapter%20{n}.xhtml"/>' for n in range(len(chapters))
-        )
-        spine = "".join(f'<itemref idref="c{n}"/>' for n in reversed(range(len(chapters))))
-        archive.writestr("OEBPS/book.opf",
-                         '<package xmlns="http://www.idpf.org/2007/opf" '
-                         'xmlns:dc="http://purl.org/dc/elements/1.1/"><metadata>'
-                         f"<dc:title>{title}</dc:title><dc:creator>{author}</dc:creator>"
-                         f"</metadata><manifest>{items}</manifest><spine>{spine}</spine>"
-                         "</package>")  # fmt: skip
-        for n, chapter in enumerate(chapters):
-            archive.writestr(f"OEBPS/chapter {n}.xhtml", chapter)
-    return out.getvalue()
 
 
 def test_an_epub_is_read_in_spine_order_with_chapters_as_sections(corpus: Path, embedder):
