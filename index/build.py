@@ -13,6 +13,7 @@ document whose file cannot be read any more keeps its indexed version.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from index.documents import Problem, load_corpus
+from index.documents import CATALOGUE, Problem, load_corpus, printable, with_entry
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.formats import FORMATS
@@ -166,7 +167,7 @@ def build_index(
     models = [embedder.name if embedder else model, MULTILINGUAL_MODEL]
     with build_lock(data_dir, wait):
         reading = (lambda total: progress("Reading", total)) if progress else None
-        documents, problems, examples, skipped = load_corpus(corpus_dir, progress=reading)
+        documents, problems, examples, skipped, orphans = load_corpus(corpus_dir, progress=reading)
         if not documents:
             raise ArchiveError(
                 f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}"
@@ -185,6 +186,15 @@ def build_index(
                 problems[number] = replace(
                     problem, reason=f"{problem.reason}; the index keeps its previous version"
                 )
+        # A renamed file keeps the meaning of its catalogue entry until the entry is moved:
+        # the entry of the id it was indexed under, if that entry names no file now.
+        described = {d["id"]: d["catalogue_id"] for d in previous.documents()} if previous else {}
+        documents = [
+            with_entry(d, source, orphans[source])
+            if (source := described.get(d.id)) in orphans
+            else d
+            for d in documents
+        ]
         fresh = [d for d in documents if old.get(d.id) != d.sha256]
         # A document whose text is the indexed one changed its metadata only: its passages
         # and vectors stay, the new metadata is written with them.
@@ -198,6 +208,24 @@ def build_index(
             (texts[d.text], d.id) for d in fresh if d.id not in old and d.text in texts
         ]
         renamed = dict(report.renamed)
+        # A renamed file whose catalogue entry still names its old path is described by it.
+        entry_of = {after: described.get(before) or before for before, after in report.renamed}
+        entry_of = {after: source for after, source in entry_of.items() if source in orphans}
+        if entry_of:
+            fresh = [
+                with_entry(d, entry_of[d.id], orphans[entry_of[d.id]]) if d.id in entry_of else d
+                for d in fresh
+            ]
+            by_id = {d.id: d for d in fresh}
+            documents = [by_id[d.id] if d.id in entry_of else d for d in documents]
+        for document in documents:
+            if document.catalogue_id:
+                logger.warning(
+                    "%s: %s is described by the entry [%s] (renamed): rename that table to [%s]",
+                    CATALOGUE, printable(document.id),
+                    json.dumps(printable(document.catalogue_id), ensure_ascii=False),
+                    json.dumps(printable(document.id), ensure_ascii=False),
+                )  # fmt: skip
         report.added = [d.id for d in fresh if d.id not in old and d.id not in renamed.values()]
         report.changed = [d.id for d in fresh if d.id in old]
         report.metadata_changed = sorted(retagged)

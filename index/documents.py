@@ -17,7 +17,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -58,6 +58,9 @@ class Document:
     note: str | None = None
     language: str | None = None
     body_start: int = 0
+    # The catalogue entry describing it when not its own: a renamed file whose entry still
+    # names its old path (index.build keeps it, and says to move it).
+    catalogue_id: str | None = None
     pages: tuple[int, ...] = ()  # where each page starts in `text` (PDF only)
     scanned: tuple[int, ...] = ()  # 1-based pages whose text OCR recognised (scans)
     sha256: str = ""
@@ -83,6 +86,7 @@ class Corpus(NamedTuple):
     problems: list[Problem]
     examples: dict[str, list[str]]  # by language code
     skipped: list[Problem]  # files deliberately not read: other formats, links outside
+    orphans: dict[str, dict]  # catalogue entries naming no file of the corpus, by their id
 
 
 def printable(name: str) -> str:
@@ -331,6 +335,17 @@ def load_corpus(
     finally:
         reader.close()
     seen = {d.id for d in documents} | {p.path for p in problems + skipped}
-    for doc_id in sorted(set(catalogue) - seen):
+    orphans = {doc_id: catalogue[doc_id] for doc_id in sorted(set(catalogue) - seen)}
+    for doc_id in orphans:
         logger.warning("%s lists %s, which is not in the corpus", CATALOGUE, printable(doc_id))
-    return Corpus(documents, problems, examples, skipped)
+    return Corpus(documents, problems, examples, skipped, orphans)
+
+
+def with_entry(document: Document, catalogue_id: str, entry: dict) -> Document:
+    """Return `document` described by the catalogue entry of `catalogue_id` (a renamed file
+    whose entry names its old path): the entry's values win, as they would under its own id."""
+    fields = {name: str(entry[name]) for name in METADATA_FIELDS if name in entry}
+    digest = hashlib.sha256(
+        (document.sha256 + json.dumps([catalogue_id, fields], sort_keys=True)).encode()
+    )
+    return replace(document, catalogue_id=catalogue_id, sha256=digest.hexdigest(), **fields)

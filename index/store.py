@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from index.passages import Passage
 
 # 4: a vector file per model; 5: e5 reads text cleaned, not folded; 6: passages say whether
-# OCR read them
+# OCR read them, documents which catalogue entry describes them
 FORMAT_VERSION = 6
 # By model number: the oldest index format whose vectors of that model are what this version
 # computes (the same model fed the same text). An index of an older format, rebuilt, keeps
@@ -142,10 +142,17 @@ def write_index(
             counts[passage.doc_id] += 1
         db["documents"].insert_all(
             (
-                {**d.metadata(), "text": d.text, "sha256": d.sha256, "passages": counts[d.id]}
+                {
+                    **d.metadata(),
+                    "text": d.text,
+                    "sha256": d.sha256,
+                    "passages": counts[d.id],
+                    "catalogue_id": d.catalogue_id,
+                }  # fmt: skip
                 for d in documents
             ),
             pk="id",
+            columns={"catalogue_id": str},
         )
         folded = [keyword_text(p.search_text) for p in passages]
         document_frequency = Counter(word for text in folded for word in set(words(text)))
@@ -507,15 +514,16 @@ class IndexStore:
     def documents(self) -> list[dict]:
         """Return every document's metadata, hash and passage count (not its text)."""
         rows = self._query(
-            "select id, title, author, date, source, note, language, sha256, passages "
-            "from documents order by id"
+            "select id, title, author, date, source, note, language, sha256, passages, "
+            "catalogue_id from documents order by id"
         )
         return [dict(row) for row in rows]
 
     def document(self, doc_id: str) -> Document:
         """Return the document `doc_id` as it was indexed: text, metadata and hash."""
         (row,) = self._query(
-            f"select id, text, sha256, {', '.join(METADATA_FIELDS)} from documents where id = ?",
+            f"select id, text, sha256, catalogue_id, {', '.join(METADATA_FIELDS)} from documents "
+            "where id = ?",
             (doc_id,),
         )
         return Document(**dict(row))

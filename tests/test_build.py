@@ -355,3 +355,34 @@ def test_a_label_follows_its_text_when_an_edit_moves_it_and_is_named_stale_when_
     assert "stale label: 'Who was the French ambassador?' → letter.txt#17.1" in index()
     written, said = export()
     assert written == "" and "stale" in said
+
+
+def test_a_renamed_file_keeps_its_catalogue_entry_until_the_entry_is_moved(
+    tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture
+):
+    corpus, data_dir = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    shutil.copy(CORPUS / LETTER_ID, corpus / "letter.txt")
+    catalogue = '["letter.txt"]\ntitle = "Open letter"\nauthor = "Viktor Khrapunov"\n'
+    (corpus / "catalogue.toml").write_text(catalogue, encoding="utf-8")
+    build_index(corpus, data_dir, embedder=embedder)
+    (corpus / "letter.txt").rename(corpus / "khrapunov.txt")
+
+    def indexed() -> dict:
+        (document,) = IndexStore(data_dir).documents()
+        return document
+
+    renamed = build_index(corpus, data_dir, embedder=embedder)
+    assert renamed.renamed == [("letter.txt", "khrapunov.txt")] and renamed.passages_embedded == 0
+    assert (indexed()["title"], indexed()["author"]) == ("Open letter", "Viktor Khrapunov")
+    assert 'khrapunov.txt is described by the entry ["letter.txt"]' in caplog.text
+    assert 'rename that table to ["khrapunov.txt"]' in caplog.text
+    caplog.clear()
+    again = build_index(corpus, data_dir, embedder=embedder)  # the entry not moved yet
+    assert (again.changed, again.metadata_changed, again.unchanged) == ([], [], 1)
+    assert indexed()["title"] == "Open letter" and "rename that table" in caplog.text
+    (corpus / "catalogue.toml").write_text(catalogue.replace("letter.txt", "khrapunov.txt"))
+    caplog.clear()
+    moved = build_index(corpus, data_dir, embedder=embedder)
+    assert moved.passages_embedded == 0 and indexed()["title"] == "Open letter"
+    assert indexed()["catalogue_id"] is None and "rename that table" not in caplog.text

@@ -8,10 +8,10 @@ from .conftest import CORPUS, LETTER, LETTER_ID
 
 
 def test_letter_metadata_comes_from_the_catalogue():
-    documents, problems, examples, skipped = load_corpus(CORPUS)
+    documents, problems, examples, skipped, orphans = load_corpus(CORPUS)
     assert problems == []
     assert len(examples["en"]) >= 3
-    assert skipped == []
+    assert skipped == [] and orphans == {}
     (letter,) = documents
     assert letter.id == LETTER_ID
     assert letter.text == LETTER
@@ -60,7 +60,7 @@ def test_unreadable_files_are_reported_and_the_rest_is_read(corpus: Path):
     (corpus / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (corpus / "picture.jpg").write_bytes(b"\xff\xd8")  # a scan cut short
     (corpus / "sheet.xls").write_bytes(b"\xd0\xcf\x11\xe0")
-    documents, problems, _, skipped = load_corpus(corpus)
+    documents, problems, _, skipped, _ = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
     ((path, reason),) = [(p.path, p.reason) for p in skipped]
     assert path == "sheet.xls" and reason.startswith("not a supported format: a spreadsheet")
@@ -94,7 +94,7 @@ def test_links_out_of_the_corpus_and_undecodable_names_are_reported(corpus: Path
     (corpus / "folder-link").symlink_to(outside)
     bad_name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 name on a UTF-8 file system
     (corpus / bad_name).write_text("Readable too.", encoding="utf-8")
-    documents, problems, _, skipped = load_corpus(corpus)
+    documents, problems, _, skipped, _ = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt", "inside-link.txt"]
     assert [(p.path, p.reason) for p in skipped] == [
         ("outside-link.txt", "a link to a file outside the corpus")
@@ -110,7 +110,7 @@ def test_archiveignore_skips_files_in_gitignore_syntax(corpus: Path):
     (corpus / "draft.txt").write_text("Not for the archive yet.", encoding="utf-8")
     (corpus / "letter.txt").write_text("The archive's text.", encoding="utf-8")
     (corpus / ".archiveignore").write_text("# scanned, no text layer\nscans/\ndraft.*\n", "utf-8")
-    documents, problems, _, skipped = load_corpus(corpus)
+    documents, problems, _, skipped, _ = load_corpus(corpus)
     assert [d.id for d in documents] == ["letter.txt"]
     assert problems == []  # the scanned PDF no longer makes every run exit 1
     assert [(p.path, p.reason) for p in skipped] == [

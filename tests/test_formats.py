@@ -213,7 +213,7 @@ def test_broken_files_are_reported_one_line_each(corpus: Path):
     (corpus / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
     (corpus / "scan.pdf").write_bytes(make_pdf([[]]))
     (corpus / "bad.html").write_bytes(b"<p>caf\xe9</p>")
-    documents, problems, _, _ = load_corpus(corpus)
+    documents, problems, *_ = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.md"]
     reasons = {p.path: p.reason for p in problems}
     assert set(reasons) == {"broken.pdf", "locked.pdf", "broken.docx", "scan.pdf", "bad.html"}
@@ -416,7 +416,7 @@ def test_declared_charsets_and_byte_order_marks_are_honoured(corpus: Path, caplo
     (corpus / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 an old Word file")
     (corpus / "catalogue.toml").write_text('["old.doc"]\ntitle = "A memo"\n', "utf-8")
     with caplog.at_level(logging.WARNING):
-        documents, problems, _, skipped = load_corpus(corpus)
+        documents, problems, _, skipped, _ = load_corpus(corpus)
     assert "not in the corpus" not in caplog.text  # it is there, skipped: not a lost entry
     texts = {d.id: d.text for d in documents}
     assert texts == {"news.html": "Суд вынес приговор.", "short.html": "Решение суда.",
@@ -430,7 +430,7 @@ def test_declared_charsets_and_byte_order_marks_are_honoured(corpus: Path, caplo
 def test_broken_new_formats_are_named_in_one_line(corpus: Path, name: str):
     (corpus / name).write_bytes(b"PK\x03\x04 not a zip" if name != "broken.rtf" else b"plain")
     (corpus / "good.txt").write_text("Fine.", encoding="utf-8")
-    documents, problems, _, _ = load_corpus(corpus)
+    documents, problems, *_ = load_corpus(corpus)
     assert [d.id for d in documents] == ["good.txt"]
     ((path, reason),) = [(p.path, p.reason) for p in problems]
     assert path == name and "\n" not in reason and reason

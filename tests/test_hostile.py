@@ -125,7 +125,7 @@ def test_a_file_that_takes_too_long_is_stopped_and_the_next_is_read(corpus: Path
     (corpus / "a-slow.pdf").write_bytes(make_pdf(pages))
     (corpus / "b-quick.txt").write_text("Read after the slow one.", "utf-8")
     monkeypatch.setenv("ARCHIVE_BOT_READ_LIMITS", "seconds=1")
-    documents, problems, _, _ = load_corpus(corpus)
+    documents, problems, *_ = load_corpus(corpus)
     assert [d.id for d in documents] == ["b-quick.txt"]
     assert [(p.path, p.reason) for p in problems] == [
         ("a-slow.pdf", "reading it took longer than 1 s (seconds in ARCHIVE_BOT_READ_LIMITS)")
@@ -135,7 +135,7 @@ def test_a_file_that_takes_too_long_is_stopped_and_the_next_is_read(corpus: Path
 def test_a_file_that_needs_too_much_memory_is_stopped_and_the_next_is_read(corpus: Path):
     (corpus / "a-huge.txt").write_text("Абв где. " * 8_000_000, "utf-8")  # 128 MB
     (corpus / "b-small.txt").write_text("Read after the huge one.", "utf-8")
-    documents, problems, _, _ = load_corpus(corpus, Limits(memory_mb=300))
+    documents, problems, *_ = load_corpus(corpus, Limits(memory_mb=300))
     assert [d.id for d in documents] == ["b-small.txt"]
     ((path, reason),) = [(p.path, p.reason) for p in problems]
     assert path == "a-huge.txt" and "more than 300 MB of memory" in reason
@@ -145,7 +145,7 @@ def test_files_over_the_size_limits_are_refused_before_parsing(corpus: Path):
     (corpus / "big.txt").write_bytes(b"x" * (2 * 1024 * 1024))
     (corpus / "unpacks.docx").write_bytes(zip_bomb(3))
     (corpus / "ok.txt").write_text("Small.", "utf-8")
-    documents, problems, _, _ = load_corpus(corpus, Limits(file_mb=1, unzipped_mb=2))
+    documents, problems, *_ = load_corpus(corpus, Limits(file_mb=1, unzipped_mb=2))
     reasons = {p.path: p.reason for p in problems}
     assert [d.id for d in documents] == ["ok.txt"]
     assert reasons["big.txt"].startswith("the file is 2 MB, over the limit of 1 MB")
