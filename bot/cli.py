@@ -215,7 +215,7 @@ def index(
             bar = bars.enter_context(
                 tqdm(
                     total=total,
-                    unit={"Reading": " files"}.get(stage, " passages"),
+                    unit={"Reading": " files", "OCR": " pages"}.get(stage, " passages"),
                     desc=f"{stage:<9}",
                     file=sys.stderr,
                     disable=not sys.stderr.isatty(),

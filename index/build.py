@@ -166,8 +166,7 @@ def build_index(
     started = time.perf_counter()
     models = [embedder.name if embedder else model, MULTILINGUAL_MODEL]
     with build_lock(data_dir, wait):
-        reading = (lambda total: progress("Reading", total)) if progress else None
-        documents, problems, examples, skipped, orphans = load_corpus(corpus_dir, progress=reading)
+        documents, problems, examples, skipped, orphans = load_corpus(corpus_dir, progress=progress)
         if not documents:
             raise ArchiveError(
                 f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}"

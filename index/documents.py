@@ -202,9 +202,14 @@ def _kind(value: object) -> str:
 
 
 def read_document(
-    path: Path, doc_id: str, reader: Reader, catalogue_entry: dict | None = None
+    path: Path,
+    doc_id: str,
+    reader: Reader,
+    catalogue_entry: dict | None = None,
+    ocr_page: Callable[[int], object] | None = None,
 ) -> Document:
-    """Read one file into a `Document` (its text by `reader`, in bounds).
+    """Read one file into a `Document` (its text by `reader`, in bounds; each page OCR
+    reads told to `ocr_page`).
 
     Raises:
         ValueError: the file cannot be read as its format, or not within the limits (the
@@ -215,7 +220,7 @@ def read_document(
     def warn(level: int, message: str) -> None:  # a library's ("EOF marker not found"), named
         logger.log(level, "%s: %s", printable(doc_id), message)
 
-    extracted = reader.read(path, warn)
+    extracted = reader.read(path, warn, ocr_page)
     metadata = {}
     for name, value in extracted.metadata.items():
         if name not in METADATA_FIELDS or value is None:
@@ -281,11 +286,13 @@ def _unsupported(suffix: str) -> str:
 def load_corpus(
     corpus_dir: Path,
     limits: Limits | None = None,
-    progress: Callable[[int], Callable[[int], object]] | None = None,
+    progress: Callable[[str, int], Callable[[int], object]] | None = None,
 ) -> Corpus:
     """Read every supported file under `corpus_dir`, sorted by id, each within `limits`.
 
-    `progress(total)` makes the callback told of each file read (a progress bar).
+    `progress("Reading", files)` makes the callback told of each file read, and
+    `progress("OCR", pages)`, once per scan, the one told of each page OCR reads (progress
+    bars).
 
     Returns:
         The documents that could be read, one `Problem` for each file that could not, the
@@ -305,7 +312,7 @@ def load_corpus(
     skipped: list[Problem] = []
     root = corpus_dir.resolve()
     paths = sorted(p for p in corpus_dir.rglob("*") if p.is_file())
-    read_one = progress(len(paths)) if progress else None
+    read_one = progress("Reading", len(paths)) if progress else None
     try:
         for path in paths:
             if read_one:
@@ -329,7 +336,9 @@ def load_corpus(
                 skipped.append(Problem(doc_id, _unsupported(path.suffix.lower())))
                 continue
             try:
-                documents.append(read_document(path, doc_id, reader, catalogue.get(doc_id)))
+                documents.append(
+                    read_document(path, doc_id, reader, catalogue.get(doc_id), _ocr_bar(progress))
+                )
             except (OSError, ValueError) as error:
                 problems.append(Problem(doc_id, str(error)))
     finally:
@@ -339,6 +348,22 @@ def load_corpus(
     for doc_id in orphans:
         logger.warning("%s lists %s, which is not in the corpus", CATALOGUE, printable(doc_id))
     return Corpus(documents, problems, examples, skipped, orphans)
+
+
+def _ocr_bar(
+    progress: Callable[[str, int], Callable[[int], object]] | None,
+) -> Callable[[int], None] | None:
+    """Return the callback for one file's OCR pages: its bar is made at the first page."""
+    if progress is None:
+        return None
+    bar: list[Callable[[int], object]] = []
+
+    def page(total: int) -> None:
+        if not bar:
+            bar.append(progress("OCR", total))
+        bar[0](1)
+
+    return page
 
 
 def with_entry(document: Document, catalogue_id: str, entry: dict) -> Document:

@@ -12,6 +12,7 @@ import io
 import posixpath
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
@@ -82,8 +83,13 @@ class Extracted:
     scanned: list[int] = field(default_factory=list)  # 1-based pages read by OCR
 
 
-def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
+def extract(
+    suffix: str, raw: bytes, limits: Limits, ocr_page: Callable[[int], object] | None = None
+) -> Extracted:
     """Return the text and metadata of a file's bytes, within `limits`.
+
+    `ocr_page(total)` is called after each page OCR reads, with the number of pages it reads
+    in this file (a progress bar).
 
     Raises:
         ValueError: the file is empty, broken, encrypted, not text where text is expected, or
@@ -94,9 +100,9 @@ def extract(suffix: str, raw: bytes, limits: Limits) -> Extracted:
     if len(raw) > limits.file_mb * _MB:
         raise ValueError(f"the file is over the limit of {limits.file_mb} MB (file_mb)")
     if suffix == ".pdf":
-        extracted = _pdf(raw)
+        extracted = _pdf(raw, ocr_page)
     elif suffix in IMAGES:
-        extracted = _image(raw)
+        extracted = _image(raw, ocr_page)
     elif suffix in (".docx", ".odt", ".epub"):
         _check_zip(raw, limits)
         extracted = {".docx": _docx, ".odt": _odt, ".epub": _epub}[suffix](raw)
@@ -585,7 +591,7 @@ def _pdf_paragraphs(lines: list[_Line]) -> list[str]:
     return paragraphs
 
 
-def _pdf(raw: bytes) -> Extracted:
+def _pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Extracted:
     from pypdf import PdfReader
 
     # pypdf raises many kinds of errors on damaged files; any of them means "cannot read".
@@ -601,12 +607,15 @@ def _pdf(raw: bytes) -> Extracted:
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"not a readable PDF ({type(error).__name__}: {error})") from error
     text, starts, scanned = "", [], []
+    to_read = sum(not lines for lines in pages)
     for number, lines in enumerate(pages):
         if lines:
             paragraphs = _pdf_paragraphs(lines)
         else:  # no text layer: a scanned page
             paragraphs = _ocr(_render(raw, number))
             scanned.append(number + 1)
+            if ocr_page:
+                ocr_page(to_read)
         # A paragraph that runs on from the page before continues it: no sentence ended
         # there, and this page starts with a small letter.
         runs_on = paragraphs and not re.search(r"[.!?:\"”»]$", text) and paragraphs[0][:1].islower()
@@ -672,7 +681,7 @@ def _ocr(image: bytes) -> list[str]:
     return paragraphs
 
 
-def _image(raw: bytes) -> Extracted:
+def _image(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Extracted:
     """Read a scanned image by OCR: each frame (a TIFF holds several) is a page."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
@@ -685,7 +694,12 @@ def _image(raw: bytes) -> Extracted:
             frames.append(out.getvalue())
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"not a readable image ({type(error).__name__}: {error})") from error
-    return _scanned_pages([_ocr(frame) for frame in frames])
+    pages = []
+    for frame in frames:
+        pages.append(_ocr(frame))
+        if ocr_page:
+            ocr_page(len(frames))
+    return _scanned_pages(pages)
 
 
 def _scanned_pages(pages: list[list[str]]) -> Extracted:

@@ -18,7 +18,8 @@ import select
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
@@ -86,9 +87,15 @@ def _serve(requests: BinaryIO, replies: BinaryIO, limits: Limits) -> None:
             return  # the parent has gone
         path, suffix = json.loads(line)
         library_log.messages = []
+
+        def ocr_page(total: int) -> None:  # a line the parent reads as progress, not a reply
+            replies.write(json.dumps(["page", total]).encode() + b"\n")
+            replies.flush()
+
         try:
             with open(path, "rb") as file:
-                reply = ("ok", asdict(extract(suffix, file.read(limits.file_mb * MB + 1), limits)))
+                raw = file.read(limits.file_mb * MB + 1)
+            reply = ("ok", asdict(extract(suffix, raw, limits, ocr_page)))
         except (MemoryError, RecursionError) as error:
             reply = ("fatal", _too_much(error, limits))  # the next file gets a new worker
         except Exception as error:  # noqa: BLE001 - any library's failure means "unreadable"
@@ -135,8 +142,14 @@ class Reader:
         self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
-    def read(self, path: Path, warn: Callable[[int, str], object]) -> Extracted:
-        """Return the text of `path`; what its parser warns about goes to `warn(level, text)`.
+    def read(
+        self,
+        path: Path,
+        warn: Callable[[int, str], object],
+        ocr_page: Callable[[int], object] | None = None,
+    ) -> Extracted:
+        """Return the text of `path`; what its parser warns about goes to `warn(level, text)`,
+        and each page OCR has read to `ocr_page(pages OCR reads in the file)`.
 
         Raises:
             ValueError: the file cannot be read, or not within the limits (the message says
@@ -151,28 +164,23 @@ class Reader:
             )
         with self._lock:
             worker = self._worker()
+            deadline = time.monotonic() + self.limits.seconds
             try:
                 worker.stdin.write(json.dumps([str(path), path.suffix]).encode() + b"\n")
                 worker.stdin.flush()
-                ready, _, _ = select.select([worker.stdout], [], [], self.limits.seconds)
-            except OSError:  # a worker that died between two files
-                ready = [worker.stdout]
-            if not ready:
-                self._stop()
-                raise ValueError(
-                    f"reading it took longer than {self.limits.seconds} s "
-                    f"(seconds in {LIMITS_VARIABLE})"
-                )
+            except OSError:  # a worker that died between two files: its reply is empty
+                pass
+            for reply in self._replies(worker, deadline):  # ["page", total]s, then the reply
+                if reply[0] != "page":
+                    break
+                if ocr_page:
+                    ocr_page(reply[1])
             try:
-                status, payload, messages = json.loads(worker.stdout.readline())
+                status, payload, messages = reply
                 if status == "ok":
                     payload = Extracted(**payload)
-            except (ValueError, TypeError):  # no reply, or one cut short: the worker died
-                self._stop()
-                raise ValueError(
-                    "its reader stopped: it probably needed more than "
-                    f"{self.limits.memory_mb} MB of memory (memory_mb in {LIMITS_VARIABLE})"
-                ) from None
+            except (ValueError, TypeError):  # not a reply of ours
+                raise self._died() from None
             if status == "fatal":
                 self._stop()
         for level, message in messages:
@@ -180,6 +188,53 @@ class Reader:
         if status != "ok":
             raise ValueError(payload)
         return payload
+
+    def _replies(self, worker: subprocess.Popen, deadline: float) -> Iterator[list]:
+        """Yield the worker's JSON lines until `deadline`.
+
+        Read from the pipe itself, not through a buffered reader: a buffer holding the next
+        line would hide it from select().
+
+        Raises:
+            ValueError: the deadline passed, or the worker died or wrote something that is
+                not a reply (it is stopped).
+        """
+        pending, searched = bytearray(), 0
+        while True:
+            while (end := pending.find(b"\n", searched)) < 0:
+                searched = len(pending)  # a long reply is scanned once, not once per chunk
+                ready, _, _ = select.select(
+                    [worker.stdout], [], [], max(deadline - time.monotonic(), 0)
+                )
+                chunk = os.read(worker.stdout.fileno(), 1 << 16) if ready else None
+                if chunk is None:
+                    self._stop()
+                    raise ValueError(
+                        f"reading it took longer than {self.limits.seconds} s "
+                        f"(seconds in {LIMITS_VARIABLE})"
+                    )
+                if not chunk:
+                    raise self._died()
+                pending += chunk
+            line, pending, searched = bytes(pending[:end]), pending[end + 1 :], 0
+            try:
+                reply = json.loads(line)
+            except ValueError:  # a reply cut short
+                raise self._died() from None
+            if not isinstance(reply, list) or not (
+                len(reply) == 3
+                or (len(reply) == 2 and reply[0] == "page" and type(reply[1]) is int)
+            ):
+                raise self._died()
+            yield reply
+
+    def _died(self) -> ValueError:
+        """Stop a worker that died or broke the protocol; return the error to raise."""
+        self._stop()
+        return ValueError(
+            "its reader stopped: it probably needed more than "
+            f"{self.limits.memory_mb} MB of memory (memory_mb in {LIMITS_VARIABLE})"
+        )
 
     def _worker(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:

@@ -12,6 +12,7 @@ from bot.cli import cli
 from index.store import CURRENT, IndexStore
 
 from .conftest import CORPUS, DEV_QUESTIONS, LETTER, LETTER_ID, ROOT
+from .realistic import scan_png
 
 
 @pytest.fixture
@@ -254,15 +255,20 @@ def test_eval_lists_unrelated_questions_it_answered(runner, index_dir: Path, tmp
 
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="no `script` (util-linux) here")
-def test_index_shows_reading_and_embedding_progress_on_a_terminal_only(tmp_path: Path):
-    index = [sys.executable, "-m", "bot", "index", "--corpus", str(CORPUS)]
+def test_index_shows_reading_ocr_and_embedding_progress_on_a_terminal_only(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "protocol.png").write_bytes(scan_png("en"))
+    index = [sys.executable, "-m", "bot", "index", "--corpus", str(corpus)]
     # `script` gives the command a terminal of no reported size, as `docker exec -t` does.
     shown = subprocess.run(
         ["script", "-qc", " ".join([*index, "--data-dir", str(tmp_path / "a")]), "/dev/null"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert "Reading  : 100%" in shown.stdout and "Embedding: 100%" in shown.stdout, shown.stdout
-    assert "passages/s" in shown.stdout
+    assert "OCR      : 100%" in shown.stdout and "1/1 [" in shown.stdout
+    assert "passages/s" in shown.stdout and "pages/s" in shown.stdout
     piped = subprocess.run([*index, "--data-dir", str(tmp_path / "b")], cwd=ROOT,
                            capture_output=True, text=True, timeout=300)  # fmt: skip
     assert "Reading" not in piped.stderr and "Embedding" not in piped.stderr
+    assert "OCR" not in piped.stderr
