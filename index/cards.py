@@ -69,6 +69,25 @@ def archive_question(words: list[str], titles: list[str]) -> ArchiveQuestion | N
     return None
 
 
+def named_documents(words: list[str], documents: list[dict]) -> tuple[set[str], set[str]]:
+    """Return the ids of the documents a question names by their kind, and the words that
+    name them: "Which report does *the letter* quote?" names the document whose title has
+    "letter" in it. A word about documents (DOCUMENT_WORDS) names those whose title holds a
+    word of the same beginning; other title words (a name, a place) name nothing: they are
+    what the question asks about.
+    """
+    named, naming = set(), set()
+    for word in words:
+        kind = next((k for k in DOCUMENT_WORDS if word.startswith(k)), None)
+        if kind is None:
+            continue
+        for document in documents:
+            if any(t.startswith(kind) for t in tokens(document["title"] or "")):
+                named.add(document["id"])
+                naming.add(word)
+    return named, naming
+
+
 def cards(store: IndexStore, query: str, kind: ArchiveQuestion) -> list[StoredPassage]:
     """The cards a question about the archive asks for: every document's for the list (up to
     LIST_LIMIT), else those of the documents whose cards share the most of its words."""

@@ -542,6 +542,13 @@ class IndexStore:
         )
         return [_stored(row) for row in found]
 
+    def documents_of(self, rows: list[int]) -> dict[int, str]:
+        """Return the document id of each of `rows`."""
+        found = self._query(
+            f"select id, doc_id from passages where id in ({','.join('?' * len(rows))})", rows
+        )
+        return {row["id"]: row["doc_id"] for row in found}
+
     def cyrillic(self, rows: list[int]) -> set[int]:
         """Return which of `rows` hold passages written mostly in Cyrillic letters."""
         found = self._query(

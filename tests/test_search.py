@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.answering import MAX_QUESTION_CHARS, answer
 from index.build import build_index
+from index.cards import named_documents
 from index.evaluate import evaluate, load_questions
 from index.search import MERGED_LIMIT, Searcher, best_sentence
 from index.store import IndexStore
@@ -196,3 +197,16 @@ def test_every_example_question_of_the_catalogue_is_answered_from_the_right_pass
             result = searcher.search(question, 1)
             assert result.found, question
             assert EXPECTED_ANSWERS[question] in result.hits[0].passage.text, question
+
+
+def test_a_question_names_a_document_by_its_kind_not_by_its_subject():
+    documents = [
+        {"id": "letter.txt", "title": "Open letter on the extradition of Mukhtar Ablyazov"},
+        {"id": "report.pdf", "title": "Annual report on detention conditions"},
+        {"id": "udhr.md", "title": "Всеобщая декларация прав человека"},
+    ]
+    assert named_documents(["report", "letter", "quote"], documents) == (
+        {"letter.txt", "report.pdf"}, {"report", "letter"}
+    )  # fmt: skip
+    assert named_documents(["ablyazov", "extradition"], documents) == (set(), set())
+    assert named_documents(["письмо"], documents) == (set(), set())  # no Russian title says so
