@@ -362,7 +362,7 @@ def test_a_renamed_file_keeps_its_catalogue_entry_until_the_entry_is_moved(
 ):
     corpus, data_dir = tmp_path / "corpus", tmp_path / "data"
     corpus.mkdir()
-    shutil.copy(CORPUS / LETTER_ID, corpus / "letter.txt")
+    (corpus / "letter.txt").write_text("A short letter.\n\nIt asks for support.\n", "utf-8")
     catalogue = '["letter.txt"]\ntitle = "Open letter"\nauthor = "Viktor Khrapunov"\n'
     (corpus / "catalogue.toml").write_text(catalogue, encoding="utf-8")
     build_index(corpus, data_dir, embedder=embedder)
