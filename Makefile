@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(PY) -m pip check
 
-# Peers (txtai, rank-bm25) are installed for benchmarks only, never at run time.
+# Peers (txtai, rank-bm25, razdel) are installed for benchmarks only, never at run time.
 $(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	touch $@
@@ -76,6 +76,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_honest.py --write BENCHMARKS.md
 	$(PY) scripts/bench_documents.py --write BENCHMARKS.md
 	$(PY) scripts/bench_spelling.py --write BENCHMARKS.md
+	$(PY) scripts/bench_sentences.py --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed
