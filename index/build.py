@@ -176,7 +176,8 @@ def build_index(
         previous = _previous(data_dir, models, full)
         # An index of an older format: its vectors this version would compute the same.
         reuse = reusable_vectors(data_dir, models) if previous is None and not full else []
-        old = {d["id"]: d["sha256"] for d in previous.documents()} if previous else {}
+        indexed = previous.documents() if previous else []
+        old = {d["id"]: d["sha256"] for d in indexed}
         # A file that can no longer be read keeps the version the index has: a failing disk
         # or a half-copied file must not take a document out of the archive.
         for number, problem in enumerate(problems):
@@ -185,38 +186,23 @@ def build_index(
                 problems[number] = replace(
                     problem, reason=f"{problem.reason}; the index keeps its previous version"
                 )
-        # A renamed file keeps the meaning of its catalogue entry until the entry is moved:
-        # the entry of the id it was indexed under, if that entry names no file now.
-        described = {d["id"]: d["catalogue_id"] for d in previous.documents()} if previous else {}
+        removed = sorted(set(old) - {d.id for d in documents})
+        # A file moved or renamed: its text is that of a removed document (nothing re-embedded).
+        texts = {previous.document(doc_id).text: doc_id for doc_id in removed}
+        report.renamed = [
+            (texts[d.text], d.id) for d in documents if d.id not in old and d.text in texts
+        ]
+        renamed = dict(report.renamed)
+        # A file keeps the meaning of the catalogue entry it was indexed under (renamed, that
+        # of its old path) while that entry names no file: until the entry is moved.
+        described = {d["id"]: d["catalogue_id"] for d in indexed}
+        described |= {after: described.get(before) or before for before, after in report.renamed}
         documents = [
             with_entry(d, source, orphans[source])
             if (source := described.get(d.id)) in orphans
             else d
             for d in documents
         ]
-        fresh = [d for d in documents if old.get(d.id) != d.sha256]
-        # A document whose text is the indexed one changed its metadata only: its passages
-        # and vectors stay, the new metadata is written with them.
-        retagged = {d.id for d in fresh if d.id in old and previous.document(d.id).text == d.text}
-        keep = [d for d in documents if old.get(d.id) == d.sha256 or d.id in retagged]
-        fresh = [d for d in fresh if d.id not in retagged]
-        removed = sorted(set(old) - {d.id for d in documents})
-        # A file moved or renamed: its text is that of a removed document (nothing re-embedded).
-        texts = {previous.document(doc_id).text: doc_id for doc_id in removed}
-        report.renamed = [
-            (texts[d.text], d.id) for d in fresh if d.id not in old and d.text in texts
-        ]
-        renamed = dict(report.renamed)
-        # A renamed file whose catalogue entry still names its old path is described by it.
-        entry_of = {after: described.get(before) or before for before, after in report.renamed}
-        entry_of = {after: source for after, source in entry_of.items() if source in orphans}
-        if entry_of:
-            fresh = [
-                with_entry(d, entry_of[d.id], orphans[entry_of[d.id]]) if d.id in entry_of else d
-                for d in fresh
-            ]
-            by_id = {d.id: d for d in fresh}
-            documents = [by_id[d.id] if d.id in entry_of else d for d in documents]
         for document in documents:
             if document.catalogue_id:
                 logger.warning(
@@ -225,6 +211,12 @@ def build_index(
                     json.dumps(printable(document.catalogue_id), ensure_ascii=False),
                     json.dumps(printable(document.id), ensure_ascii=False),
                 )  # fmt: skip
+        fresh = [d for d in documents if old.get(d.id) != d.sha256]
+        # A document whose text is the indexed one changed its metadata only: its passages
+        # and vectors stay, the new metadata is written with them.
+        retagged = {d.id for d in fresh if d.id in old and previous.document(d.id).text == d.text}
+        keep = [d for d in documents if old.get(d.id) == d.sha256 or d.id in retagged]
+        fresh = [d for d in fresh if d.id not in retagged]
         report.added = [d.id for d in fresh if d.id not in old and d.id not in renamed.values()]
         report.changed = [d.id for d in fresh if d.id in old]
         report.metadata_changed = sorted(retagged)
