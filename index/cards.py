@@ -42,14 +42,19 @@ ARCHIVE_WORDS = ("archive", "collection", "архив", "коллекци", "м�
 ASKING_WORDS = frozenset("list show tell which kind перечисли покажи назови какой атап".split())
 
 
-def archive_question(words: list[str], titles: list[str]) -> ArchiveQuestion | None:
+def title_words(documents: list[dict]) -> dict[str, frozenset[str]]:
+    """Return the folded words of each document's title, by document id (made once per
+    index: questions are matched against them)."""
+    return {d["id"]: frozenset(tokens(d["title"] or "")) for d in documents}
+
+
+def archive_question(words: list[str], title_words: frozenset[str]) -> ArchiveQuestion | None:
     """Whether a question asks for documents' cards, for the list of documents, or neither.
 
     Args:
         words: the question's content words (folded, stopwords left out: see index.search).
-        titles: the titles of the archive's documents.
+        title_words: the words of all the archive's titles.
     """
-    title_words = {word for title in titles for word in tokens(title)}
     kinds = {"document": 0, "card": 0, "archive": 0}
     for word in words:
         if word in ASKING_WORDS:
@@ -69,21 +74,23 @@ def archive_question(words: list[str], titles: list[str]) -> ArchiveQuestion | N
     return None
 
 
-def named_documents(words: list[str], documents: list[dict]) -> tuple[set[str], set[str]]:
+def named_documents(
+    words: list[str], titles: dict[str, frozenset[str]]
+) -> tuple[set[str], set[str]]:
     """Return the ids of the documents a question names by their kind, and the words that
     name them: "Which report does *the letter* quote?" names the document whose title has
     "letter" in it. A word about documents (DOCUMENT_WORDS) names those whose title holds a
     word of the same beginning; other title words (a name, a place) name nothing: they are
-    what the question asks about.
+    what the question asks about. `titles`: the words of each title (`title_words`).
     """
     named, naming = set(), set()
     for word in words:
         kind = next((k for k in DOCUMENT_WORDS if word.startswith(k)), None)
         if kind is None:
             continue
-        for document in documents:
-            if any(t.startswith(kind) for t in tokens(document["title"] or "")):
-                named.add(document["id"])
+        for doc_id, words_of_title in titles.items():
+            if any(t.startswith(kind) for t in words_of_title):
+                named.add(doc_id)
                 naming.add(word)
     return named, naming
 

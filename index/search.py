@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from index.cards import ArchiveQuestion, archive_question, cards, named_documents
+from index.cards import ArchiveQuestion, archive_question, cards, named_documents, title_words
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.languages import STOPWORDS as CYRILLIC_STOPWORDS
@@ -193,8 +193,9 @@ class Searcher:
         # Spelling correction looks words up in memory: only for archives of moderate size.
         terms = store.term_count()
         self.vocabulary = Vocabulary(store.terms()) if terms <= SPELLING_LIMIT else None
-        self.documents = store.documents()  # for questions about them: index.cards
-        self.titles = [d["title"] for d in self.documents]
+        # The words of the documents' titles, for questions about them (index.cards).
+        self.titles = title_words(store.documents())
+        self.title_words = frozenset().union(*self.titles.values())
 
     @classmethod
     def open(cls, data_dir: Path, model: str = DEFAULT_MODEL) -> Searcher:
@@ -222,7 +223,8 @@ class Searcher:
             mode: "hybrid" fuses meaning and words; "dense" and "keyword" use one (benchmarks).
             fusion: "weighted" (similarity plus normalised BM25) or "rrf" (reciprocal rank).
         """
-        if kind := archive_question(content_words(query), self.titles):
+        asked = content_words(query)
+        if kind := archive_question(asked, self.title_words):
             return self._about_archive(query, kind, top_k)
         latin = not any(is_cyrillic(word) for word in tokens(query))
         e5 = self.multilingual.encode_query(query)
@@ -234,7 +236,7 @@ class Searcher:
                 candidates += [row for row, _ in self.store.dense(minilm, CANDIDATES, 0)[0]]
         # "the letter" names a document: its passages count more, and the word is no keyword
         # (the warranty letter of ¶ 24 is not what "which report does the letter quote?" asks).
-        named, naming = named_documents(content_words(query), self.documents)
+        named, naming = named_documents(asked, self.titles)
         words = [w for w in self.telling_words(query) if w not in naming] if mode != "dense" else []
         match = match_expression(words, corrections=self._corrections(words))
         keyword = self.store.keyword(match, CANDIDATES) if match else []

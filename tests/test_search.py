@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot.answering import MAX_QUESTION_CHARS, answer
 from index.build import build_index
-from index.cards import named_documents
+from index.cards import named_documents, title_words
 from index.evaluate import evaluate, load_questions
 from index.search import MERGED_LIMIT, Searcher, best_sentence
 from index.store import IndexStore
@@ -200,11 +200,11 @@ def test_every_example_question_of_the_catalogue_is_answered_from_the_right_pass
 
 
 def test_a_question_names_a_document_by_its_kind_not_by_its_subject():
-    documents = [
+    documents = title_words([
         {"id": "letter.txt", "title": "Open letter on the extradition of Mukhtar Ablyazov"},
         {"id": "report.pdf", "title": "Annual report on detention conditions"},
         {"id": "udhr.md", "title": "Всеобщая декларация прав человека"},
-    ]
+    ])  # fmt: skip
     assert named_documents(["report", "letter", "quote"], documents) == (
         {"letter.txt", "report.pdf"}, {"report", "letter"}
     )  # fmt: skip
