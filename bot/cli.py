@@ -957,7 +957,9 @@ def label(
         raise click.UsageError("give either a PASSAGE_ID or --out-of-scope")
     log = open_log(data_dir)
     row = logged_question(log, query_id)
-    if passage_id and open_store(data_dir).passage(passage_id) is None:
+    # The label keeps its passage's text, and follows it through edits (`follow_labels`).
+    labelled = open_store(data_dir).passage(passage_id) if passage_id else None
+    if passage_id and labelled is None:
         raise click.ClickException(f"the index has no passage {passage_id!r}")
     if not passage_id and not out_of_scope:
         click.echo(f"#{query_id}: {row['query']}")
@@ -977,16 +979,14 @@ def label(
             return
         if choice.lower() == "o":
             out_of_scope = True
-        elif choice.isdigit() and 1 <= int(choice) <= len(hits):
-            passage_id = hits[int(choice) - 1].passage.passage_id
-        elif searcher.store.passage(choice) is not None:
-            passage_id = choice
         else:
-            raise click.ClickException(f"{choice!r} is neither a number shown nor a passage id")
-    # The label keeps its passage's text, and follows it through edits (`follow_labels`).
-    text = open_store(data_dir).passage(passage_id).text if passage_id else None
+            shown = choice.isdigit() and 1 <= int(choice) <= len(hits)
+            passage_id = hits[int(choice) - 1].passage.passage_id if shown else choice
+            # A hit may quote several parts of a paragraph: the label is on the stored part.
+            if (labelled := searcher.store.passage(passage_id)) is None:
+                raise click.ClickException(f"{choice!r} is neither a number shown nor a passage id")
     try:
-        log.label(query_id, passage_id, out_of_scope, text)
+        log.label(query_id, passage_id, out_of_scope, labelled.text if labelled else None)
     except KeyError:
         raise click.ClickException(f"no logged question with id {query_id}") from None
     click.echo(f"Labelled question {query_id}: {passage_id or 'out of scope'}.")
