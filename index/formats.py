@@ -460,6 +460,17 @@ def _page_title(title: str, h1: str) -> str:
     return title
 
 
+_PARAGRAPH_END = re.compile(r"[.!?:\"”»]$")  # a line that may end a paragraph
+
+
+def _rejoined(previous: str, line: str) -> str | None:
+    """Return `previous` and the next `line` as one word-joined text when `previous` ends in a
+    word hyphenated at the line's end ("Уральс-" + "ке." -> "Уральске."), else None."""
+    if re.search(r"\w-$", previous) and line[:1].islower():
+        return previous[:-1] + line
+    return None
+
+
 @dataclass
 class _Line:
     """One line of a PDF page: its text, height on the page (None when unknown), font size."""
@@ -575,8 +586,8 @@ def _pdf_paragraphs(lines: list[_Line]) -> list[str]:
             continue
         if current and all(map(short, current)) and not short(line.text):
             flush()  # a header block ends where the body's full lines begin
-        if current and re.search(r"\w-$", current[-1]) and line.text[:1].islower():
-            current[-1] = current[-1][:-1] + line.text  # "Уральс-" + "ке." -> "Уральске."
+        if current and (joined := _rejoined(current[-1], line.text)):
+            current[-1] = joined
         else:
             current.append(line.text)
         after = lines[number + 1] if number + 1 < len(lines) else None
@@ -585,7 +596,7 @@ def _pdf_paragraphs(lines: list[_Line]) -> list[str]:
             flush()
         elif gap and after.y > line.y and re.search(r"[.!?]$", current[-1]):
             flush()  # the next column starts with a new sentence
-        elif re.search(r"[.!?:\"”»]$", current[-1]) and short(current[-1].split("\n")[-1]):
+        elif _PARAGRAPH_END.search(current[-1]) and short(current[-1].split("\n")[-1]):
             flush()
     flush()
     return paragraphs
@@ -618,7 +629,7 @@ def _pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Extract
                 ocr_page(to_read)
         # A paragraph that runs on from the page before continues it: no sentence ended
         # there, and this page starts with a small letter.
-        runs_on = paragraphs and not re.search(r"[.!?:\"”»]$", text) and paragraphs[0][:1].islower()
+        runs_on = paragraphs and not _PARAGRAPH_END.search(text) and paragraphs[0][:1].islower()
         if text and runs_on:
             starts.append(len(text) + 1)
             text += " " + "\n\n".join(paragraphs)
@@ -672,10 +683,7 @@ def _ocr(image: bytes) -> list[str]:
         for line in (" ".join(line.split()) for line in block.splitlines()):
             if not line:
                 continue
-            if re.search(r"\w-$", text) and line[:1].islower():
-                text = text[:-1] + line
-            else:
-                text = f"{text} {line}".strip()
+            text = _rejoined(text, line) or f"{text} {line}".strip()
         if text:
             paragraphs.append(latin_lookalikes(text))
     return paragraphs
