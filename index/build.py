@@ -16,13 +16,20 @@ import fcntl
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from index.documents import CATALOGUE, Problem, load_corpus, printable, with_entry
+from index.documents import (
+    CATALOGUE,
+    Problem,
+    ProgressFactory,
+    load_corpus,
+    printable,
+    with_entry,
+)
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.formats import FORMATS
@@ -41,10 +48,6 @@ from index.store import (
 logger = logging.getLogger(__name__)
 
 LOCK = "index.lock"
-
-#: Makes the progress callback of a stage ("Reading" files, "Embedding" passages) with `total`
-#: steps: it is called with the number of steps done since its last call.
-ProgressFactory = Callable[[str, int], Callable[[int], object]]
 
 
 @dataclass

@@ -31,6 +31,11 @@ from index.reading import Limits, Reader
 
 logger = logging.getLogger(__name__)
 
+#: Makes the progress callback of a stage ("Reading" files, "OCR" pages of a scan,
+#: "Embedding" passages) with `total` steps: it is called with the steps done since its last
+#: call.
+ProgressFactory = Callable[[str, int], Callable[[int], object]]
+
 CATALOGUE = "catalogue.toml"
 IGNORE_FILE = ".archiveignore"  # files of the corpus not to index, in gitignore syntax
 ARCHIVE_TABLE = "archive"  # the catalogue's table about the archive itself, not a document
@@ -286,7 +291,7 @@ def _unsupported(suffix: str) -> str:
 def load_corpus(
     corpus_dir: Path,
     limits: Limits | None = None,
-    progress: Callable[[str, int], Callable[[int], object]] | None = None,
+    progress: ProgressFactory | None = None,
 ) -> Corpus:
     """Read every supported file under `corpus_dir`, sorted by id, each within `limits`.
 
@@ -350,9 +355,7 @@ def load_corpus(
     return Corpus(documents, problems, examples, skipped, orphans)
 
 
-def _ocr_bar(
-    progress: Callable[[str, int], Callable[[int], object]] | None,
-) -> Callable[[int], None] | None:
+def _ocr_bar(progress: ProgressFactory | None) -> Callable[[int], None] | None:
     """Return the callback for one file's OCR pages: its bar is made at the first page."""
     if progress is None:
         return None
