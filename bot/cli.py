@@ -278,35 +278,48 @@ def index(
         sys.exit(1)
 
 
-def _labels_and_index(data_dir: Path):
-    """Return the query log and current index of `data_dir` (None, None without either); a
-    log that cannot be opened is named and left alone."""
+def _labels(data_dir: Path):
+    """Return the query log of `data_dir` and its labels on passages ((None, []) without a
+    log, or without labels); a log that cannot be opened is named and left alone."""
     from bot.querylog import LOG_FILE
+
+    if not (data_dir / LOG_FILE).exists():
+        return None, []
+    try:
+        log = open_log(data_dir)
+    except click.ClickException as error:
+        click.echo(f"labels not checked: {error.message}", err=True)
+        return None, []
+    labels = log.labelled_passages()
+    if not labels:
+        log.close()
+        return None, []
+    return log, labels
+
+
+def _index_or_none(data_dir: Path):
+    """Return the current index of `data_dir`, or None when there is none to read."""
     from index.errors import ArchiveError
     from index.store import IndexStore
 
-    if not (data_dir / LOG_FILE).exists():
-        return None, None
     try:
-        store = IndexStore(data_dir)
+        return IndexStore(data_dir)
     except ArchiveError:
-        return None, None
-    try:
-        return open_log(data_dir), store
-    except click.ClickException as error:
-        click.echo(f"labels not checked: {error.message}", err=True)
-        return None, None
+        return None
 
 
 def remember_label_texts(data_dir: Path) -> None:
     """Before a rebuild, record the text of each label's passage that the log lacks (labels
-    made before the log kept texts), from the index the label was made on."""
-    log, store = _labels_and_index(data_dir)
+    made before the log kept texts), from the index the label was made on. The index is
+    opened only when such a label exists."""
+    log, labels = _labels(data_dir)
     if log is None:
         return
     try:
-        for label in log.labelled_passages():
-            if label["text"] is None and (passage := store.passage(label["passage_id"])):
+        missing = [label for label in labels if label["text"] is None]
+        store = _index_or_none(data_dir) if missing else None
+        for label in missing if store else ():
+            if passage := store.passage(label["passage_id"]):
                 log.move_label(label["id"], label["passage_id"], passage.text)
     finally:
         log.close()
@@ -320,12 +333,13 @@ def follow_labels(data_dir: Path) -> None:
     label whose text is gone is stale: named here and by `logs export-eval`, never pointed at
     another sentence.
     """
-    log, store = _labels_and_index(data_dir)
+    log, labels = _labels(data_dir)
     if log is None:
         return
     moved, stale = 0, []
     try:
-        for label in log.labelled_passages():
+        store = _index_or_none(data_dir)
+        for label in labels if store else ():
             passage = store.passage(label["passage_id"])
             if label["text"] is None or (passage is not None and passage.text == label["text"]):
                 continue
