@@ -1,7 +1,8 @@
 """Hybrid search: dense (FAISS) and keyword (FTS5 BM25) candidates, fused, merged, decided.
 
 question -> fold -> embedding + keyword query -> candidates -> fused ranking
-         -> neighbouring parts merged -> top k hits + `found`
+         -> neighbouring parts merged -> top k hits + `found` (close enough, and closer than
+            its names alone: index.names)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedd
 from index.errors import ArchiveError
 from index.languages import STOPWORDS as CYRILLIC_STOPWORDS
 from index.languages import is_cyrillic, query_terms, transliterate
+from index.names import Names
 from index.normalize import tokens
 from index.passages import sentence_spans
 from index.spelling import Vocabulary
@@ -60,6 +62,14 @@ HUB_WEIGHT = 0.25
 # Latin letters comes closer to the archive). Chosen on the tuning halves (BENCHMARKS.md).
 FOUND_MARGIN = 0.002
 FOUND_MARGIN_LATIN = 0.025
+# A question that names what the archive is about is answered only when the passages shown are
+# closer to it than to its names alone by this much: the sum of both models' differences in
+# cosine for a question in Latin letters, the multilingual model's in Cyrillic ones ("What
+# currency does France use?" is no closer to a paragraph about French judges than "France"
+# is: -0.114). Chosen on the tuning halves, halfway between the lowest in-scope question and
+# the next near-topic one below it (BENCHMARKS.md, "Honest answers").
+ADDED_TO_NAMES = -0.026
+ADDED_TO_NAMES_CYRILLIC = -0.041
 # Distinct words in the index up to which misspellings are corrected: a look-up takes a few
 # milliseconds there (scripts/bench_spelling.py), and the vocabulary about 100 MB of memory.
 SPELLING_LIMIT = 1_000_000
@@ -196,6 +206,7 @@ class Searcher:
         # The words of the documents' titles, for questions about them (index.cards).
         self.titles = title_words(store.documents())
         self.title_words = frozenset().union(*self.titles.values())
+        self.names = Names(store.names())
 
     @classmethod
     def open(cls, data_dir: Path, model: str = DEFAULT_MODEL) -> Searcher:
@@ -275,6 +286,9 @@ class Searcher:
         ]
         margin = max(e5_similarity) - float((self.background @ e5[0]).max())
         found = self._found(query, latin, margin, best_minilm, bool(keyword))
+        if found and (names := self.names.of(query)):
+            rows_shown = [hit.passage.row for hit in hits]
+            found = self._adds_to_names(names, rows_shown, e5, minilm)
         # Not an answer, but on the subject: some passage shares a telling word with it.
         return SearchResult(query, found, hits, related=bool(keyword))
 
@@ -319,6 +333,22 @@ class Searcher:
         words = content_words(query, FOUND_WORD_LENGTH)
         every_word = match_expression(words, "AND", self._corrections(words))
         return bool(every_word) and self.store.holds(every_word)
+
+    def _adds_to_names(
+        self, names: str, rows: list[int], e5: np.ndarray, minilm: np.ndarray | None
+    ) -> bool:
+        """Whether the passages at `rows` are closer to the question (its vectors `e5` and,
+        in Latin letters, `minilm`) than to its `names` alone: whether they answer what it asks
+        of them, not only mention them (index.names)."""
+        passages = self.store.vectors(rows, 1)
+        names_e5 = self.multilingual.encode_query(names)
+        added = float((passages @ e5[0]).max() - (passages @ names_e5[0]).max())
+        if minilm is None:
+            return added >= ADDED_TO_NAMES_CYRILLIC
+        passages = self.store.vectors(rows, 0)
+        names_minilm = self.embedder.encode_query(names)
+        added += float((passages @ minilm[0]).max() - (passages @ names_minilm[0]).max())
+        return added >= ADDED_TO_NAMES
 
     def _corrections(self, words: list[str]) -> dict[str, list[str]]:
         """Return, per word the archive does not hold, the archive's words spelled like it."""

@@ -4,7 +4,8 @@
         manifest.json                    model, dimension, counts, build time, format version
         vectors.faiss                    exact inner-product index; vector i is passage row i
         passages.db                      documents, passages, passages_fts (FTS5 on folded text),
-                                         terms (how many passages hold each folded word)
+                                         terms (how many passages hold each folded word),
+                                         names (words written with a capital: index.names)
 
 A build writes a new `index-<build id>` directory and then replaces the symlink in one
 `os.replace`, so readers see either the old index or the new one, never a half-written one.
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 from index.documents import METADATA_FIELDS, Document
 from index.errors import ArchiveError
 from index.languages import index_terms, mostly_cyrillic
+from index.names import archive_names
 from index.normalize import fold, words
 
 if TYPE_CHECKING:
@@ -36,8 +38,9 @@ if TYPE_CHECKING:
     from index.passages import Passage
 
 # 4: a vector file per model; 5: e5 reads text cleaned, not folded; 6: passages say whether
-# OCR read them, documents which catalogue entry describes them
-FORMAT_VERSION = 6
+# OCR read them, documents which catalogue entry describes them; 7: the names its passages
+# write with a capital (`index.names`)
+FORMAT_VERSION = 7
 # By model number: the oldest index format whose vectors of that model are what this version
 # computes (the same model fed the same text). An index of an older format, rebuilt, keeps
 # these vectors for passages whose text is unchanged (`reusable_vectors`): a format change
@@ -161,6 +164,8 @@ def write_index(
             pk="term",
             columns={"term": str, "df": int},
         )
+        db["names"].create({"name": str}, pk="name")  # an empty archive has none
+        db["names"].insert_all({"name": name} for name in archive_names(p.text for p in passages))
         db["passages"].insert_all(
             (
                 {
@@ -481,6 +486,10 @@ class IndexStore:
     def terms(self) -> list[str]:
         """Return every distinct word of the keyword index."""
         return [row["term"] for row in self._query("select term from terms")]
+
+    def names(self) -> list[str]:
+        """Return the names the passages write with a capital (`index.names`)."""
+        return [row["name"] for row in self._query("select name from names")]
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """Return how many passages hold each of `terms` (folded words), if indexed."""

@@ -95,6 +95,17 @@ def test_unrelated_questions_are_declined(searcher: Searcher, query: str):
     assert not searcher.search(query).found
 
 
+def test_a_passage_that_only_names_what_a_question_asks_about_does_not_answer_it(
+    searcher: Searcher,
+):
+    """The letter names France and Kazakhstan on every page and says nothing of a currency or
+    a language: the passages shown are offered as the closest, not as an answer."""
+    for question in ["What currency does France use?", "На каких языках говорят в Казахстане?"]:
+        assert searcher.search(question).outcome == "closest", question
+    for question in ["When was Ablyazov arrested in France?", "Кто был послом Франции?"]:
+        assert searcher.search(question).outcome == "answered", question
+
+
 def test_empty_and_huge_questions_are_marked_for_a_note(searcher: Searcher):
     empty = answer(searcher, "  \n\t ")
     assert not empty.result.query and not empty.result.found and empty.result.hits == []

@@ -509,9 +509,11 @@ LANGUAGES = {"ru": "ru", "kk": "kk", "en": "en", "de": "en", None: "en"}  # clie
 OUTCOMES = [  # asker's language, question, outcome
     ("en", "Who was the French ambassador?", "answered"),
     ("en", "What is the weather in Paris tomorrow?", "closest"),
+    ("en", "What currency does France use?", "closest"),  # names France, asks what it lacks
     ("en", "How do I bake bread?", "none"),
     ("ru", "Кто был послом Франции?", "answered"),
     ("ru", "Какой любимый цвет Токаева?", "closest"),
+    ("ru", "На каких языках говорят в Казахстане?", "closest"),
     ("ru", "Рецепт борща", "none"),
     ("kk", "Францияның Қазақстандағы елшісі кім болды?", "answered"),
     ("kk", "Тоқаевтың сүйікті түсі қандай?", "closest"),
