@@ -170,9 +170,9 @@ def test_a_long_paragraph_is_quoted_in_parts_of_bounded_size(tmp_path: Path, emb
     rivers = ["Ural", "Ili", "Irtysh", "Syr", "Chu", "Talas", "Tobol", "Ishim", "Emba", "Nura"]
     sentences = [
         f"In year {year} the river {river} flooded the valley and the farmers of {year} moved."
-        for year in range(1900, 1940) for river in rivers
+        for year in range(1900, 1920) for river in rivers
     ]  # fmt: skip
-    text = " ".join(sentences)  # about 32,000 characters in one paragraph: 5 Telegram messages
+    text = " ".join(sentences)  # about 16,000 characters in one paragraph: 4 Telegram messages
     (corpus / "rivers.txt").write_text(text, encoding="utf-8")
     build_index(corpus, tmp_path / "data", embedder=embedder)
     store = IndexStore(tmp_path / "data")
