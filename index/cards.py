@@ -32,14 +32,17 @@ DOCUMENT_WORDS = (
 CARD_WORDS = (
     "author", "wrote", "write", "written", "writer", "signed", "date", "dated", "year",
     "title", "called", "named", "source", "published", "publish", "origin",
-    "автор", "написа", "напиша", "подписа", "дата", "датир", "год", "назван", "заглави",
-    "источник", "опубликова", "издан",
-    "авторы", "жазды", "жазған", "жазыл", "күні", "жыл", "атауы", "аты",
+    "автор", "написа", "напиша", "подписа", "дата", "датир", "год", "назван", "называ",
+    "заглави", "источник", "опубликова", "издан",
+    "авторы", "жазды", "жазған", "жазыл", "күні", "жыл", "атауы", "аты", "аталад",
     "дереккөз", "жарияла",
 )  # fmt: skip
 ARCHIVE_WORDS = ("archive", "collection", "архив", "коллекци", "мұрағат")
 # Question words that are not in the stopword lists but ask nothing themselves.
-ASKING_WORDS = frozenset("list show tell which kind перечисли покажи назови какой атап".split())
+ASKING_WORDS = frozenset(
+    """list show tell give which kind перечисли покажи назови скажи подскажи какой атап бер
+    берші беріңіз көрсет көрсетші айт айтшы""".split()
+)
 
 
 def title_words(documents: list[dict]) -> dict[str, frozenset[str]]:

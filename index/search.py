@@ -8,6 +8,7 @@ question -> fold -> embedding + keyword query -> candidates -> fused ranking
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -70,6 +71,10 @@ FOUND_MARGIN_LATIN = 0.025
 # the next near-topic one below it (BENCHMARKS.md, "Honest answers").
 ADDED_TO_NAMES = -0.026
 ADDED_TO_NAMES_CYRILLIC = -0.041
+NAMES_CACHE = 10_000  # the vectors of this many questions' names are kept (1.5 KB each)
+# A year a question names ("What happened to Ablyazov after 2016?") that no passage names: the
+# archive cannot say what happened then, however close its passages about him are.
+YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 # Distinct words in the index up to which misspellings are corrected: a look-up takes a few
 # milliseconds there (scripts/bench_spelling.py), and the vocabulary about 100 MB of memory.
 SPELLING_LIMIT = 1_000_000
@@ -207,6 +212,9 @@ class Searcher:
         self.titles = title_words(store.documents())
         self.title_words = frozenset().union(*self.titles.values())
         self.names = Names(store.names())
+        # A question's names recur ("Ablyazov", "Kazakhstan"): their vectors are kept, so a new
+        # question pays for its names only the first time they are asked about.
+        self.names_vectors = functools.lru_cache(maxsize=NAMES_CACHE)(self._encode_names)
 
     @classmethod
     def open(cls, data_dir: Path, model: str = DEFAULT_MODEL) -> Searcher:
@@ -286,6 +294,8 @@ class Searcher:
         ]
         margin = max(e5_similarity) - float((self.background @ e5[0]).max())
         found = self._found(query, latin, margin, best_minilm, bool(keyword))
+        if found and any(not self.store.holds(f'"{year}"') for year in YEAR.findall(query)):
+            found = False
         if found and (names := self.names.of(query)):
             rows_shown = [hit.passage.row for hit in hits]
             found = self._adds_to_names(names, rows_shown, e5, minilm)
@@ -340,15 +350,20 @@ class Searcher:
         """Whether the passages at `rows` are closer to the question (its vectors `e5` and,
         in Latin letters, `minilm`) than to its `names` alone: whether they answer what it asks
         of them, not only mention them (index.names)."""
+        names_e5, names_minilm = self.names_vectors(names, minilm is not None)
         passages = self.store.vectors(rows, 1)
-        names_e5 = self.multilingual.encode_query(names)
         added = float((passages @ e5[0]).max() - (passages @ names_e5[0]).max())
-        if minilm is None:
+        if names_minilm is None:
             return added >= ADDED_TO_NAMES_CYRILLIC
         passages = self.store.vectors(rows, 0)
-        names_minilm = self.embedder.encode_query(names)
         added += float((passages @ minilm[0]).max() - (passages @ names_minilm[0]).max())
         return added >= ADDED_TO_NAMES
+
+    def _encode_names(self, names: str, latin: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The vectors of a question's names: the multilingual model's, and in Latin letters
+        the English model's too."""
+        e5 = self.multilingual.encode_query(names)
+        return e5, self.embedder.encode_query(names) if latin else None
 
     def _corrections(self, words: list[str]) -> dict[str, list[str]]:
         """Return, per word the archive does not hold, the archive's words spelled like it."""
