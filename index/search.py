@@ -72,9 +72,15 @@ FOUND_MARGIN_LATIN = 0.025
 ADDED_TO_NAMES = -0.026
 ADDED_TO_NAMES_CYRILLIC = -0.041
 NAMES_CACHE = 10_000  # the vectors of this many questions' names are kept (1.5 KB each)
-# A year a question names ("What happened to Ablyazov after 2016?") that no passage names: the
-# archive cannot say what happened then, however close its passages about him are.
+# A question about a time the archive cannot speak of is not answered, however close its
+# passages are: a year that no passage names ("What happened to Ablyazov after 2016?"), or the
+# present (words beginning so: "Who is the current president?"; documents speak of their own
+# time). "Now" and "теперь" are left out: the letter itself says "now it is up to…".
 YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
+PRESENT_WORDS = (
+    "current", "today", "nowadays", "сейчас", "сегодня", "нынешн", "нынче", "текущ", "қазіргі",
+    "бүгін",
+)  # fmt: skip
 # Distinct words in the index up to which misspellings are corrected: a look-up takes a few
 # milliseconds there (scripts/bench_spelling.py), and the vocabulary about 100 MB of memory.
 SPELLING_LIMIT = 1_000_000
@@ -294,7 +300,7 @@ class Searcher:
         ]
         margin = max(e5_similarity) - float((self.background @ e5[0]).max())
         found = self._found(query, latin, margin, best_minilm, bool(keyword))
-        if found and any(not self.store.holds(f'"{year}"') for year in YEAR.findall(query)):
+        if found and self._asks_beyond_the_archive(query):
             found = False
         if found and (names := self.names.of(query)):
             rows_shown = [hit.passage.row for hit in hits]
@@ -343,6 +349,13 @@ class Searcher:
         words = content_words(query, FOUND_WORD_LENGTH)
         every_word = match_expression(words, "AND", self._corrections(words))
         return bool(every_word) and self.store.holds(every_word)
+
+    def _asks_beyond_the_archive(self, query: str) -> bool:
+        """Whether `query` asks about a time the archive cannot speak of: the present, or a
+        year that no passage names."""
+        if any(word.startswith(PRESENT_WORDS) for word in tokens(query)):
+            return True
+        return any(not self.store.holds(f'"{year}"') for year in YEAR.findall(query))
 
     def _adds_to_names(
         self, names: str, rows: list[int], e5: np.ndarray, minilm: np.ndarray | None
