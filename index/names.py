@@ -36,8 +36,7 @@ _INITIAL = re.compile(r"(^|\W)\w\.\s*$")
 
 def latin(word: str) -> str:
     """The folded word, in Latin letters when it is written in Cyrillic ones."""
-    folded = fold(word)
-    return transliterate(folded) if is_cyrillic(folded) else folded
+    return transliterate(fold(word))
 
 
 def archive_names(texts: Iterable[str]) -> set[str]:

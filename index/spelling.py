@@ -37,7 +37,7 @@ class Vocabulary:
         (a typo or a transliteration variant, "ablyazoff" for "ablyazov", changes the length
         by one or two): a look-up reads a few buckets, not the vocabulary.
         """
-        latin = transliterate(word) if is_cyrillic(word) else word
+        latin = transliterate(word)
         if len(latin) < MIN_LENGTH or word in self.words or latin in self.words:
             return []
         candidates = [
