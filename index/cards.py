@@ -8,9 +8,10 @@ documents table when a question asks for them; they are never ranked among the p
 A question asks for a card when every content word it has is a word about documents
 ("letter", "письмо", "хат"), about their cards ("author", "написал", "жазды"), or a word of
 a document's title, and one of the first two kinds is there: "Who wrote the letter?", "Кто
-автор письма?", "Хатты кім жазды?". It asks for the list of documents when it names the
-archive and documents and nothing else: "What documents are in the archive?". Words are
-matched by their beginnings, so that Russian and Kazakh endings do not matter.
+автор письма?", "Хатты кім жазды?", "Хатқа кім қол қойды?" ("who signed the letter?"). It
+asks for the list of documents when it names the archive, and perhaps documents, and nothing
+else: "What documents are in the archive?", "Мұрағатта не бар?" ("what is in the archive?").
+Words are matched by their beginnings, so that Russian and Kazakh endings do not matter.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ CARD_WORDS = (
     "автор", "написа", "напиша", "подписа", "дата", "датир", "год", "назван", "называ",
     "заглави", "источник", "опубликова", "издан",
     "авторы", "жазды", "жазған", "жазыл", "күні", "жыл", "атауы", "аты", "аталад",
-    "дереккөз", "жарияла",
+    "дереккөз", "жарияла", "қол", "қойды", "қойған",
 )  # fmt: skip
 ARCHIVE_WORDS = ("archive", "collection", "архив", "коллекци", "мұрағат")
 # Question words that are not in the stopword lists but ask nothing themselves.
 ASKING_WORDS = frozenset(
-    """list show tell give which kind перечисли покажи назови скажи подскажи какой атап бер
-    берші беріңіз көрсет көрсетші айт айтшы""".split()
+    """list show tell give which kind перечисли покажи назови скажи подскажи какой есть атап
+    бер берші беріңіз көрсет көрсетші айт айтшы бар""".split()
 )
 
 
@@ -58,7 +59,7 @@ def archive_question(words: list[str], title_words: frozenset[str]) -> ArchiveQu
         words: the question's content words (folded, stopwords left out: see index.search).
         title_words: the words of all the archive's titles.
     """
-    kinds = {"document": 0, "card": 0, "archive": 0}
+    kinds = {"document": 0, "card": 0, "archive": 0, "title": 0}
     for word in words:
         if word in ASKING_WORDS:
             continue
@@ -68,9 +69,11 @@ def archive_question(words: list[str], title_words: frozenset[str]) -> ArchiveQu
             kinds["card"] += 1
         elif word.startswith(ARCHIVE_WORDS):
             kinds["archive"] += 1
-        elif word not in title_words:
+        elif word in title_words:
+            kinds["title"] += 1
+        else:
             return None  # it asks about something else: the passages answer it
-    if kinds["archive"] and kinds["document"] and not kinds["card"]:
+    if kinds["archive"] and not kinds["card"] and not kinds["title"]:
         return "list"
     if kinds["document"] or kinds["card"]:
         return "card"

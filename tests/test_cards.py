@@ -20,6 +20,11 @@ TITLE = frozenset("open letter on the extradition of mukhtar ablyazov".split())
         ("Құжат қалай аталады?", "card"),
         ("What documents are in the archive?", "list"),
         ("Мұрағаттағы құжаттарды атап бер", "list"),  # "атап бер": "name them"
+        ("Хатқа кім қол қойды?", "card"),  # "қол қойды": "signed"
+        ("What is in the archive?", "list"),
+        ("Мұрағатта не бар?", "list"),  # "бар": "there is"
+        ("Что есть в архиве?", "list"),
+        ("What is in the archive about Ablyazov?", None),  # the passages about him answer
         ("Who signed the warranty letter?", None),  # another letter: the passages answer
         ("Хатта қандай баяндама аталған?", None),  # "mentioned", not "called"
         ("Which report does the letter quote?", None),

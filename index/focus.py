@@ -1,0 +1,86 @@
+"""The kind of fact a question asks for, and whether the passages shown hold one of that kind.
+
+A near-topic question asks the archive for a kind of fact it does not hold about what it
+does discuss: "When was Ablyazov born?" comes close to the letter's passages about Ablyazov's
+arrest, because dates and his name are what they hold. A passage that answers it names the
+kind of fact asked for ("born", "родился", "туған"). The kinds below are answer types of
+factoid questions (birth, death, age, residence and population, size, distance, height,
+money, language, religion, weather, education, family, founding, capital, superlatives,
+staff, shares, pastimes), each with its words in English, Russian and Kazakh: the
+word-translation table that no model here gives (e5's single-word vectors do not tell a
+translation from a stranger, BENCHMARKS.md). A question that uses a kind's word is answered
+only when a passage shown holds a word of the same kind, in any of the three languages
+(`index.search.Searcher`).
+
+A form ending in "-" is a word's beginning (Russian and Kazakh endings, "educat-" for
+"education" and "educated"); every other form is a whole word (short words: "son" is no
+"song"). Forms are folded (`index.normalize.tokens`).
+"""
+
+from __future__ import annotations
+
+from index.normalize import tokens
+
+KINDS = {
+    "birth": "born birth- родил- рожд- родом туған туды туылған туылды",
+    "death": "died dies dead death умер умерла умерли смерт- скончал- погиб- қайтыс өлді өлген "
+    "өлім- қаза",
+    "age": "age aged old возраст- жасы жаста жасында жасқа",
+    "residence": "population- inhabitant- resident- reside- live lives lived living населени- "
+    "жител- живёт живет живут прожива- тұрғын- халқының тұрады тұратын мекендей-",
+    "size": "area square kilometre- kilometer- km territory площад- территори- квадрат- "
+    "километр- км аумағы аумақ- шаршы шақырым",
+    "distance": "distance- far расстояни- далеко қашықтығы қашықтық- алыс",
+    "height": "tall height weigh- weight рост ростом вес весит бойы салмағы",
+    "money": "money currency salary income wealth worth price- cost- costs dollar- euro tenge "
+    "euros pound- rouble- ruble- million- billion- деньг- денег валют- зарплат- доход- стоимост- "
+    "доллар- евро тенге рубл- миллион- миллиард- ақша- валюта- жалақы- табыс- теңге- "
+    "миллиард-",
+    "language": "language- spoken язык- тіл тілі тілде тілдерде тілдері тілінде тілдерінде",
+    "religion": "religio- faith muslim- christian- islam- религи- мусульман- христиан- ислам- "
+    "дін діні дінді дінін дінге мұсылман- христиан-",
+    "weather": "weather climate temperature- snow- rain- погод- климат- температур- снег- "
+    "дожд- ауа райы климаты",
+    "education": "educat- studied study studies university universit- college- school- "
+    "degree- graduat- образован- учил- учился училась учёб- учеб- университет- вуз- "
+    "институт- окончил- білім- оқыған оқыды оқу оқуын оқуды бітір- мамандық-",
+    "family": "children child kids son sons daughter- wife husband married marry spouse "
+    "parents mother father brother- sister- детей дети ребен- ребён- сын сына сыновья доч- "
+    "жена жену жены женат муж мужа родител- мать матери отец брат- сестр- бала- "
+    "ұлдары қызы әйел- күйеуі ата-анасы әкесі анасы",
+    "founding": "founded founder- establish- основал- основан- основател- учредил- құрды "
+    "құрған құрылған негізін",
+    "capital": "capital столиц- елорда- астанасы",
+    "superlative": "largest biggest highest longest richest tallest smallest крупнейш- "
+    "самый самая самое самого самых ең",
+    "staff": "employees staff сотрудник- персонал- штат қызметкер-",
+    "share": "percent- percentage процент- пайыз-",
+    "pastime": "sport- football- hobby- hobbies food cuisine dish recipe- спорт- футбол- "
+    "хобби кухн- блюд- рецепт- еда еды тағам- рецепт-",
+}
+
+
+def _forms(words: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The whole words and the beginnings of one kind."""
+    forms = words.split()
+    whole = frozenset(f for f in forms if not f.endswith("-"))
+    return whole, tuple(f[:-1] for f in forms if f.endswith("-"))
+
+
+FORMS = {kind: _forms(words) for kind, words in KINDS.items()}
+
+
+def kinds_in(text: str) -> set[str]:
+    """Return the kinds of fact whose words `text` holds."""
+    found = set()
+    for word in set(tokens(text)):
+        for kind, (whole, beginnings) in FORMS.items():
+            if word in whole or word.startswith(beginnings):
+                found.add(kind)
+    return found
+
+
+def lacks_what_is_asked(question: str, passages: list[str]) -> bool:
+    """Whether `question` asks for a kind of fact that none of `passages` holds."""
+    asked = kinds_in(question)
+    return bool(asked) and not asked <= set().union(*map(kinds_in, passages))
