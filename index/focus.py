@@ -26,7 +26,7 @@ KINDS = {
     "death": "died dies dead death умер умерла умерли смерт- скончал- погиб- қайтыс өлді өлген "
     "өлім- қаза",
     "age": "age aged old возраст- жасы жаста жасында жасқа",
-    "residence": "population- inhabitant- resident- reside- live lives lived living населени- "
+    "residence": "population- inhabitant- resid- live lives lived living населени- "
     "жител- живёт живет живут прожива- тұрғын- халқының тұрады тұратын мекендей-",
     "size": "area square kilometre- kilometer- km territory площад- территори- квадрат- "
     "километр- км аумағы аумақ- шаршы шақырым",
@@ -70,17 +70,19 @@ def _forms(words: str) -> tuple[frozenset[str], tuple[str, ...]]:
 FORMS = {kind: _forms(words) for kind, words in KINDS.items()}
 
 
+def _holds(words: set[str], kind: str) -> bool:
+    whole, beginnings = FORMS[kind]
+    return not whole.isdisjoint(words) or any(w.startswith(beginnings) for w in words)
+
+
 def kinds_in(text: str) -> set[str]:
     """Return the kinds of fact whose words `text` holds."""
-    found = set()
-    for word in set(tokens(text)):
-        for kind, (whole, beginnings) in FORMS.items():
-            if word in whole or word.startswith(beginnings):
-                found.add(kind)
-    return found
+    words = set(tokens(text))
+    return {kind for kind in FORMS if _holds(words, kind)}
 
 
 def lacks_what_is_asked(question: str, passages: list[str]) -> bool:
     """Whether `question` asks for a kind of fact that none of `passages` holds."""
     asked = kinds_in(question)
-    return bool(asked) and not asked <= set().union(*map(kinds_in, passages))
+    words = set().union(*(tokens(passage) for passage in passages)) if asked else set()
+    return not all(_holds(words, kind) for kind in asked)

@@ -33,3 +33,4 @@ def test_a_passage_must_hold_what_is_asked_in_any_language():
     assert not lacks_what_is_asked("Когда родился Аблязов?", [arrest, "He was born in 1963."])
     assert not lacks_what_is_asked("When was Ablyazov detained?", [arrest])  # asks no kind
     assert not lacks_what_is_asked("Кто жена Жакиянова?", ["His wife Karlygash was beaten."])
+    assert not lacks_what_is_asked("Where does he live?", ["He is residing in Geneva."])

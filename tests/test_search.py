@@ -106,6 +106,20 @@ def test_a_passage_that_only_names_what_a_question_asks_about_does_not_answer_it
         assert searcher.search(question).outcome == "answered", question
 
 
+def test_a_question_is_answered_only_by_passages_holding_the_kind_of_fact_it_asks_for(
+    searcher: Searcher,
+):
+    """The letter speaks of Nazarbaev and Kazakhstan throughout but never of a birth or a
+    population (index.focus); it does speak of wives."""
+    for question in [
+        "Where was Nursultan Nazarbaev born?",
+        "Сколько людей живёт в Казахстане?",
+        "Назарбаев қай жерде туған?",
+    ]:
+        assert searcher.search(question).outcome == "closest", question
+    assert searcher.search("What happened to Zhakiyanov's wife?").found
+
+
 def test_a_question_about_a_time_the_archive_cannot_speak_of_is_not_answered(
     searcher: Searcher,
 ):

@@ -517,6 +517,7 @@ OUTCOMES = [  # asker's language, question, outcome
     ("ru", "Рецепт борща", "none"),
     ("kk", "Францияның Қазақстандағы елшісі кім болды?", "answered"),
     ("kk", "Тоқаевтың сүйікті түсі қандай?", "closest"),
+    ("kk", "Назарбаев қай жерде туған?", "closest"),  # asks for a birth the letter lacks
     ("kk", "Париждегі ауа райы қандай?", "none"),
 ]
 
