@@ -1,8 +1,9 @@
 """Hybrid search: dense (FAISS) and keyword (FTS5 BM25) candidates, fused, merged, decided.
 
 question -> fold -> embedding + keyword query -> candidates -> fused ranking
-         -> neighbouring parts merged -> top k hits + `found` (close enough, and closer than
-            its names alone: index.names)
+         -> neighbouring parts merged -> top k hits + `found` (close enough, of a time the
+            archive speaks of, holding the kind of fact asked for: index.focus, and closer
+            than its names alone: index.names)
 """
 
 from __future__ import annotations
