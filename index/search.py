@@ -33,6 +33,14 @@ Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["weighted", "rrf"]
 
 CANDIDATES = 50  # from each retriever, before fusion
+# In an archive without passages in Cyrillic letters, a question in Latin letters skips the
+# multilingual model when the English model and the keyword side agree on its best passage:
+# the first of either among the first AGREEMENT of the other (three in five of the English
+# questions). e5 is most of a question's cost; without it one tuning question rose in rank
+# and one fell (BENCHMARKS.md). Where the archive holds Cyrillic passages, only e5 finds
+# them for an English question (English questions about a Russian document: held-out hit@3
+# 1.00 -> 0.40 without this guard).
+AGREEMENT = 3
 # Query words held by more than this share of the passages (and by more than COMMON_MIN
 # passages) are left out of the keyword search: see Searcher.telling_words.
 COMMON_SHARE = 0.05
@@ -73,6 +81,7 @@ FOUND_MARGIN_LATIN = 0.025
 # the next near-topic one below it (BENCHMARKS.md, "Honest answers").
 ADDED_TO_NAMES = -0.026
 ADDED_TO_NAMES_CYRILLIC = -0.041
+ADDED_TO_NAMES_MINILM = -0.048  # the English model's alone, where e5 was skipped (AGREEMENT)
 # The passages the checks after the first decision look at: the first an asker sees, however
 # many the caller asked for (the bot shows 3; `eval` ranks 5).
 DECIDED_BY = 3
@@ -223,6 +232,9 @@ class Searcher:
         self.titles = title_words(store.documents())
         self.title_words = frozenset().union(*self.titles.values())
         self.names = Names(store.names())
+        # Only the multilingual model finds a passage in Cyrillic letters for a question in
+        # Latin ones: it is never skipped in an archive that holds such passages (AGREEMENT).
+        self.one_script = not store.holds_cyrillic()
         # A question's names recur ("Ablyazov", "Kazakhstan"): their vectors are kept, so a new
         # question pays for its names only the first time they are asked about.
         self.names_vectors = functools.lru_cache(maxsize=NAMES_CACHE)(self._encode_names)
@@ -244,8 +256,9 @@ class Searcher:
         """Return the `top_k` best passages for `query`.
 
         A question in Latin letters is compared with the passages by both models (the English
-        one is the stronger there); a question in Cyrillic letters by the multilingual model
-        alone (the English one only adds noise: measured, BENCHMARKS.md).
+        one is the stronger there), or by the English one alone when it and the keyword side
+        agree on the best passage (AGREEMENT); a question in Cyrillic letters by the
+        multilingual model alone (the English one only adds noise: measured, BENCHMARKS.md).
 
         Args:
             query: the question as the asker wrote it.
@@ -257,37 +270,44 @@ class Searcher:
         if kind := archive_question(asked, self.title_words):
             return self._about_archive(query, kind, top_k)
         latin = not any(is_cyrillic(word) for word in tokens(query))
-        e5 = self.multilingual.encode_query(query)
         minilm = self.embedder.encode_query(query) if latin else None
-        candidates = []
-        if mode != "keyword":
-            candidates += [row for row, _ in self.store.dense(e5, CANDIDATES, 1)[0]]
-            if minilm is not None:
-                candidates += [row for row, _ in self.store.dense(minilm, CANDIDATES, 0)[0]]
+        by_minilm = []
+        if mode != "keyword" and minilm is not None:
+            by_minilm = [row for row, _ in self.store.dense(minilm, CANDIDATES, 0)[0]]
         # "the letter" names a document: its passages count more, and the word is no keyword
         # (the warranty letter of ¶ 24 is not what "which report does the letter quote?" asks).
         named, naming = named_documents(asked, self.titles)
         words = [w for w in self.telling_words(query) if w not in naming] if mode != "dense" else []
         match = match_expression(words, corrections=self._corrections(words))
         keyword = self.store.keyword(match, CANDIDATES) if match else []
+        e5 = None
+        by_words = [row for row, _ in keyword]
+        if mode != "hybrid" or not (self.one_script and _agree(by_minilm, by_words)):
+            e5 = self.multilingual.encode_query(query)
+        candidates = by_minilm
+        if e5 is not None and mode != "keyword":
+            candidates = [row for row, _ in self.store.dense(e5, CANDIDATES, 1)[0]] + by_minilm
         rows = list(dict.fromkeys(candidates + [row for row, _ in keyword]))
         if not rows:
             return SearchResult(query, False, [])
-        e5_vectors = self.store.vectors(rows, 1)
-        e5_similarity = (e5_vectors @ e5[0]).tolist()
-        hubness = (e5_vectors @ self.background_mean).tolist()
-        adjusted = [s - HUB_WEIGHT * h for s, h in zip(e5_similarity, hubness, strict=True)]
-        low, high = min(adjusted), max(adjusted)  # e5's cosines are compressed
-        meaning = [(s - low) / ((high - low) or 1.0) for s in adjusted]
-        best_minilm = None
+        margin, meaning, best_minilm = None, [0.0] * len(rows), None
+        if e5 is not None:
+            e5_vectors = self.store.vectors(rows, 1)
+            e5_similarity = (e5_vectors @ e5[0]).tolist()
+            hubness = (e5_vectors @ self.background_mean).tolist()
+            adjusted = [s - HUB_WEIGHT * h for s, h in zip(e5_similarity, hubness, strict=True)]
+            low, high = min(adjusted), max(adjusted)  # e5's cosines are compressed
+            meaning = [(s - low) / ((high - low) or 1.0) for s in adjusted]
+            margin = max(e5_similarity) - float((self.background @ e5[0]).max())
         if minilm is not None:  # and only for passages in Latin letters, where it helps
             minilm_similarity = (self.store.vectors(rows, 0) @ minilm[0]).tolist()
             cyrillic = self.store.cyrillic(rows)
             latin_similarity = [s for r, s in zip(rows, minilm_similarity, strict=True)
                                 if r not in cyrillic]  # fmt: skip
             best_minilm = max(latin_similarity, default=None)
+            weight = MINILM_WEIGHT if e5 is not None else 1.0
             meaning = [
-                e if r in cyrillic else MINILM_WEIGHT * m + (1 - MINILM_WEIGHT) * e
+                e if r in cyrillic and e5 is not None else weight * m + (1 - weight) * e
                 for r, m, e in zip(rows, minilm_similarity, meaning, strict=True)
             ]
         by_meaning = sorted(zip(rows, meaning, strict=True), key=lambda item: -item[1])
@@ -303,7 +323,6 @@ class Searcher:
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
         ]
-        margin = max(e5_similarity) - float((self.background @ e5[0]).max())
         found = self._found(query, latin, margin, best_minilm, bool(keyword))
         if found and self._asks_beyond_the_archive(query):
             found = False
@@ -333,21 +352,27 @@ class Searcher:
         return SearchResult(query, True, hits if kind == "list" else hits[: max(top_k, 2)])
 
     def _found(
-        self, query: str, latin: bool, margin: float, similarity: float | None, keyword_hit: bool
+        self,
+        query: str,
+        latin: bool,
+        margin: float | None,
+        similarity: float | None,
+        keyword_hit: bool,
     ) -> bool:
         """Whether the archive answers `query`.
 
         Args:
             latin: whether the question is written in Latin letters.
             margin: how much closer in meaning (multilingual model) the best passage is to the
-                question than the closest text of the unrelated background set.
+                question than the closest text of the unrelated background set; None when
+                the multilingual model was skipped.
             similarity: the best cosine similarity of the English model (Latin questions).
             keyword_hit: whether any passage shares a word with the question.
 
         A bare name ("Tokaev", "Аблязов") is a fair question with a low similarity: it counts
         when one passage holds all its words (in any of their forms).
         """
-        if margin >= (FOUND_MARGIN_LATIN if latin else FOUND_MARGIN):
+        if margin is not None and margin >= (FOUND_MARGIN_LATIN if latin else FOUND_MARGIN):
             return True
         if similarity is not None and (
             similarity >= FOUND_SIMILARITY or (similarity >= FOUND_WITH_KEYWORDS and keyword_hit)
@@ -365,25 +390,27 @@ class Searcher:
         return any(not self.store.holds(f'"{year}"') for year in YEAR.findall(query))
 
     def _adds_to_names(
-        self, names: str, rows: list[int], e5: np.ndarray, minilm: np.ndarray | None
+        self, names: str, rows: list[int], e5: np.ndarray | None, minilm: np.ndarray | None
     ) -> bool:
-        """Whether the passages at `rows` are closer to the question (its vectors `e5` and,
-        in Latin letters, `minilm`) than to its `names` alone: whether they answer what it asks
-        of them, not only mention them (index.names)."""
-        names_e5, names_minilm = self.names_vectors(names, minilm is not None)
-        passages = self.store.vectors(rows, 1)
-        added = float((passages @ e5[0]).max() - (passages @ names_e5[0]).max())
-        if names_minilm is None:
-            return added >= ADDED_TO_NAMES_CYRILLIC
-        passages = self.store.vectors(rows, 0)
-        added += float((passages @ minilm[0]).max() - (passages @ names_minilm[0]).max())
-        return added >= ADDED_TO_NAMES
+        """Whether the passages at `rows` are closer to the question (its vectors `e5` and
+        `minilm`, those it was encoded with) than to its `names` alone: whether they answer
+        what it asks of them, not only mention them (index.names)."""
+        added = {}
+        for model, question in ((1, e5), (0, minilm)):
+            if question is not None:
+                passages = self.store.vectors(rows, model)
+                named = self.names_vectors(names, model)
+                added[model] = float((passages @ question[0]).max() - (passages @ named[0]).max())
+        if len(added) == 2:
+            return sum(added.values()) >= ADDED_TO_NAMES
+        if 1 in added:
+            return added[1] >= ADDED_TO_NAMES_CYRILLIC
+        return added[0] >= ADDED_TO_NAMES_MINILM
 
-    def _encode_names(self, names: str, latin: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """The vectors of a question's names: the multilingual model's, and in Latin letters
-        the English model's too."""
-        e5 = self.multilingual.encode_query(names)
-        return e5, self.embedder.encode_query(names) if latin else None
+    def _encode_names(self, names: str, model: int) -> np.ndarray:
+        """The vector of a question's names by model number `model` (0 the English one, 1 the
+        multilingual one)."""
+        return (self.embedder if model == 0 else self.multilingual).encode_query(names)
 
     def _corrections(self, words: list[str]) -> dict[str, list[str]]:
         """Return, per word the archive does not hold, the archive's words spelled like it."""
@@ -438,6 +465,14 @@ class Searcher:
                 merged.append(hit)
                 seen_texts.add(p.text)
         return merged
+
+
+def _agree(by_meaning: list[int], by_words: list[int]) -> bool:
+    """Whether the English model and the keyword side agree on a question's best passages:
+    the first of either is among the first AGREEMENT of the other."""
+    return bool(by_meaning and by_words) and (
+        by_meaning[0] in by_words[:AGREEMENT] or by_words[0] in by_meaning[:AGREEMENT]
+    )
 
 
 def _fuse(

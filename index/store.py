@@ -566,6 +566,11 @@ class IndexStore:
         )
         return {row["id"] for row in found}
 
+    def holds_cyrillic(self) -> bool:
+        """Whether any passage is written mostly in Cyrillic letters."""
+        query = "select exists(select 1 from passages where cyrillic) as found"
+        return bool(self._query(query)[0]["found"])
+
     def vectors(self, rows: list[int], model: int = 0) -> np.ndarray:
         """Return the vectors of model number `model` stored at `rows`."""
         import numpy as np

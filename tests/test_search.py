@@ -51,10 +51,11 @@ def test_retrieval_quality_on_the_dev_set(searcher: Searcher):
     report = evaluate(searcher, load_questions(DEV_QUESTIONS))
     # txtai 9.14 hybrid scores 0.80 / 0.93 / 0.86 here. MiniLM alone scored 0.87 at hit@1:
     # fusing e5 (chosen on the tuning halves of three languages, BENCHMARKS.md) costs one
-    # question of this set.
+    # question of this set; skipping e5 where MiniLM and the keywords agree (a third of the
+    # cost of an English question) moves one from rank 2 to 3 (MRR 0.858).
     assert report.hit_at_1 >= 0.8
     assert report.hit_at_3 >= 0.93
-    assert report.mrr_at_5 >= 0.86
+    assert report.mrr_at_5 >= 0.85
     assert report.answered == 1.0
     assert report.declined == 1.0
 
