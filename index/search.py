@@ -287,10 +287,10 @@ class Searcher:
         candidates = by_minilm
         if e5 is not None and mode != "keyword":
             candidates = [row for row, _ in self.store.dense(e5, CANDIDATES, 1)[0]] + by_minilm
-        rows = list(dict.fromkeys(candidates + [row for row, _ in keyword]))
+        rows = list(dict.fromkeys(candidates + by_words))
         if not rows:
             return SearchResult(query, False, [])
-        margin, meaning, best_minilm = None, [0.0] * len(rows), None
+        margin = best_minilm = None
         if e5 is not None:
             e5_vectors = self.store.vectors(rows, 1)
             e5_similarity = (e5_vectors @ e5[0]).tolist()
@@ -305,11 +305,11 @@ class Searcher:
             latin_similarity = [s for r, s in zip(rows, minilm_similarity, strict=True)
                                 if r not in cyrillic]  # fmt: skip
             best_minilm = max(latin_similarity, default=None)
-            weight = MINILM_WEIGHT if e5 is not None else 1.0
-            meaning = [
-                e if r in cyrillic and e5 is not None else weight * m + (1 - weight) * e
+            # e5 is skipped only where MiniLM ran: MiniLM's similarity is then the meaning.
+            meaning = minilm_similarity if e5 is None else [
+                e if r in cyrillic else MINILM_WEIGHT * m + (1 - MINILM_WEIGHT) * e
                 for r, m, e in zip(rows, minilm_similarity, meaning, strict=True)
-            ]
+            ]  # fmt: skip
         by_meaning = sorted(zip(rows, meaning, strict=True), key=lambda item: -item[1])
         scores = _fuse(by_meaning if mode != "keyword" else [], keyword, fusion)
         if named:
