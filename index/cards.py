@@ -7,10 +7,11 @@ documents table when a question asks for them; they are never ranked among the p
 
 A question asks for a card when every content word it has is a word about documents
 ("letter", "письмо", "хат"), about their cards ("author", "написал", "жазды"), or a word of
-a document's title, and one of the first two kinds is there: "Who wrote the letter?", "Кто
-автор письма?", "Хатты кім жазды?", "Хатқа кім қол қойды?" ("who signed the letter?"). It
-asks for the list of documents when it names the archive, and perhaps documents, and nothing
-else: "What documents are in the archive?", "Мұрағатта не бар?" ("what is in the archive?").
+a document's title or a word describing its kind ("open", "открытое", "ашық"), and one of the
+first two kinds is there: "Who wrote the letter?", "Кто написал открытое письмо?", "Хатты кім
+жазды?", "Хатқа кім қол қойды?" ("who signed the letter?"). It asks for the list of documents
+when it names the archive, and perhaps documents, and nothing else: "What documents are in
+the archive?", "Мұрағатта не бар?" ("what is in the archive?").
 Words are matched by their beginnings, so that Russian and Kazakh endings do not matter.
 """
 
@@ -39,6 +40,9 @@ CARD_WORDS = (
     "дереккөз", "жарияла", "қол", "қойды", "қойған",
 )  # fmt: skip
 ARCHIVE_WORDS = ("archive", "collection", "архив", "коллекци", "мұрағат")
+# Words that only say what kind of document it is ("the *open* letter"), in any language,
+# whatever the title's language: asking about them asks about the document, as its kind does.
+DESCRIBING_WORDS = ("open", "открыт", "ашық", "official", "официальн", "ресми")
 # Question words that are not in the stopword lists but ask nothing themselves.
 ASKING_WORDS = frozenset(
     """list show tell give which kind перечисли покажи назови скажи подскажи какой есть атап
@@ -61,7 +65,7 @@ def archive_question(words: list[str], title_words: frozenset[str]) -> ArchiveQu
     """
     kinds = {"document": 0, "card": 0, "archive": 0, "title": 0}
     for word in words:
-        if word in ASKING_WORDS:
+        if word in ASKING_WORDS or word.startswith(DESCRIBING_WORDS):
             continue
         if word.startswith(DOCUMENT_WORDS):
             kinds["document"] += 1

@@ -21,6 +21,8 @@ TITLE = frozenset("open letter on the extradition of mukhtar ablyazov".split())
         ("What documents are in the archive?", "list"),
         ("Мұрағаттағы құжаттарды атап бер", "list"),  # "атап бер": "name them"
         ("Хатқа кім қол қойды?", "card"),  # "қол қойды": "signed"
+        ("Кто написал открытое письмо?", "card"),  # "open" in any language, not only the title's
+        ("Ашық хаттың авторы кім?", "card"),
         ("What is in the archive?", "list"),
         ("Мұрағатта не бар?", "list"),  # "бар": "there is"
         ("Что есть в архиве?", "list"),
