@@ -5,8 +5,8 @@ does discuss: "When was Ablyazov born?" comes close to the letter's passages abo
 arrest, because dates and his name are what they hold. A passage that answers it names the
 kind of fact asked for ("born", "родился", "туған"). The kinds below are answer types of
 factoid questions (birth, death, age, residence and population, size, distance, height,
-money, language, religion, weather, education, family, founding, capital, superlatives,
-staff, shares, pastimes), each with its words in English, Russian and Kazakh: the
+money, language, religion, weather, education, family, founding, capital, independence,
+superlatives, staff, shares, pastimes), each with its words in English, Russian and Kazakh: the
 word-translation table that no model here gives (e5's single-word vectors do not tell a
 translation from a stranger, BENCHMARKS.md). A question that uses a kind's word is answered
 only when a passage shown holds a word of the same kind, in any of the three languages
@@ -27,7 +27,7 @@ KINDS = {
     "өлім- қаза",
     "age": "age aged old возраст- жасы жаста жасында жасқа",
     "residence": "population- inhabitant- resid- live lives lived living населени- "
-    "жител- живёт живет живут прожива- тұрғын- халқының тұрады тұратын мекендей-",
+    "жител- живёт живет живут прожива- тұрғын- халқы халқының тұрады тұратын мекендей-",
     "size": "area square kilometre- kilometer- km territory площад- территори- квадрат- "
     "километр- км аумағы аумақ- шаршы шақырым",
     "distance": "distance- far расстояни- далеко қашықтығы қашықтық- алыс",
@@ -51,6 +51,7 @@ KINDS = {
     "founding": "founded founder- establish- основал- основан- основател- учредил- құрды "
     "құрған құрылған негізін",
     "capital": "capital столиц- елорда- астанасы",
+    "independence": "independen- независим- тәуелсіз-",
     "superlative": "largest biggest highest longest richest tallest smallest крупнейш- "
     "самый самая самое самого самых ең",
     "staff": "employees staff сотрудник- персонал- штат қызметкер-",

@@ -16,6 +16,9 @@ from index.focus import kinds_in, lacks_what_is_asked
         ("How many people live in Almaty?", {"residence"}),
         ("Какое население Франции?", {"residence"}),
         ("Какая валюта во Франции?", {"money"}),
+        ("Қазақстанның халқы қанша?", {"residence"}),  # "халқы": its people, its population
+        ("Қазақстан қашан тәуелсіздік алды?", {"independence"}),
+        ("Когда Казахстан стал независимым?", {"independence"}),
         ("Who wrote the letter?", set()),
         ("When was Ablyazov detained in France?", set()),
         ("Where is the European Court?", set()),  # "euro" is a whole word: no "European"
