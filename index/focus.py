@@ -10,7 +10,9 @@ superlatives, staff, shares, pastimes), each with its words in English, Russian 
 word-translation table that no model here gives (e5's single-word vectors do not tell a
 translation from a stranger, BENCHMARKS.md). A question that uses a kind's word is answered
 only when a passage shown holds a word of the same kind, in any of the three languages
-(`index.search.Searcher`).
+(`index.search.Searcher`). When the question names someone or something (`index.names`), the
+word must be in a sentence that names one of them too: "Who founded Human Rights Watch?" is
+not answered by a sentence about the co-founders of a party.
 
 A form ending in "-" is a word's beginning (Russian and Kazakh endings, "educat-" for
 "education" and "educated"); every other form is a whole word (short words: "son" is no
@@ -19,7 +21,9 @@ A form ending in "-" is a word's beginning (Russian and Kazakh endings, "educat-
 
 from __future__ import annotations
 
+from index.names import STEM, WORD, latin
 from index.normalize import tokens
+from index.passages import sentence_spans
 
 KINDS = {
     "birth": "born birth- родил- рожд- родом туған туды туылған туылды",
@@ -82,8 +86,19 @@ def kinds_in(text: str) -> set[str]:
     return {kind for kind in FORMS if _holds(words, kind)}
 
 
-def lacks_what_is_asked(question: str, passages: list[str]) -> bool:
-    """Whether `question` asks for a kind of fact that none of `passages` holds."""
+def lacks_what_is_asked(question: str, passages: list[str], names: str | None = None) -> bool:
+    """Whether `question` asks for a kind of fact that none of `passages` holds: with the
+    question's `names` (index.names), in a sentence that names one of them."""
     asked = kinds_in(question)
-    words = set().union(*(tokens(passage) for passage in passages)) if asked else set()
-    return not all(_holds(words, kind) for kind in asked)
+    if not asked:
+        return False
+    stems = {latin(name)[:STEM] for name in (names or "").split()}
+    texts = [p[s:e] for p in passages for s, e in sentence_spans(p)] if stems else passages
+    held = set()
+    for text in texts:
+        named = (w for w in WORD.findall(text) if w[0].isupper())  # a name, not "human rights"
+        if stems and not any(latin(w)[:STEM] in stems for w in named):
+            continue
+        words = set(tokens(text))
+        held |= {kind for kind in asked if _holds(words, kind)}
+    return held != asked

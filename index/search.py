@@ -329,9 +329,10 @@ class Searcher:
         if found and self._asks_beyond_the_archive(query):
             found = False
         first = hits[:DECIDED_BY]
-        if found and lacks_what_is_asked(query, [hit.passage.text for hit in first]):
+        names = self.names.of(query) if found else None
+        if found and lacks_what_is_asked(query, [hit.passage.text for hit in first], names):
             found = False
-        if found and (names := self.names.of(query)):
+        if found and names:
             found = self._adds_to_names(names, [hit.passage.row for hit in first], e5, minilm)
         # Not an answer, but on the subject: some passage shares a telling word with it.
         return SearchResult(query, found, hits, related=bool(keyword))

@@ -37,3 +37,16 @@ def test_a_passage_must_hold_what_is_asked_in_any_language():
     assert not lacks_what_is_asked("When was Ablyazov detained?", [arrest])  # asks no kind
     assert not lacks_what_is_asked("Кто жена Жакиянова?", ["His wife Karlygash was beaten."])
     assert not lacks_what_is_asked("Where does he live?", ["He is residing in Geneva."])
+
+
+def test_with_names_the_kind_must_be_in_a_sentence_naming_one_of_them():
+    party = (
+        "Three opposition figures were arrested: the co-founders of Democratic Choice М. Ablyazov"
+        " and G. Zhakiyanov, and S. Duvanov, a human rights activist. Trials followed."
+    )
+    assert lacks_what_is_asked("Who founded Human Rights Watch?", [party], "Human Rights Watch")
+    assert not lacks_what_is_asked("Who founded Human Rights Watch?", [party])  # no names given
+    assert not lacks_what_is_asked("Какую партию основал Жакиянов?", [party], "Жакиянов")
+    wife = "The President was indignant. His wife Karlygash Zhakiyanova was beaten."
+    assert not lacks_what_is_asked("Как зовут жену Жакиянова?", [wife], "Жакиянова")
+    assert lacks_what_is_asked("Как зовут жену Назарбаева?", [wife], "Назарбаева")
