@@ -5,14 +5,14 @@ does discuss: "When was Ablyazov born?" comes close to the letter's passages abo
 arrest, because dates and his name are what they hold. A passage that answers it names the
 kind of fact asked for ("born", "родился", "туған"). The kinds below are answer types of
 factoid questions (birth, death, age, residence and population, size, distance, height,
-money, language, religion, weather, education, family, founding, capital, independence,
-superlatives, staff, shares, pastimes), each with its words in English, Russian and Kazakh: the
-word-translation table that no model here gives (e5's single-word vectors do not tell a
-translation from a stranger, BENCHMARKS.md). A question that uses a kind's word is answered
-only when a passage shown holds a word of the same kind, in any of the three languages
-(`index.search.Searcher`). When the question names someone or something (`index.names`), the
-word must be in a sentence that names one of them too: "Who founded Human Rights Watch?" is
-not answered by a sentence about the co-founders of a party.
+money, currency, language, religion, weather, education, family, founding, capital,
+independence, superlatives, staff, shares, pastimes), each with its words in English,
+Russian and Kazakh: the word-translation table that no model here gives (e5's single-word
+vectors do not tell a translation from a stranger, BENCHMARKS.md). A question that uses a
+kind's word is answered only when a passage shown holds a word of the same kind, in any of
+the three languages (`index.search.Searcher`). When the question names someone or something
+(`index.names`), the word must be in a sentence that names one of them too: "Who founded
+Human Rights Watch?" is not answered by a sentence about the co-founders of a party.
 
 A form ending in "-" is a word's beginning (Russian and Kazakh endings, "educat-" for
 "education" and "educated"); every other form is a whole word (short words: "son" is no
@@ -36,10 +36,12 @@ KINDS = {
     "километр- км аумағы аумақ- шаршы шақырым",
     "distance": "distance- far расстояни- далеко қашықтығы қашықтық- алыс",
     "height": "tall height weigh- weight рост ростом вес весит бойы салмағы",
-    "money": "money currency salary income wealth worth price- cost- costs dollar- euro tenge "
-    "euros pound- rouble- ruble- million- billion- деньг- денег валют- зарплат- доход- стоимост- "
-    "доллар- евро тенге рубл- миллион- миллиард- ақша- валюта- жалақы- табыс- теңге- "
-    "миллиард-",
+    "money": "money salary income wealth worth price- cost- costs dollar- euro tenge euros "
+    "pound- rouble- ruble- million- billion- деньг- денег зарплат- доход- стоимост- доллар- "
+    "евро тенге рубл- миллион- миллиард- ақша- жалақы- табыс- теңге- миллиард-",
+    # A currency is named, not merely any sum ("income" answers no "What currency…?").
+    "currency": "currency currencies dollar- euro euros tenge pound- rouble- ruble- валют- "
+    "доллар- евро тенге рубл- валюта- теңге-",
     "language": "language- spoken язык- тіл тілі тілде тілдерде тілдері тілінде тілдерінде",
     "religion": "religio- faith muslim- christian- islam- религи- мусульман- христиан- ислам- "
     "дін діні дінді дінін дінге мұсылман- христиан-",

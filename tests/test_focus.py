@@ -15,7 +15,8 @@ from index.focus import kinds_in, lacks_what_is_asked
         ("Мұхтар Аблязов қашан туған?", {"birth"}),
         ("How many people live in Almaty?", {"residence"}),
         ("Какое население Франции?", {"residence"}),
-        ("Какая валюта во Франции?", {"money"}),
+        ("Какая валюта во Франции?", {"currency"}),
+        ("How many dollars did he take?", {"money", "currency"}),
         ("Қазақстанның халқы қанша?", {"residence"}),  # "халқы": its people, its population
         ("Қазақстан қашан тәуелсіздік алды?", {"independence"}),
         ("Когда Казахстан стал независимым?", {"independence"}),
@@ -37,6 +38,9 @@ def test_a_passage_must_hold_what_is_asked_in_any_language():
     assert not lacks_what_is_asked("When was Ablyazov detained?", [arrest])  # asks no kind
     assert not lacks_what_is_asked("Кто жена Жакиянова?", ["His wife Karlygash was beaten."])
     assert not lacks_what_is_asked("Where does he live?", ["He is residing in Geneva."])
+    oil = "The income from oil went to personal bank accounts."
+    assert not lacks_what_is_asked("How much money went to the accounts?", [oil])
+    assert lacks_what_is_asked("Қазақстанның ұлттық валютасы қандай?", [oil])  # a sum, no currency
 
 
 def test_with_names_the_kind_must_be_in_a_sentence_naming_one_of_them():
