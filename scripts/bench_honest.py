@@ -1,9 +1,10 @@
 """Honest answers: near-topic questions the archive cannot answer, and questions about it.
 
-`tests/questions_honest.jsonl` (written before it was run): 30 questions per language near
-the letter's subject that it does not answer ("Where was Nazarbaev born?"), which should not
-be answered, and 26 questions about the archive itself (author, date, title, the list of
-documents), which should be answered from the right catalogue card (a hit at rank 1). Beside
+`tests/questions_honest.jsonl` (written before it was run, but for a few found trying the
+bot, which are in the tuning half): 32 questions per language near the letter's subject that
+it does not answer ("Where was Nazarbaev born?"), which should not be answered, and 31
+questions about the archive itself (author, date, title, the list of documents), which
+should be answered from the right catalogue card (a hit at rank 1). Beside
 them, the in-scope questions of `tests/questions_multilingual.jsonl`, which must still be
 answered. Every figure per language and half (tune, held-out); the held-out half is the result.
 
@@ -78,9 +79,10 @@ def main() -> None:
         "bench_honest",
         "Honest answers: near-topic questions and questions about the archive",
         [
-            "`tests/questions_honest.jsonl`, written before it was run; targets of issue 19 "
-            "(held-out): near-topic not answered ≥ 0.85, the archive's questions ≥ 0.90, "
-            "in-scope answered ≥ 0.95 (English) and 0.92 (Russian, Kazakh).",
+            "`tests/questions_honest.jsonl`, written before it was run (a few found trying the "
+            "bot are in the tuning half); targets of issue 19 (held-out): near-topic not "
+            "answered ≥ 0.85, the archive's questions ≥ 0.90, in-scope answered ≥ 0.95 "
+            "(English) and 0.92 (Russian, Kazakh).",
             *lines,
         ],
         args.write,
