@@ -325,7 +325,7 @@ class Searcher:
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
         ]
-        found = self._found(query, latin, margin, best_minilm, bool(keyword))
+        found = close = self._found(query, latin, margin, best_minilm, bool(keyword))
         if found and self._asks_beyond_the_archive(query):
             found = False
         first = hits[:DECIDED_BY]
@@ -334,8 +334,10 @@ class Searcher:
             found = False
         if found and names:
             found = self._adds_to_names(names, [hit.passage.row for hit in first], e5, minilm)
-        # Not an answer, but on the subject: some passage shares a telling word with it.
-        return SearchResult(query, found, hits, related=bool(keyword))
+        # Not an answer, but on the subject: close enough in meaning, declined only by the
+        # checks after that, or some passage shares a telling word with it (a Russian question
+        # about an English letter may share none).
+        return SearchResult(query, found, hits, related=close or bool(keyword))
 
     def _about_archive(self, query: str, kind: ArchiveQuestion, top_k: int) -> SearchResult:
         """Answer a question about the archive itself from the catalogue cards (index.cards).
