@@ -25,6 +25,8 @@ from index.names import STEM, WORD, latin
 from index.normalize import tokens
 from index.passages import sentence_spans
 
+# Names of currencies: an amount of money is given in one, and a currency is named by one.
+CURRENCY_NAMES = "dollar- euro euros tenge pound- rouble- ruble- доллар- евро тенге рубл- теңге-"
 KINDS = {
     "birth": "born birth- родил- рожд- родом туған туды туылған туылды",
     "death": "died dies dead death умер умерла умерли смерт- скончал- погиб- қайтыс өлді өлген "
@@ -36,12 +38,10 @@ KINDS = {
     "километр- км аумағы аумақ- шаршы шақырым",
     "distance": "distance- far расстояни- далеко қашықтығы қашықтық- алыс",
     "height": "tall height weigh- weight рост ростом вес весит бойы салмағы",
-    "money": "money salary income wealth worth price- cost- costs dollar- euro tenge euros "
-    "pound- rouble- ruble- million- billion- деньг- денег зарплат- доход- стоимост- доллар- "
-    "евро тенге рубл- миллион- миллиард- ақша- жалақы- табыс- теңге- миллиард-",
+    "money": "money salary income wealth worth price- cost- costs million- billion- деньг- "
+    "денег зарплат- доход- стоимост- миллион- миллиард- ақша- жалақы- табыс- " + CURRENCY_NAMES,
     # A currency is named, not merely any sum ("income" answers no "What currency…?").
-    "currency": "currency currencies dollar- euro euros tenge pound- rouble- ruble- валют- "
-    "доллар- евро тенге рубл- валюта- теңге-",
+    "currency": "currency currencies валют- " + CURRENCY_NAMES,
     "language": "language- spoken язык- тіл тілі тілде тілдерде тілдері тілінде тілдерінде",
     "religion": "religio- faith muslim- christian- islam- религи- мусульман- христиан- ислам- "
     "дін діні дінді дінін дінге мұсылман- христиан-",
