@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,13 +62,20 @@ output_option = click.option(
 
 @contextlib.contextmanager
 def output_file(path: str) -> Iterator[TextIO]:
-    """Yield the file to write to (stdout for "-"); a failing write (a full disk) ends clearly."""
+    """Yield the file to write to (stdout for "-"); a failing write (a full disk) ends clearly.
+
+    What is written holds logged questions, so a file is owner-only (0600) like the log
+    itself, an existing one included.
+    """
     try:
         if path == "-":
             yield sys.stdout
             sys.stdout.flush()
         else:
-            with open(path, "w", encoding="utf-8") as file:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not a pipe or a terminal
+                os.fchmod(descriptor, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as file:
                 yield file
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
@@ -594,12 +602,15 @@ def backup(dest: Path, data_dir: Path) -> None:
     backup; the index copied under the build lock) and holds no question past retention.
     inbox.db is left out: it holds Telegram ids. A key given in ARCHIVE_BOT_LOG_SECRET is not
     written anywhere: keep it with the backup yourself. Restoring: see README, "Backups".
+    Interrupted (Ctrl-C, SIGTERM, a failing disk), it leaves nothing behind; what a killed
+    backup left (SIGKILL) is removed by the next one into the same folder.
 
     \b
     Examples:
       archive-bot backup /var/backups/archive-bot/$(date +%F)
       archive-bot backup ~/copy --data-dir /var/lib/archive-bot
     """
+    from bot.copies import partial_dir
     from bot.querylog import LOG_FILE
     from index.build import build_lock
     from index.errors import ArchiveError
@@ -607,23 +618,21 @@ def backup(dest: Path, data_dir: Path) -> None:
 
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise click.BadParameter(f"{dest} exists and is not empty: give a new directory")
-    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     try:
-        partial.mkdir(mode=0o700, parents=True)
-        with build_lock(data_dir, wait=True):
-            manifest = copy_index(data_dir, partial)
-        copied = None
-        if (data_dir / LOG_FILE).exists():
-            log = open_log(data_dir)
-            try:
-                copied = log.backup(partial)
-            finally:
-                log.close()
-        if dest.exists():
-            dest.rmdir()
-        partial.rename(dest)
+        with partial_dir(dest.parent, dest.name) as partial:  # whole or nothing, never left
+            with build_lock(data_dir, wait=True):
+                manifest = copy_index(data_dir, partial)
+            copied = None
+            if (data_dir / LOG_FILE).exists():
+                log = open_log(data_dir)
+                try:
+                    copied = log.backup(partial)
+                finally:
+                    log.close()
+            if dest.exists():
+                dest.rmdir()
+            partial.rename(dest)
     except (OSError, ArchiveError, RuntimeError, click.ClickException) as error:
-        shutil.rmtree(partial, ignore_errors=True)  # whole or nothing: no half a backup
         if isinstance(error, click.ClickException):  # the log's own message (open_log)
             message = error.message
         else:

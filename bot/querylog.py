@@ -31,6 +31,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.answering import Answer
+from bot.copies import sweep
 from index.normalize import tokens
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class QueryLog:
         self.dropped = 0  # entries lost to an unwritable database or a full queue
         self._queue: queue.Queue[tuple | None] = queue.Queue(WRITE_QUEUE)
         self._writer: threading.Thread | None = None
+        sweep(data_dir)  # copies of the log a killed process left (bot.copies)
         check_shared_memory(self.path)
         new = not self.path.exists()
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)

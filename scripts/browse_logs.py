@@ -4,7 +4,9 @@
     python scripts/browse_logs.py --data-dir data --screenshots docs/browse-logs
 
 Datasette is given a copy of the log made at start (`bot.querylog.public_copy`) that has no
-pseudonym column at all, so no URL or SQL reaches one; restart it to see newer questions.
+pseudonym column at all, so no URL or SQL reaches one; restart it to see newer questions. The
+copy lives in the data dir and goes when this script ends, by Ctrl-C, SIGTERM or a dropped SSH
+session (SIGHUP) alike; after a SIGKILL, when the log is next opened (`bot.copies`).
 With --screenshots, the pages moderators start from are opened in headless Chromium (Debian's
 `chromium` package) and saved as PNG files, and the script checks what a browser is served:
 no pseudonym on any page, none reachable by SQL, the raw table hidden, every canned query
@@ -14,13 +16,15 @@ answering. It exits 1 when a check fails.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bot.copies import partial_dir  # noqa: E402
 from bot.querylog import LOG_FILE, public_copy  # noqa: E402
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 METADATA = ROOT / "bot" / "datasette.yml"
 PAGES = {  # screenshot name: path
@@ -46,9 +53,15 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def command(log_copy: Path, data_dir: Path, port: int) -> list[str]:
-    """The datasette command line: the log's copy and the index's passages, side by side."""
-    datasette = Path(sys.executable).with_name("datasette")
-    return [str(datasette), "serve", str(log_copy), str(data_dir / "index" / "passages.db"),
+    """The datasette command line: the log's copy and the index's passages, side by side.
+
+    Datasette of this virtual environment (`make browse-logs` installs it), else on PATH.
+    """
+    datasette = shutil.which("datasette", path=os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))  # fmt: skip
+    if datasette is None:
+        sys.exit("datasette is not installed: `make browse-logs` installs it")
+    return [datasette, "serve", str(log_copy), str(data_dir / "index" / "passages.db"),
             "--crossdb", "--metadata", str(METADATA),
             "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
 
@@ -112,29 +125,43 @@ def main() -> None:
     for needed in (args.data_dir / LOG_FILE, args.data_dir / "index" / "passages.db"):
         if not needed.exists():
             sys.exit(f"no {needed}: run the bot (the log) and `archive-bot index` first")
-    with tempfile.TemporaryDirectory(prefix="archive-bot-logs-") as folder:
-        log_copy = Path(folder) / LOG_FILE  # named logs.db: the pages are /logs/…
+    # In the data dir (owner-only, like the log), removed on any exit, a signal included.
+    with partial_dir(args.data_dir, "browse-logs") as folder:
+        log_copy = folder / LOG_FILE  # named logs.db: the pages are /logs/…
         public_copy(args.data_dir, log_copy)
-        serve(command(log_copy, args.data_dir, args.port), args)
+        quiet = subprocess.DEVNULL if args.screenshots else None
+        server = subprocess.Popen(command(log_copy, args.data_dir, args.port),
+                                  preexec_fn=die_with_parent, stdout=quiet, stderr=quiet)
+        try:
+            status = serve(server, args)
+        finally:  # datasette first: it holds the copy open
+            server.terminate()
+            server.wait()
+    sys.exit(status)
 
 
-def serve(datasette: list[str], args: argparse.Namespace) -> None:
+def die_with_parent() -> None:
+    """In datasette's process: end it when this script ends, even by SIGKILL (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def serve(server: subprocess.Popen, args: argparse.Namespace) -> int:
+    """Serve until datasette stops (or, with --screenshots, check); return the exit status."""
     if not args.screenshots:
         print(f"The query log on http://127.0.0.1:{args.port} (Ctrl-C stops it)", file=sys.stderr)
-        sys.exit(subprocess.call(datasette))
-    server = subprocess.Popen(datasette, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(args.port)
-        base = f"http://127.0.0.1:{args.port}"
-        screenshots(base, args.screenshots)
-        problems = check(base, args.data_dir)
-    finally:
-        server.terminate()
-        server.wait()
+        return server.wait()
+    wait_for(args.port)
+    base = f"http://127.0.0.1:{args.port}"
+    screenshots(base, args.screenshots)
+    problems = check(base, args.data_dir)
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
-    sys.exit(1 if problems else 0)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: the copy is gone already
+        sys.exit(130)
