@@ -180,6 +180,9 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if bot_state.log is None:
         await update.effective_message.reply_text(say(lang, "forget_nothing_logged"))
         return
+    if on_behalf_of_chat(update):
+        await update.effective_message.reply_text(say(lang, "forget_anonymous"))
+        return
     # The buttons are the asker's alone: in a group, anyone else pressing them is refused.
     request = bot_state.answers.add(Shown("", 0, asker=asker_id(update)))
     buttons = InlineKeyboardMarkup(
@@ -195,15 +198,24 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(say(lang, "forget_confirm"), reply_markup=buttons)
 
 
+def on_behalf_of_chat(update: Update) -> bool:
+    """Whether `update` was sent as a chat: by an anonymous group admin, or by a channel.
+
+    Such questions are never logged: no one person could /forget them (an anonymous admin
+    presses buttons with their own id), and a group's pseudonym would join all its admins.
+    """
+    message = update.effective_message
+    return bool(message and message.sender_chat)
+
+
 def asker_id(update: Update) -> int | None:
     """Who sent `update`: the user, or the chat an anonymous group admin or a channel posts as.
 
     Anonymous admins share one Telegram user id (GroupAnonymousBot) across every group, so
     their throttle and pseudonym are keyed on the chat they speak for (negative ids: no user's).
     """
-    message = update.effective_message
-    if message and message.sender_chat:
-        return message.sender_chat.id
+    if on_behalf_of_chat(update):
+        return update.effective_message.sender_chat.id
     user = update.effective_user
     return user.id if user else None
 
@@ -357,7 +369,7 @@ def log_answer(
         The future of its log id (None at once when nothing is logged).
     """
     log = state(context).log
-    if log is None:
+    if log is None or on_behalf_of_chat(update):
         return None
     user = update.effective_user
     kind = chat_type or ("private" if update.effective_chat.type == ChatType.PRIVATE else "group")
