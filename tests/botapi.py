@@ -3,16 +3,21 @@
 It serves queued updates through `getUpdates` long polling, answers the methods the bot uses,
 records every call with its decoded parameters, and can be told to fail a method with a status
 code (429 with `retry_after`, 500, …), to hang past the client's timeout, or to be unreachable.
+Like Telegram, it refuses (400) a text it could not show: empty, over 4,096 characters once
+its markup is parsed, HTML that is not Telegram's, more than 100 formatting entities (which
+Telegram would silently ignore), or a button alert over 200 characters.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -34,6 +39,115 @@ BOT_USER = {
 JSON_FIELDS = {"reply_markup", "results", "commands", "button", "link_preview_options",
                "reply_parameters", "entities"}  # fmt: skip
 EMPTY_POLL_SECONDS = 0.3  # an empty getUpdates holds this long, or PTB polls in a busy loop
+MESSAGE_LIMIT = 4096  # characters of a message's text once its markup is parsed
+ENTITY_LIMIT = 100  # formatting entities Telegram applies; it ignores the rest
+ALERT_LIMIT = 200  # characters of answerCallbackQuery's text
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                 "blockquote", "tg-spoiler", "span", "tg-emoji"}  # fmt: skip
+
+
+class TelegramHTML(HTMLParser):
+    """Reads text as Telegram's HTML parse mode does; `problem` says why Telegram would refuse it.
+
+    Only Telegram's tags, balanced; only the named entities it knows; no bare "<", ">" or "&".
+    `text` is what the reader sees, `entities` the formatting entities, `quotes` the contents
+    of each <blockquote> (still escaped).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.quotes: list[str] = []
+        self.text: list[str] = []
+        self.entities = 0
+        self.problem: str | None = None
+        self._quote: list[str] | None = None
+
+    def refuse(self, problem: str) -> None:
+        self.problem = self.problem or f"Bad Request: can't parse entities: {problem}"
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in TELEGRAM_TAGS:
+            self.refuse(f"unsupported start tag \"{tag}\"")
+        if tag == "blockquote" and attrs not in ([], [("expandable", None)]):
+            self.refuse(f"unsupported blockquote attributes {attrs}")
+        self.stack.append(tag)
+        self.entities += 1
+        if tag == "blockquote":
+            self._quote = []
+
+    def handle_endtag(self, tag):
+        if not (self.stack and self.stack.pop() == tag):
+            self.refuse(f"unmatched end tag \"{tag}\"")
+        if tag == "blockquote" and self._quote is not None:
+            self.quotes.append("".join(self._quote))
+            self._quote = None
+
+    def handle_data(self, data):
+        if "<" in data or ">" in data or re.search(r"&(?!(amp|lt|gt|quot|#\d+);)", data):
+            self.refuse(f"unescaped character in {data[:40]!r}")
+        self.text.append(data)
+        if self._quote is not None:
+            self._quote.append(data)
+
+    def handle_entityref(self, name):
+        if name not in {"amp", "lt", "gt", "quot"}:
+            self.refuse(f"unsupported entity &{name};")
+        self.text.append("&")
+        if self._quote is not None:
+            self._quote.append(f"&{name};")
+
+    def handle_charref(self, name):
+        self.text.append("#")
+        if self._quote is not None:
+            self._quote.append(f"&#{name};")
+
+    def close(self):
+        super().close()
+        if self.rawdata:
+            self.refuse(f"unfinished markup {self.rawdata[:40]!r}")
+        if self.stack:
+            self.refuse(f"unclosed tags {self.stack}")
+
+
+def read_html(text: str) -> TelegramHTML:
+    """Parse `text` as Telegram HTML and check its size (`.problem`: None if Telegram takes it)."""
+    parser = TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    shown = "".join(parser.text)
+    if parser.problem is None:
+        parser.problem = size_problem(shown)
+    if parser.problem is None and parser.entities > ENTITY_LIMIT:
+        parser.problem = f"Bad Request: {parser.entities} formatting entities (Telegram ignores "
+        parser.problem += f"those past {ENTITY_LIMIT})"
+    return parser
+
+
+def size_problem(shown: str) -> str | None:
+    if not shown.strip():
+        return "Bad Request: message text is empty"
+    if len(shown) > MESSAGE_LIMIT:
+        return "Bad Request: message is too long"
+    return None
+
+
+def refusal(method: str, params: dict) -> str | None:
+    """Why Telegram would refuse this call's text (None: it would take it)."""
+    texts = []
+    if method in {"sendMessage", "editMessageText"}:
+        texts.append((params.get("text", ""), params.get("parse_mode")))
+    if method == "answerInlineQuery":
+        for result in params.get("results") or []:
+            content = result.get("input_message_content") or {}
+            texts.append((content.get("message_text", ""), content.get("parse_mode")))
+    if method == "answerCallbackQuery" and len(params.get("text") or "") > ALERT_LIMIT:
+        return "Bad Request: MESSAGE_TOO_LONG"
+    for text, parse_mode in texts:
+        problem = read_html(text).problem if parse_mode == "HTML" else size_problem(text)
+        if problem:
+            return problem
+    return None
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -63,6 +177,7 @@ class BotAPI:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.refused: list[Call] = []  # calls answered 400 as Telegram would (see `refusal`)
         self._updates: list[dict] = []
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Condition()
@@ -80,13 +195,19 @@ class BotAPI:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._stop()
+        if exc[0] is None and self.refused:  # seen or not by the test: the asker got nothing
+            problems = [f"{c.method}: {c.params['problem']}" for c in self.refused]
+            raise AssertionError(f"Telegram would have refused: {problems}")
+
+    def _stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
     def refuse_connections(self, seconds: float) -> None:
         """Close the listening socket (connections are refused), then listen again."""
         port = self.server.server_address[1]
-        self.__exit__()
+        self._stop()
         time.sleep(seconds)
         self.server = QuietServer(("127.0.0.1", port), self._handler())
         self.__enter__()
@@ -167,6 +288,12 @@ class BotAPI:
                     if failure.retry_after is not None:
                         payload["parameters"] = {"retry_after": failure.retry_after}
                     self._send(failure.status, failure.body or json.dumps(payload).encode())
+                    return
+                if problem := refusal(method, params):
+                    with api._lock:
+                        api.refused.append(Call(method, params | {"problem": problem}))
+                    payload = {"ok": False, "error_code": 400, "description": problem}
+                    self._send(400, json.dumps(payload).encode())
                     return
                 result = api._answer(method, params)
                 self._send(200, json.dumps({"ok": True, "result": result}).encode())

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -20,15 +18,13 @@ from bot.texts import catalogue
 from bot.texts import text as say
 
 from . import botapi
-from .botapi import TOKEN, BotAPI, callback, inline, message, running_bot
+from .botapi import TOKEN, BotAPI, callback, inline, message, read_html, running_bot
 from .conftest import ROOT, verbatim
 
 STICKER = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
            "is_video": False, "type": "regular"}  # fmt: skip
 CONFLICT = (b'{"ok": false, "error_code": 409, "description": "Conflict: terminated by other '
             b'getUpdates request; make sure that only one bot instance is running"}')  # fmt: skip
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                 "blockquote", "tg-spoiler", "span", "tg-emoji"}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -61,51 +57,10 @@ async def ask(api: BotAPI, update: dict, chat_id: int, count: int = 1) -> list[d
     return replies(api, chat_id)[before:]
 
 
-class TelegramHTML(HTMLParser):
-    """Checks that text is HTML Telegram accepts: known tags only, balanced, entities valid."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.quotes: list[str] = []
-        self._quote: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        assert tag in TELEGRAM_TAGS, tag
-        assert tag != "blockquote" or attrs in ([], [("expandable", None)]), attrs
-        self.stack.append(tag)
-        if tag == "blockquote":
-            self._quote = []
-
-    def handle_endtag(self, tag):
-        assert self.stack and self.stack.pop() == tag, f"unbalanced </{tag}>"
-        if tag == "blockquote":
-            self.quotes.append("".join(self._quote))
-            self._quote = None
-
-    def handle_data(self, data):
-        assert "<" not in data and ">" not in data
-        assert not re.search(r"&(?!(amp|lt|gt|quot|#\d+);)", data), data
-        if self._quote is not None:
-            self._quote.append(data)
-
-    def handle_entityref(self, name):
-        assert name in {"amp", "lt", "gt", "quot"}, name
-        if self._quote is not None:
-            self._quote.append(f"&{name};")
-
-    def handle_charref(self, name):
-        if self._quote is not None:
-            self._quote.append(f"&#{name};")
-
-
 def check_html(text: str) -> list[str]:
-    """Assert `text` is valid Telegram HTML within the limit; return its quotes, unescaped."""
-    assert len(text) <= 4096
-    parser = TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    assert parser.stack == []
+    """Assert `text` is a message Telegram accepts (see botapi.refusal); return its quotes."""
+    parser = read_html(text)
+    assert parser.problem is None, parser.problem
     return [unescape(q) for q in parser.quotes]
 
 
