@@ -38,10 +38,13 @@ from bot.answering import Answer, answer
 from bot.moderation import recent_line, stats_text
 from bot.querylog import QueryLog
 from bot.render import (
+    EXAMPLE_CHARS,
     TELEGRAM_LIMIT,
     attribution_of,
     context_html,
     passage_html,
+    shorten,
+    sources_html,
     to_html,
 )
 from bot.state import BotState, Shown
@@ -94,7 +97,7 @@ def register(application: Application) -> None:
 def example(context: ContextTypes.DEFAULT_TYPE, lang: str) -> str:
     """The archive's first example question in `lang` (English when it has none in `lang`)."""
     examples = state(context).examples(lang)
-    return examples[0] if examples else "Who was the French ambassador?"
+    return shorten(examples[0], EXAMPLE_CHARS) if examples else "Who was the French ambassador?"
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -133,21 +136,7 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if searcher is None:
         await update.effective_message.reply_text(say(lang, "loading"))
         return
-    lines = [f"<b>{say(lang, 'sources_title')}</b>"]
-    for d in searcher.store.documents():
-        details = [say(lang, "count_passages", count=d["passages"])]
-        if d["language"] in texts.LANGUAGES:
-            name = say(lang, f"language_{d['language']}")
-            details.insert(0, say(lang, "sources_language", language=name))
-        byline = ", ".join(escape(x) for x in (d["author"], d["date"]) if x)
-        lines.append(
-            f"• <b>{escape(d['title'])}</b>{' — ' + byline if byline else ''} "
-            f"({', '.join(details)})" + (f"\n  <i>{escape(d['note'])}</i>" if d["note"] else "")
-        )
-    text = "\n".join(lines)
-    if len(text) > TELEGRAM_LIMIT:
-        text = text[: text.rfind("\n•", 0, TELEGRAM_LIMIT - 20)] + "\n…"
-    await update.effective_message.reply_text(text)
+    await update.effective_message.reply_text(sources_html(searcher.store.documents(), lang))
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

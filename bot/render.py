@@ -12,27 +12,45 @@ from html import escape
 import click
 
 from bot.answering import Answer
+from bot.texts import LANGUAGES
 from bot.texts import text as say
 from index.passages import sentence_spans
 from index.store import CARD_PARAGRAPH, StoredPassage
 
 TELEGRAM_LIMIT = 4096
+ENTITY_LIMIT = 100  # Telegram applies at most this many formatting entities (tags) per message
 ELLIPSIS = " …"
 TERMINAL = "en"  # the language of `ask` and the terminal chat
+# Metadata is shown whole up to these lengths, so a heading or a catalogue title of thousands
+# of characters never pushes a message past Telegram's limit (quotes are cut at sentences).
+METADATA_CHARS = 120  # a title, author, date or section name in an attribution
+NOTE_CHARS = 300  # a catalogue note in /sources
+EXAMPLE_CHARS = 200  # an example question
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return `text` on one line, cut between words to at most `limit` characters with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head).rstrip(" ,;:") + "…"
 
 
 def attribution_of(passage: StoredPassage, lang: str, paragraph: bool = True) -> str:
     """Return "title, author, date, section, ¶ n" for a passage as plain text, in `lang`.
 
-    The document's own metadata (title, author, section name) stays as it is; only the labels
-    are translated. Missing parts are left out.
+    The document's own metadata (title, author, section name) stays as it is, shortened past
+    METADATA_CHARS; only the labels are translated. Missing parts are left out.
     """
     document = passage.document
+    title = shorten(document["title"], METADATA_CHARS)
     if passage.paragraph == CARD_PARAGRAPH:  # its text holds the values: not twice
-        return say(lang, "attribution_card", html=False, title=document["title"])
-    parts = [document["title"], document["author"], document["date"]]
+        return say(lang, "attribution_card", html=False, title=title)
+    parts = [title, *(shorten(document[k] or "", METADATA_CHARS) for k in ("author", "date"))]
     if passage.section:
-        parts.append(say(lang, "attribution_section", html=False, name=passage.section))
+        section = shorten(passage.section, METADATA_CHARS)
+        parts.append(say(lang, "attribution_section", html=False, name=section))
     if paragraph:
         parts.append(say(lang, "attribution_paragraph", html=False, number=passage.paragraph))
     if passage.page:
@@ -177,7 +195,41 @@ def nothing_found_html(examples: list[str], lang: str) -> str:
     lines = [say(lang, "nothing_found")]
     if examples:
         lines += ["", say(lang, "you_could_ask")]
-        lines += [f"• {escape(q, quote=False)}" for q in examples[:3]]
+        lines += [f"• {escape(shorten(q, EXAMPLE_CHARS), quote=False)}" for q in examples[:3]]
+    return "\n".join(lines)
+
+
+def sources_html(documents: list[dict], lang: str, limit: int = TELEGRAM_LIMIT) -> str:
+    """Return /sources: each document's title, author, date, language, passages and note.
+
+    Every part is shortened (a note to one line), so each document's entry is whole and its
+    tags closed; entries past the message's length or Telegram's entity limit are counted in
+    a last line instead of listed.
+    """
+    lines = [f"<b>{say(lang, 'sources_title')}</b>"]
+    entities, size = 1, len(lines[0])
+    for listed, d in enumerate(documents):
+        details = [say(lang, "count_passages", count=d["passages"])]
+        if d["language"] in LANGUAGES:
+            name = say(lang, f"language_{d['language']}")
+            details.insert(0, say(lang, "sources_language", language=name))
+        byline = ", ".join(
+            escape(shorten(x, METADATA_CHARS), quote=False) for x in (d["author"], d["date"]) if x
+        )
+        note = shorten(d["note"] or "", NOTE_CHARS)
+        entry = (
+            f"• <b>{escape(shorten(d['title'], METADATA_CHARS), quote=False)}</b>"
+            f"{' — ' + byline if byline else ''} ({', '.join(details)})"
+            + (f"\n  <i>{escape(note, quote=False)}</i>" if note else "")
+        )
+        after = len(documents) - listed - 1  # room for the last line, should the next not fit
+        reserve = len(say(lang, "sources_more", count=after)) + 1 if after else 0
+        if entities + 1 + bool(note) > ENTITY_LIMIT or size + 1 + len(entry) + reserve > limit:
+            lines.append(say(lang, "sources_more", count=len(documents) - listed))
+            break
+        lines.append(entry)
+        entities += 1 + bool(note)
+        size += 1 + len(entry)
     return "\n".join(lines)
 
 
