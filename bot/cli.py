@@ -34,6 +34,14 @@ model_option = click.option(
     help="Embedding model: the bundled default or a local sentence-transformers directory "
     "[env: ARCHIVE_BOT_MODEL].",
 )
+corpus_option = click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ARCHIVE_BOT_CORPUS",
+    default="corpus",
+    show_default=True,
+    help="The archive's documents [env: ARCHIVE_BOT_CORPUS].",
+)
 top_k_option = click.option(
     "--top-k",
     type=click.IntRange(1, 20),
@@ -163,14 +171,7 @@ def cli(verbose: bool, timestamps: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--corpus",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="ARCHIVE_BOT_CORPUS",
-    default="corpus",
-    show_default=True,
-    help="The archive's documents [env: ARCHIVE_BOT_CORPUS].",
-)
+@corpus_option
 @data_dir_option
 @model_option
 @click.option("--full", is_flag=True, help="Re-embed every document, changed or not.")
@@ -425,6 +426,7 @@ def ask(
 
 @cli.command()
 @top_k_option
+@corpus_option
 @data_dir_option
 @model_option
 @click.option(
@@ -443,7 +445,12 @@ def ask(
     "30. Raise it only for a test server or a bot Telegram allows more.",
 )
 def run(
-    top_k: int, data_dir: Path, model: str, log_questions: bool | None, max_rate: float
+    top_k: int,
+    corpus: Path,
+    data_dir: Path,
+    model: str,
+    log_questions: bool | None,
+    max_rate: float,
 ) -> None:
     """Run the Telegram bot, or a terminal chat when TELEGRAM_BOT_TOKEN is not set.
 
@@ -459,6 +466,8 @@ def run(
     Telegram questions are logged (pseudonymously, see README); terminal questions only with
     --log. The bot does not start when its query log or its inbox cannot be written, or a
     setting is malformed: it says what to fix. --no-log runs it without a log, on purpose.
+    An index of an older archive-bot (after an upgrade) is first rebuilt from --corpus, as
+    `archive-bot index` would, keeping every stored vector it can.
 
     \b
     Examples:
@@ -466,6 +475,20 @@ def run(
       echo "Who was the French ambassador?" | archive-bot run
       TELEGRAM_BOT_TOKEN=123:abc archive-bot run         # Telegram
     """
+    from index.build import upgrade_index
+    from index.errors import ArchiveError
+
+    try:
+        if report := upgrade_index(
+            corpus, data_dir, model, say=lambda line: click.echo(line, err=True)
+        ):
+            click.echo(
+                f"rebuilt: {report.passages_total} passages, {report.passages_embedded} "
+                "of them embedded anew",
+                err=True,
+            )
+    except ArchiveError as error:
+        raise click.ClickException(f"the index could not be rebuilt: {error}") from None
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         from bot.console import chat
@@ -478,7 +501,6 @@ def run(
         return
     from bot.app import run_lock
     from index.embed import chosen_backend
-    from index.errors import ArchiveError
     from index.store import read_manifest
 
     logging.getLogger("bot").setLevel(logging.INFO)  # the bot's own news: start-up, outages

@@ -17,6 +17,12 @@ CONNECT_HINT = (
     "To serve askers in Telegram, get a token from @BotFather and run "
     "`TELEGRAM_BOT_TOKEN=... archive-bot run`."
 )
+HELP = (
+    "Type a question about the archive in your own words (names alone work too): the answer "
+    "is passages quoted word for word, each with its source. Ctrl-D quits. The other "
+    "commands (/sources, /forget, …) are the Telegram bot's; `archive-bot --help` lists the "
+    "terminal's."
+)
 
 
 def chat(
@@ -46,6 +52,11 @@ def chat(
                 if not line:
                     return
             if not line.strip():
+                continue
+            if not interactive:  # piped: say which question each answer is for
+                click.echo(f"? {line.strip()}")
+            if line.strip().startswith("/"):  # a command, not a question to search
+                click.echo(HELP + "\n")
                 continue
             result = answer(searcher, line, top_k)
             click.echo(to_text(result, color=sys.stdout.isatty()))

@@ -36,9 +36,11 @@ from index.formats import FORMATS
 from index.passages import Passage, split_passages
 from index.store import (
     CURRENT,
+    FORMAT_VERSION,
     REBUILD_HINT,
     IndexStore,
     StoredPassage,
+    format_version,
     read_manifest,
     remove_stale,
     reusable_vectors,
@@ -274,6 +276,29 @@ def build_index(
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def upgrade_index(
+    corpus_dir: Path, data_dir: Path, model: str = DEFAULT_MODEL, say=logger.warning
+) -> BuildReport | None:
+    """Rebuild an index of another format version, as `archive-bot index` would; return its
+    report (None: the index is of this version, or there is none).
+
+    What an upgrade of archive-bot needs before the bot can start: every stored vector this
+    version would compute the same is kept (`reusable_vectors`), so only what the format
+    change touched is embedded. `say` is told first, in one line.
+
+    Raises:
+        ArchiveError: the rebuild failed (no corpus, say); the old index is left as it was.
+    """
+    version = format_version(data_dir)
+    if version is None or version == FORMAT_VERSION:
+        return None
+    say(
+        f"the index in {data_dir} has format version {version}, this version reads "
+        f"{FORMAT_VERSION}: rebuilding it from {corpus_dir}, keeping the stored vectors it can"
+    )
+    return build_index(corpus_dir, data_dir, model=model, wait=True)
 
 
 def _embed(

@@ -209,7 +209,7 @@ def check_models(built_with: list[str], model: str, index: str) -> None:
     if built_with != expected:
         raise ArchiveError(
             f"{index} was built with the models {built_with}, not {expected}: "
-            "run `archive-bot index --full` to rebuild it"
+            "run `archive-bot index` to rebuild it"
         )
 
 

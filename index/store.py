@@ -52,7 +52,7 @@ VECTORS = "vectors.faiss"  # the first model's; the others' are vectors-1.faiss,
 DATABASE = "passages.db"
 # Porter stemming over the folded text: "extradite" finds "extradition".
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
-REBUILD_HINT = "run `archive-bot index --full` to rebuild it"
+REBUILD_HINT = "run `archive-bot index` to rebuild it"
 # Exact search up to this many passages, an approximate index above. Measured (BENCHMARKS.md,
 # "Scale"): exact search costs about 0.15 us per passage here, 1 ms at 10k, 12-23 ms at 100k;
 # at 50k it stays under a 10 ms share of the 30 ms budget.
@@ -340,6 +340,15 @@ def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[str, np.nda
     except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, sqlite3.Error):
         return [{} for _ in models]
     return reusable
+
+
+def format_version(data_dir: Path) -> int | None:
+    """Return the format version of the current index (None: no index, or not readable)."""
+    try:
+        version = json.loads((data_dir / CURRENT / MANIFEST).read_text(encoding="utf-8"))
+        return version["format_version"] if isinstance(version["format_version"], int) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_manifest(data_dir: Path) -> dict:

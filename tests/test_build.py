@@ -167,20 +167,22 @@ def _edit_manifest(data_dir: Path, **changes) -> None:
 
 def test_index_of_another_model_is_refused(data_dir: Path):
     _edit_manifest(data_dir, models=["another-model", "multilingual-e5-small"])
-    with pytest.raises(ArchiveError, match=r"built with the models \['another-model'.*--full"):
+    with pytest.raises(
+        ArchiveError, match=r"built with the models \['another-model'.*run `archive-bot index` to"
+    ):
         Searcher.open(data_dir)
 
 
 def test_index_of_another_format_version_is_refused(data_dir: Path):
     _edit_manifest(data_dir, format_version=FORMAT_VERSION + 1)
-    with pytest.raises(ArchiveError, match=r"format version .*--full"):
+    with pytest.raises(ArchiveError, match=r"format version .*run `archive-bot index` to"):
         IndexStore(data_dir)
 
 
 @pytest.mark.parametrize("name", ["vectors.faiss", "passages.db", "manifest.json"])
 def test_a_corrupt_file_is_reported(data_dir: Path, name: str):
     (data_dir / CURRENT / name).write_bytes(b"garbage")
-    with pytest.raises(ArchiveError, match="--full"):
+    with pytest.raises(ArchiveError, match="run `archive-bot index` to rebuild it"):
         IndexStore(data_dir)
 
 

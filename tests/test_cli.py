@@ -200,7 +200,7 @@ def test_run_without_a_token_is_a_terminal_chat(index_dir: Path):
     env.pop("TELEGRAM_BOT_TOKEN", None)
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
-        input="Who was the French ambassador?\n",
+        input="Who was the French ambassador?\n/help\nWhat did the guarantee letter say?\n",
         capture_output=True,
         text=True,
         env=env,
@@ -211,6 +211,11 @@ def test_run_without_a_token_is_a_terminal_chat(index_dir: Path):
     assert "Serge Smesov" in done.stdout
     assert "TELEGRAM_BOT_TOKEN" in done.stderr
     assert "Traceback" not in done.stderr
+    # Piped, each answer follows its question; /help is the chat's help, not a search.
+    first, help_, last = done.stdout.split("\n? ")
+    assert first.startswith("? Who was the French ambassador?\n") and "Serge Smesov" in first
+    assert help_.startswith("/help\nType a question") and "“" not in help_
+    assert last.startswith("What did the guarantee letter say?\n")
 
 
 def test_settings_out_of_range_are_one_clear_line(runner, index_dir: Path):

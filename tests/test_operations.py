@@ -214,3 +214,36 @@ def test_timestamps_start_each_log_line_for_plain_log_files(tmp_path: Path):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     (line,) = [line for line in result.stderr.splitlines() if "has no title" in line]
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING index.documents: ", line), line
+
+
+def test_an_upgrade_across_an_index_format_change_rebuilds_by_itself(data_dir: Path):
+    """`git pull && make install`, then the unit starts `run` on the old index: no crash loop."""
+    from index.store import CURRENT, FORMAT_VERSION
+
+    manifest = data_dir / CURRENT / "manifest.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"format_version": 6}))
+    assert FORMAT_VERSION > 6
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--corpus", str(ROOT / "corpus"),
+         "--data-dir", str(data_dir)],
+        input="Who was the French ambassador?\n", capture_output=True, text=True, cwd=ROOT,
+        timeout=300, env={k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "has format version 6" in done.stderr and "--full" not in done.stderr
+    assert "rebuilt: 33 passages, 0 of them embedded anew" in done.stderr  # every vector kept
+    assert "Serge Smesov" in done.stdout and "Traceback" not in done.stderr
+    assert json.loads(manifest.read_text())["format_version"] == FORMAT_VERSION
+
+
+def test_an_upgrade_without_its_corpus_says_what_to_run(data_dir: Path, tmp_path: Path):
+    from index.store import CURRENT
+
+    manifest = data_dir / CURRENT / "manifest.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"format_version": 6}))
+    refused = CliRunner().invoke(
+        cli, ["run", "--corpus", str(tmp_path / "nowhere"), "--data-dir", str(data_dir)],
+        env={"TELEGRAM_BOT_TOKEN": "1:x"},
+    )  # fmt: skip
+    assert refused.exit_code == 1 and "could not be rebuilt" in refused.stderr
+    assert "nowhere" in refused.stderr and "--full" not in refused.stderr
