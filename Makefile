@@ -41,14 +41,21 @@ ocr:
 # The virtual environment and OCR (a server's install: README, "Running on a server").
 install: $(STAMP) ocr
 
-$(DATA)/index/manifest.json: | $(STAMP) ocr
-	$(BIN)/archive-bot index --data-dir $(DATA)
-
-run: $(STAMP) ocr $(DATA)/index/manifest.json
-	$(BIN)/archive-bot run --data-dir $(DATA)
+# `make run` reindexes first when a file or folder of the corpus is newer than the index (a
+# document added, changed or removed): only what changed is embedded. A file that cannot be
+# read is named and skipped; the bot serves the rest.
+CORPUS := $(or $(ARCHIVE_BOT_CORPUS),corpus)
+MANIFEST := $(DATA)/index/manifest.json
+run: $(STAMP) ocr
+	@if [ ! -e "$(MANIFEST)" ]; then echo "Building the index of $(CORPUS)"; \
+	elif [ -n "$$(find "$(CORPUS)" -newer "$(MANIFEST)" -print -quit 2>/dev/null)" ]; then \
+	  echo "$(CORPUS) changed since the index was built: reindexing"; else false; fi && { \
+	  $(BIN)/archive-bot index --corpus "$(CORPUS)" --data-dir "$(DATA)"; \
+	  [ ! -e "$(MANIFEST)" ] || touch "$(MANIFEST)"; } || true
+	$(BIN)/archive-bot run --corpus "$(CORPUS)" --data-dir "$(DATA)"
 
 index: $(STAMP) ocr
-	$(BIN)/archive-bot index --data-dir $(DATA)
+	$(BIN)/archive-bot index --corpus "$(CORPUS)" --data-dir "$(DATA)"
 
 test: $(STAMP) ocr
 	$(BIN)/ruff check --quiet .
