@@ -18,12 +18,56 @@ import click
 from bot import __version__
 from index.embed import DEFAULT_MODEL  # a light import: torch loads only with the model
 
+
+def user_name(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def chown_hint(path: Path, folder: Path) -> str:
+    """One line: `path` belongs to someone else, and the chown that gives `folder` back."""
+    me = user_name(os.geteuid())
+    try:
+        owner = f"belongs to {user_name(path.lstat().st_uid)}, "
+    except OSError:
+        owner = ""
+    return (
+        f"{path} cannot be read or written by {me} ({owner}restored or made by another user?): "
+        f"give it back with `chown -R {me}: {folder}`"
+    )
+
+
+def readable_data_dir(_ctx, _param, data_dir: Path) -> Path:
+    """Refuse a data dir whose files this user cannot read (a backup restored as root with
+    `cp -a`), in one line naming the fix, before any command meets them."""
+    def refuse_unreadable(path: Path) -> None:
+        folder = path.is_dir() and not path.is_symlink()
+        wanted = os.R_OK | os.X_OK if folder else os.R_OK
+        if not path.is_symlink() and not os.access(path, wanted, effective_ids=True):
+            raise click.ClickException(chown_hint(path, data_dir))
+
+    if not data_dir.is_dir():
+        return data_dir
+    refuse_unreadable(data_dir)
+    for entry in data_dir.iterdir():  # its files, and those of its index directories
+        refuse_unreadable(entry)
+        if entry.is_dir() and not entry.is_symlink():
+            for path in entry.iterdir():
+                refuse_unreadable(path)
+    return data_dir
+
+
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="ARCHIVE_BOT_DATA_DIR",
     default="data",
     show_default=True,
+    callback=readable_data_dir,
     help="Where the index and the query log live [env: ARCHIVE_BOT_DATA_DIR].",
 )
 model_option = click.option(
@@ -1082,4 +1126,9 @@ def export_eval(output: str, data_dir: Path) -> None:
 
 
 def main() -> None:
-    cli(prog_name="archive-bot")
+    try:
+        cli(prog_name="archive-bot")
+    except PermissionError as error:  # one line, not a traceback: what to fix
+        path = Path(error.filename or ".")
+        click.echo(f"Error: {chown_hint(path, path.parent)}", err=True)
+        sys.exit(1)

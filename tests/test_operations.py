@@ -247,3 +247,38 @@ def test_an_upgrade_without_its_corpus_says_what_to_run(data_dir: Path, tmp_path
     )  # fmt: skip
     assert refused.exit_code == 1 and "could not be rebuilt" in refused.stderr
     assert "nowhere" in refused.stderr and "--full" not in refused.stderr
+
+
+def without_root_powers(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run `command` as this user, but without root's right to read anyone's files."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to play a user who owns none of the files")
+    without = "--bounding-set=-dac_override,-dac_read_search"
+    return subprocess.run(
+        [setpriv, without, *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        **kwargs,
+    )
+
+
+def test_a_backup_restored_by_another_user_is_one_line_naming_chown(data_dir: Path, tmp_path):
+    QueryLog(data_dir).close()
+    restored = tmp_path / "restored"
+    made = CliRunner().invoke(cli, ["backup", str(restored), "--data-dir", str(data_dir)])
+    assert made.exit_code == 0, made.output
+    for path in [*restored.rglob("*")]:
+        os.chown(path, 12345, 12345, follow_symlinks=False)  # `cp -a` by root: not ours
+    environment = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    for command in (["status"], ["run"], ["logs", "recent"], ["ask", "Tokaev"]):
+        done = without_root_powers(
+            [sys.executable, "-m", "bot", *command, "--data-dir", str(restored)],
+            env=environment | {"TELEGRAM_BOT_TOKEN": "1:x"} if command == ["run"] else environment,
+        )
+        assert done.returncode == 1, (command, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        (line,) = done.stderr.strip().splitlines()  # one line
+        assert f"chown -R root: {restored}`" in line and "belongs to uid 12345" in line, line
