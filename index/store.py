@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from index.passages import Passage
+
+logger = logging.getLogger(__name__)
 
 # 4: a vector file per model; 5: e5 reads text cleaned, not folded; 6: passages say whether
 # OCR read them, documents which catalogue entry describes them; 7: the names its passages
@@ -212,10 +215,12 @@ def write_index(
         staging.rename(target)
         link = data_dir / f".{CURRENT}-{build_id}"
         link.symlink_to(target.name)
+        adopt_copied_index(data_dir)
         previous = (data_dir / CURRENT).resolve() if (data_dir / CURRENT).is_symlink() else None
         os.replace(link, data_dir / CURRENT)
     except (OSError, RuntimeError, sqlite3.Error) as error:  # faiss raises RuntimeErrors
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)  # never one more index per failed build
         raise ArchiveError(
             f"cannot write the new index in {data_dir} ({write_error(error)}); "
             "the previous index is unchanged"
@@ -225,6 +230,21 @@ def write_index(
         raise
     remove_stale(data_dir, keep={target.name, previous.name if previous else ""})
     return manifest
+
+
+def adopt_copied_index(data_dir: Path) -> None:
+    """Turn an `index` that is a directory (a data dir restored by `cp -rL` or `scp -r`, which
+    copy the link's target in its place) back into a link to an index directory.
+
+    A new index replaces the link atomically; a directory cannot be replaced that way.
+    """
+    current = data_dir / CURRENT
+    if current.is_symlink() or not current.is_dir():
+        return
+    adopted = data_dir / f"{CURRENT}-copied-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+    current.rename(adopted)
+    current.symlink_to(adopted.name)
+    logger.warning("%s was a directory, not a link (a copy?): it is now %s", current, adopted.name)
 
 
 def write_error(error: Exception) -> str:
@@ -297,7 +317,7 @@ def copy_index(data_dir: Path, dest: Path) -> dict:
     """
     manifest = read_manifest(data_dir)
     source = (data_dir / CURRENT).resolve()
-    target = dest / source.name
+    target = dest / (source.name if source.name != CURRENT else f"{CURRENT}-{manifest['build_id']}")
     shutil.copytree(source, target)
     for path in [target, *target.iterdir()]:
         os.chmod(path, 0o700 if path.is_dir() else 0o600)

@@ -388,3 +388,31 @@ def test_a_renamed_file_keeps_its_catalogue_entry_until_the_entry_is_moved(
     moved = build_index(corpus, data_dir, embedder=embedder)
     assert moved.passages_embedded == 0 and indexed()["title"] == "Open letter"
     assert indexed()["catalogue_id"] is None and "rename that table" not in caplog.text
+
+
+def test_an_index_copied_as_a_directory_is_taken_back_as_a_link(
+    data_dir: Path, tmp_path: Path, embedder, caplog
+):
+    """`cp -rL` or `scp -r` of a data dir copies the `index` link's target in its place."""
+    target = (data_dir / CURRENT).resolve()
+    (data_dir / CURRENT).unlink()
+    shutil.copytree(target, data_dir / CURRENT)
+    shutil.rmtree(target)
+    backup = runner_backup(data_dir, tmp_path / "backup")  # a backup of it works too
+    assert (backup / CURRENT).is_symlink()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    for number in range(3):  # every build succeeds and leaves no extra index
+        (corpus / "note.txt").write_text(f"A maintainer's note, version {number}.")
+        report = build_index(corpus, data_dir, embedder=embedder)
+        assert report.passages_embedded == 1
+        assert (data_dir / CURRENT).is_symlink()
+        assert len([p for p in data_dir.iterdir() if p.name.startswith(f"{CURRENT}-")]) <= 2
+    assert "was a directory, not a link" in caplog.text
+    assert IndexStore(data_dir).manifest["documents"] == 2
+
+
+def runner_backup(data_dir: Path, dest: Path) -> Path:
+    made = CliRunner().invoke(cli, ["backup", str(dest), "--data-dir", str(data_dir)])
+    assert made.exit_code == 0, made.output
+    return dest
