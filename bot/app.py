@@ -18,7 +18,7 @@ from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, ChatMigrated, InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import __version__, handlers, texts
@@ -28,6 +28,7 @@ from bot.health import (
     Health,
     PollWatch,
     read_status,
+    reason,
     write_status,
 )
 from bot.inbox import INBOX_FILE, Inbox
@@ -72,17 +73,27 @@ class RetryingRateLimiter(AIORateLimiter):
         overall = getattr(self, "_base_limiter", None)  # PTB's limiter of all requests
         if endpoint == "sendChatAction" and overall and not overall.has_capacity():
             return True
+        migrated = False
         for attempt in range(NETWORK_RETRIES + 1):
             try:
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
+            except ChatMigrated as error:  # a group became a supergroup: send it there
+                if migrated or "chat_id" not in data:
+                    raise
+                migrated = True
+                logger.info("a group became a supergroup; %s goes to its new chat", endpoint)
+                data["chat_id"] = error.new_chat_id
+                data.pop("reply_parameters", None)  # that message is in the old chat
             except BadRequest:
                 raise
             except NetworkError as error:
                 if attempt == NETWORK_RETRIES:
                     raise
-                logger.warning("%s failed (%s); retrying", endpoint, type(error).__name__)
+                # One line per request, with the reason; the outage itself is bot.health's.
+                log = logger.warning if attempt == 0 else logger.debug
+                log("%s failed (%s); retrying", endpoint, reason(error))
                 await asyncio.sleep(min(0.5 * 2**attempt, 30.0))
 
 
@@ -272,9 +283,8 @@ async def post_init(application: Application) -> None:
     await register_profile(application)
     manifest = state.searcher.store.manifest
     logger.info(
-        "archive-bot %s is @%s: %d documents, %d passages (index built %s, %s); %s; "
-        "%d moderators",
-        __version__, application.bot.username, manifest["documents"], manifest["passages"],
+        "archive-bot %s is @%s: %s (index built %s, %s); %s; %d moderators",
+        __version__, application.bot.username, texts.index_size("en", manifest),
         manifest.get("built_at"), " + ".join(manifest["models"]),
         f"query log on, kept {state.retention_days} days" if state.log else "query log OFF",
         len(state.moderators),
@@ -451,8 +461,22 @@ def bot_running(data_dir: Path) -> bool:
     return False
 
 
+class ReportedElsewhere(logging.Filter):
+    """Drops python-telegram-bot's traceback of a rejected token: `archive-bot run` says so in
+    one line (bot.cli.serve)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if isinstance(error, InvalidToken):
+                return False
+            error = error.__cause__
+        return True
+
+
 def run_bot(token: str, application: Application) -> None:
     """Poll Telegram until SIGINT or SIGTERM, logging nothing that holds the token."""
     for handler in logging.getLogger().handlers:
+        handler.addFilter(ReportedElsewhere())  # first: RedactToken may turn the traceback to text
         handler.addFilter(RedactToken(token))
     application.run_polling(allowed_updates=Update.ALL_TYPES)

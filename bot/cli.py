@@ -44,6 +44,7 @@ def chown_hint(path: Path, folder: Path) -> str:
 def readable_data_dir(_ctx, _param, data_dir: Path) -> Path:
     """Refuse a data dir whose files this user cannot read (a backup restored as root with
     `cp -a`), in one line naming the fix, before any command meets them."""
+
     def refuse_unreadable(path: Path) -> None:
         folder = path.is_dir() and not path.is_symlink()
         wanted = os.R_OK | os.X_OK if folder else os.R_OK
@@ -607,6 +608,7 @@ def status(data_dir: Path, as_json: bool) -> None:
 
     from bot.app import bot_running
     from bot.health import INDEX_FIELDS, POLLED_WITHIN, read_status
+    from bot.texts import index_size
     from index.errors import ArchiveError
     from index.store import read_manifest
 
@@ -634,15 +636,20 @@ def status(data_dir: Path, as_json: bool) -> None:
             f"{report.get('version')}); last poll {ago(last_poll)}"
             + ("" if healthy else f": NOT HEALTHY (none within {POLLED_WITHIN:.0f} s)")
         )
-    elif report.get("pid"):
-        click.echo(f"bot: not running (it stopped {ago(report.get('stopped'))})")
+    elif report.get("stopped"):
+        click.echo(f"bot: not running (it stopped {ago(report['stopped'])})")
+    elif report.get("pid"):  # killed (SIGKILL, out of memory) or crashed: it wrote no stop
+        click.echo(
+            f"bot: not running (it ended without stopping, killed or crashed; its last "
+            f"status was written {ago(report.get('written'))})"
+        )
     else:
         click.echo(f"bot: not running (no bot has run on {data_dir})")
     if "error" in index:
         click.echo(f"index: {index['error']}")
     else:
         click.echo(
-            f"index: {index['documents']} documents, {index['passages']} passages, built "
+            f"index: {index_size('en', index)}, built "
             f"{index['built_at']} ({' + '.join(index['models'])})"
         )
     if report.get("pid"):

@@ -20,7 +20,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType
-from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -545,6 +552,13 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if update is None and isinstance(error, NetworkError):
         return  # a lost connection: bot.health says so once, and when it is back
+    if isinstance(error, Forbidden | ChatMigrated):  # nothing more can reach that chat now
+        logger.info(
+            "a reply could not be delivered (%s): the asker blocked the bot, or it is no "
+            "longer in that chat",
+            error.message,
+        )
+        return
     health.last_error, health.last_error_at = type(error).__name__, time.time()
     if isinstance(error, sqlite3.DatabaseError):  # a damaged index: one line, not a traceback
         logger.error("the index cannot be read (%s): %s", error, REBUILD_HINT)

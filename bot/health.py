@@ -56,20 +56,28 @@ class Health:
             self.changed |= self.last_poll is None or self.down_since is not None
             self.last_poll, self.down_since, self.conflict_told = now, None, False
             return
-        reason = type(outcome).__name__ if isinstance(outcome, Exception) else f"HTTP {outcome}"
-        self.last_error, self.last_error_at = f"getUpdates: {reason}", now
+        why = reason(outcome) if isinstance(outcome, Exception) else f"HTTP {outcome}"
+        self.last_error, self.last_error_at = f"getUpdates: {why}", now
         if isinstance(outcome, Exception) and self.down_since is None:
             self.down_since, self.changed = now, True
             logger.warning(
                 "cannot reach the Bot API (%s); retrying until it answers, questions wait at "
                 "Telegram",
-                reason,
+                why,
             )
 
     def tell_conflict(self) -> bool:
         """Whether a 409 Conflict is news (logged once until a poll succeeds again)."""
         told, self.conflict_told = self.conflict_told, True
         return not told
+
+
+def reason(error: Exception) -> str:
+    """An error's type and message in one short line ("NetworkError: All connection attempts
+    failed")."""
+    message = " ".join(str(error).split())[:200]
+    name = type(error).__name__
+    return f"{name}: {message}" if message and message != name else name
 
 
 class PollWatch(HTTPXRequest):

@@ -14,6 +14,7 @@ from bot.callbacks import document_key
 from bot.health import Health
 from bot.inbox import Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
+from bot.texts import index_size
 from bot.throttle import Throttle
 from index.errors import ArchiveError
 from index.search import Searcher
@@ -111,7 +112,7 @@ class BotState:
         manifest = searcher.store.manifest
         message = (
             f"switched to the index built {manifest['built_at']} "
-            f"({manifest['documents']} documents, {manifest['passages']} passages)"
+            f"({index_size('en', manifest)})"
         )
         logger.info("%s", message)
         return message

@@ -63,6 +63,15 @@ def text(lang: str, key: str, count: int | None = None, html: bool = True, **val
     return entry.format(**values)
 
 
+def index_size(lang: str, counts: dict) -> str:
+    """Return "1 document, 33 passages" in `lang` (plain text) for an index's manifest."""
+    return (
+        text(lang, "count_documents", count=counts["documents"], html=False)
+        + ", "
+        + text(lang, "count_passages", count=counts["passages"], html=False)
+    )
+
+
 def date_time(lang: str, iso: str) -> str:
     """Return an ISO time ("2026-12-01T14:21:00+00:00") as a date in `lang`, in UTC
     ("1 декабря 2026 г., 14:21 UTC"); a value that is not an ISO time is returned as it is."""

@@ -123,16 +123,28 @@ def cache_dir() -> Path:
     return Path(base) / "archive-bot"
 
 
+KEY_SAMPLE = 1 << 20  # bytes read from each end of a model file for the export's name
+
+
 def export_key(location: str) -> str:
-    """A name for the export of the model at `location`, new when its files change."""
+    """A name for the export of the model at `location`, new when its files change.
+
+    It is made of the files' names, sizes and contents (a large file's first and last
+    megabyte), never their times: reinstalling the same package keeps the export, an upgrade
+    that changes the model makes a new one. Reading it costs about 2 MB per weights file.
+    """
     digest = hashlib.sha256(f"{EXPORT_VERSION}\n{Path(location).resolve()}\n".encode())
     root = Path(location)
     if root.is_dir():
         for path in sorted(root.rglob("*")):
             if path.is_file():
-                stat = path.stat()
-                line = f"{path.relative_to(root)} {stat.st_size} {stat.st_mtime_ns}\n"
-                digest.update(line.encode())
+                size = path.stat().st_size
+                digest.update(f"{path.relative_to(root)} {size}\n".encode())
+                with open(path, "rb") as file:
+                    digest.update(file.read(KEY_SAMPLE))
+                    if size > 2 * KEY_SAMPLE:
+                        file.seek(-KEY_SAMPLE, os.SEEK_END)
+                        digest.update(file.read())
     return digest.hexdigest()[:16]
 
 
@@ -165,7 +177,7 @@ def export_onnx(location: str, target: Path) -> None:
     import torch
 
     # Shown by default: the first start pauses for this, once.
-    logger.warning("preparing the model for ONNX Runtime, once (a few seconds): %s", target)
+    logger.info("preparing the model for ONNX Runtime, once (a few seconds): %s", target)
     # Eager attention traces into a graph valid for every length and padding.
     model = TorchModel(location, attn_implementation="eager")
     st = model.st
@@ -227,8 +239,8 @@ def export_onnx(location: str, target: Path) -> None:
 def _remove_earlier_exports(current: Path, source: str) -> None:
     """Delete the earlier exports of the same model (about 90 MB each).
 
-    An export is named by the model files' sizes and times, so reinstalling the package that
-    ships the model (an upgrade) makes a new one; the old one would stay in the cache forever.
+    An export is named by the model files' contents, so an upgrade of the package that ships
+    the model makes a new one; the old one would stay in the cache forever.
     A process still using an old export has it in memory already.
     """
     for directory in current.parent.iterdir():

@@ -1,6 +1,8 @@
 """The embedding model: ONNX Runtime and PyTorch agree; questions asked together share a pass."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -156,3 +158,17 @@ def test_answering_with_an_exported_model_never_imports_torch(embedder):
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.stdout.split() == ["onnx", "False", "False"], run.stderr
+
+
+def test_a_reinstalled_model_keeps_its_export_and_a_changed_one_gets_a_new_one(tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(model_location(DEFAULT_MODEL), model)
+    before = export_key(str(model))
+    for path in model.rglob("*"):  # `pip install --force-reinstall`: new files, new times
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert export_key(str(model)) == before
+    weights = max(model.rglob("*"), key=lambda p: p.stat().st_size if p.is_file() else 0)
+    with open(weights, "r+b") as file:  # an upgrade: other weights of the same size
+        file.seek(-10, os.SEEK_END)
+        file.write(b"0123456789")
+    assert export_key(str(model)) != before

@@ -57,9 +57,9 @@ def test_status_start_up_line_and_an_outage_in_two_lines(data_dir: Path):
     assert report["log"] is True and report["inbox_pending"] == 0
     after = status(data_dir)
     assert after.returncode == 1 and "bot: not running (it stopped" in after.stdout
-    assert "index: 1 documents, 33 passages" in after.stdout
+    assert "index: 1 document, 33 passages" in after.stdout
     lines = output.strip().splitlines()
-    assert f"archive-bot {__version__} is @archive_test_bot: 1 documents, 33 passages" in output
+    assert f"archive-bot {__version__} is @archive_test_bot: 1 document, 33 passages" in output
     assert "query log on, kept 90 days" in output
     assert "Traceback" not in output and len(lines) <= 12, output
     assert sum("cannot reach the Bot API" in line for line in lines) == 1, output
@@ -282,3 +282,48 @@ def test_a_backup_restored_by_another_user_is_one_line_naming_chown(data_dir: Pa
         assert "Traceback" not in done.stderr, done.stderr
         (line,) = done.stderr.strip().splitlines()  # one line
         assert f"chown -R root: {restored}`" in line and "belongs to uid 12345" in line, line
+
+
+def test_a_wrong_token_is_one_line(data_dir: Path):
+    unauthorized = b'{"ok": false, "error_code": 401, "description": "Unauthorized"}'
+    with BotAPI() as api:
+        api.fail("getMe", 401, times=100, body=unauthorized)
+        bot = start_bot(api, data_dir)
+        output, _ = bot.communicate(timeout=120)
+    assert bot.returncode == 1 and "Traceback" not in output, output
+    assert "Telegram rejected the token" in output and len(output.strip().splitlines()) <= 3
+    assert TOKEN not in output
+
+
+def test_a_blocked_asker_a_migrated_group_and_a_killed_bot_are_one_line_each(data_dir: Path):
+    blocked = (
+        b'{"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}'
+    )
+    migrated = (
+        b'{"ok": false, "error_code": 400, "description": "Bad Request: group chat was '
+        b'upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": -100500}}'
+    )
+    with BotAPI() as api:
+        bot = start_bot(api, data_dir)
+        try:
+            wait_until(lambda: status(data_dir).returncode == 0, timeout=90)
+            api.fail("sendMessage", 403, body=blocked)
+            api.push(message("Tokaev", user_id=41))
+            wait_until(lambda: api.failures_left("sendMessage") == 0)
+            api.fail("sendMessage", 400, body=migrated)
+            api.push(message("@archive_test_bot Tokaev", user_id=42, chat_id=-500,
+                             chat_type="group"))  # fmt: skip
+            wait_until(lambda: replies(api, -100500))  # the answer reached the new chat
+            api.push(message("Idrisov", user_id=43))
+            wait_until(lambda: replies(api, 43))
+            bot.send_signal(signal.SIGKILL)
+            output, _ = bot.communicate(timeout=30)
+        finally:
+            bot.kill()
+    assert "Traceback" not in output and "ERROR" not in output, output
+    assert sum("could not be delivered" in line for line in output.splitlines()) == 1, output
+    assert sum("supergroup" in line for line in output.splitlines()) == 1, output
+    after = status(data_dir)
+    assert (
+        "ended without stopping, killed or crashed" in after.stdout and "never" not in after.stdout
+    )
