@@ -19,7 +19,7 @@ from pathlib import Path
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot import __version__, handlers, texts
 from bot.health import (
@@ -207,9 +207,9 @@ def open_log(state: BotState) -> None:
         logger.info("purged %d logged questions older than %d days", removed, state.retention_days)
 
 
-async def purge_log(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Daily job: delete logged questions past the retention period."""
-    log = context.bot_data["state"].log
+async def purge_log(application: Application) -> None:
+    """Daily: delete logged questions past the retention period."""
+    log = application.bot_data["state"].log
     if log:
         log.submit(log.purge)
 
@@ -227,6 +227,7 @@ def status_of(application: Application) -> dict:
         "started": state.started,
         "written": time.time(),
         "last_poll": health.last_poll,
+        "polled_monotonic": health.polled,
         "down_since": health.down_since,
         "last_error": health.last_error,
         "last_error_at": health.last_error_at,
@@ -245,16 +246,32 @@ def save_status(application: Application, **extra) -> None:
     write_status(application.bot_data["state"].data_dir, status_of(application) | extra)
 
 
-async def report_status(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_status(application: Application) -> None:
     """Write status.json for `archive-bot status` when it is due (see bot.health)."""
-    state: BotState = context.bot_data["state"]
+    state: BotState = application.bot_data["state"]
     if state.health.status_due():
-        await asyncio.to_thread(save_status, context.application)
+        await asyncio.to_thread(save_status, application)
 
 
-async def check_index(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def check_index(application: Application) -> None:
     """Every few seconds: switch to a new index when `archive-bot index` made one."""
-    await asyncio.to_thread(context.bot_data["state"].reload)
+    await asyncio.to_thread(application.bot_data["state"].reload)
+
+
+async def every(seconds: float, job, application: Application, first: float) -> None:
+    """Run `job(application)` after `first` seconds, then every `seconds`, until cancelled.
+
+    Timed by the event loop's monotonic clock: a step of the wall clock (NTP, an operator's
+    `date -s`) neither stops nor hurries it, as it did PTB's JobQueue, which counts in wall
+    time. A failing run is logged and the next one comes as usual.
+    """
+    await asyncio.sleep(first)
+    while True:
+        try:
+            await job(application)
+        except Exception as error:
+            logger.error("%s failed: %s", job.__name__, reason(error))
+        await asyncio.sleep(seconds)
 
 
 async def post_init(application: Application) -> None:
@@ -266,20 +283,21 @@ async def post_init(application: Application) -> None:
     await asyncio.to_thread(open_log, state)  # first: a log that cannot open stops the bot
     state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
     await replay_inbox(application)
-    application.bot_data["inline_workers"] = [
-        asyncio.create_task(answer_inline_queries(application)) for _ in range(INLINE_WORKERS)
+    state.dropped_before = (read_status(state.data_dir) or {}).get("log_dropped") or 0
+    application.bot_data["background"] = [
+        *(asyncio.create_task(answer_inline_queries(application)) for _ in range(INLINE_WORKERS)),
+        asyncio.create_task(every(PURGE_EVERY, purge_log, application, first=PURGE_EVERY)),
+        asyncio.create_task(
+            every(RELOAD_CHECK_EVERY, check_index, application, first=RELOAD_CHECK_EVERY)
+        ),
+        asyncio.create_task(every(STATUS_CHECK_EVERY, report_status, application, first=0)),
     ]
-    jobs = application.job_queue
-    jobs.run_repeating(purge_log, interval=PURGE_EVERY, first=PURGE_EVERY)
-    jobs.run_repeating(check_index, interval=RELOAD_CHECK_EVERY, first=RELOAD_CHECK_EVERY)
     try:  # SIGHUP: check for a new index now
         asyncio.get_running_loop().add_signal_handler(
-            signal.SIGHUP, lambda: jobs.run_once(check_index, when=0)
+            signal.SIGHUP, lambda: application.create_task(check_index(application))
         )
     except (NotImplementedError, RuntimeError, ValueError):
         logger.info("SIGHUP cannot be handled here; the index is still checked every few seconds")
-    state.dropped_before = (read_status(state.data_dir) or {}).get("log_dropped") or 0
-    jobs.run_repeating(report_status, interval=STATUS_CHECK_EVERY, first=0)
     await register_profile(application)
     manifest = state.searcher.store.manifest
     logger.info(
@@ -327,9 +345,10 @@ async def register_profile(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """Stop answering inline queries; say so in status.json; close the query log and inbox."""
-    for worker in application.bot_data.pop("inline_workers", []):
-        worker.cancel()
+    """Stop answering inline queries and the timed jobs; say so in status.json; close the
+    query log and inbox."""
+    for task in application.bot_data.pop("background", []):
+        task.cancel()
     state: BotState = application.bot_data["state"]
     if state.searcher is not None:  # it started
         await asyncio.to_thread(save_status, application, stopped=time.time())
@@ -390,6 +409,7 @@ def build_application(
         .write_timeout(timeout)
         .connect_timeout(timeout / 2)
         .pool_timeout(timeout)
+        .job_queue(None)  # timed jobs are asyncio tasks (`every`): wall-clock steps stop PTB's
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -211,8 +211,6 @@ def cli(verbose: bool, timestamps: bool) -> None:
     )
     # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # The job queue logs every run of every job at INFO (the index check: every 5 s).
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -607,7 +605,7 @@ def status(data_dir: Path, as_json: bool) -> None:
     import time
 
     from bot.app import bot_running
-    from bot.health import INDEX_FIELDS, POLLED_WITHIN, read_status
+    from bot.health import INDEX_FIELDS, POLLED_WITHIN, poll_age, read_status
     from bot.texts import index_size
     from index.errors import ArchiveError
     from index.store import read_manifest
@@ -615,8 +613,8 @@ def status(data_dir: Path, as_json: bool) -> None:
     now = time.time()
     report = read_status(data_dir) or {}
     running = bot_running(data_dir)
-    last_poll = report.get("last_poll") if running else None
-    healthy = bool(last_poll and now - last_poll <= POLLED_WITHIN)
+    age = poll_age(report) if running else None
+    healthy = age is not None and 0 <= age <= POLLED_WITHIN
     try:
         manifest = read_manifest(data_dir)
         index = {k: manifest.get(k) for k in INDEX_FIELDS}
@@ -633,7 +631,8 @@ def status(data_dir: Path, as_json: bool) -> None:
     if running:
         click.echo(
             f"bot: running (pid {report.get('pid')}, @{report.get('bot')}, version "
-            f"{report.get('version')}); last poll {ago(last_poll)}"
+            f"{report.get('version')}); last poll "
+            + ("never" if age is None else f"{max(0, age):.0f} s ago")
             + ("" if healthy else f": NOT HEALTHY (none within {POLLED_WITHIN:.0f} s)")
         )
     elif report.get("stopped"):

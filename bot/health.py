@@ -32,17 +32,18 @@ class Health:
     """The connection to the Bot API as the polls saw it. Used on the event loop only."""
 
     last_poll: float | None = None  # time of the last successful getUpdates
+    polled: float | None = None  # the same, on the machine's monotonic clock (CLOCK_MONOTONIC)
     down_since: float | None = None
     last_error: str | None = None
     last_error_at: float | None = None
     conflict_told: bool = False
     changed: bool = True  # since the status file was last written: connection up or down
-    written_at: float = 0.0
+    written_at: float = float("-inf")  # monotonic
 
     def status_due(self) -> bool:
         """Whether to write the status file now (the connection changed, or STATUS_EVERY)."""
-        now = time.time()
-        if not self.changed and now - self.written_at < STATUS_EVERY:
+        now = time.monotonic()  # a step of the wall clock must not stop the writes
+        if not self.changed and 0 <= now - self.written_at < STATUS_EVERY:
             return False
         self.changed, self.written_at = False, now
         return True
@@ -55,6 +56,7 @@ class Health:
                 logger.info("the Bot API is reachable again (after %.0f s)", now - self.down_since)
             self.changed |= self.last_poll is None or self.down_since is not None
             self.last_poll, self.down_since, self.conflict_told = now, None, False
+            self.polled = time.monotonic()
             return
         why = reason(outcome) if isinstance(outcome, Exception) else f"HTTP {outcome}"
         self.last_error, self.last_error_at = f"getUpdates: {why}", now
@@ -111,6 +113,20 @@ def write_status(data_dir: Path, status: dict) -> None:
     except OSError as error:
         logger.warning("cannot write %s (%s)", path, error.strerror or error)
         temporary.unlink(missing_ok=True)
+
+
+def poll_age(status: dict) -> float | None:
+    """Seconds since the bot of `status` last polled Telegram (None: never).
+
+    Measured on the monotonic clock the bot wrote (the same for every process of one boot),
+    so that a wall clock set back cannot make an old poll look recent; a status of an older
+    version, with wall times only, is read with those.
+    """
+    if isinstance(status.get("polled_monotonic"), int | float):
+        return time.monotonic() - status["polled_monotonic"]
+    if isinstance(status.get("last_poll"), int | float):
+        return time.time() - status["last_poll"]
+    return None
 
 
 def read_status(data_dir: Path) -> dict | None:

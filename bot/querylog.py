@@ -420,7 +420,18 @@ class QueryLog:
         return self._delete("asker = ?", self.pseudonym(asker), keep_labels=False)
 
     def purge(self, older_than_days: int | None = None) -> int | None:
-        """Delete questions older than the retention period; return how many (None: failed)."""
+        """Delete questions older than the retention period; return how many (None: failed).
+
+        Questions dated in the future (logged while the clock was set ahead) are dated now
+        first: they would otherwise outlive retention by as far as the clock was ahead.
+        """
+        now = utc(self.clock())
+
+        def clamp():
+            self.db.execute("update queries set time = ? where time > ?", [now, now])
+            self.db.conn.commit()
+
+        self._write(clamp)
         return self._delete("time <= ?", self._cutoff(older_than_days))
 
     def purgeable(self, older_than_days: int | None = None) -> int:

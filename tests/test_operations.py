@@ -327,3 +327,27 @@ def test_a_blocked_asker_a_migrated_group_and_a_killed_bot_are_one_line_each(dat
     assert (
         "ended without stopping, killed or crashed" in after.stdout and "never" not in after.stdout
     )
+
+
+def test_a_wall_clock_set_back_neither_stops_status_writes_nor_fakes_health(
+    data_dir: Path, monkeypatch
+):
+    from bot import health
+    from bot.app import run_lock
+
+    state = health.Health()
+    assert state.status_due()
+    monkeypatch.setattr(health, "STATUS_EVERY", 0.2)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 3600)  # NTP steps the clock back an hour
+    time.sleep(0.3)
+    assert state.status_due()  # the status file is still rewritten
+    monkeypatch.undo()
+    # A bot that last polled 20 minutes ago, whose wall clock was an hour ahead then.
+    (data_dir / "status.json").write_text(json.dumps({
+        "pid": os.getpid(), "version": __version__, "bot": "archive_test_bot",
+        "last_poll": time.time() + 3600 - 1200, "polled_monotonic": time.monotonic() - 1200,
+    }))  # fmt: skip
+    with run_lock(data_dir):
+        seen = status(data_dir)
+    assert seen.returncode == 1 and re.search(r"last poll 120\d s ago: NOT HEALTHY", seen.stdout)

@@ -571,3 +571,14 @@ def test_a_damaged_passages_column_never_stops_a_review(data_dir: Path, caplog):
     for command in (["logs", "show", str(ids[0])], ["logs", "recent"], ["logs", "export"]):
         result = runner.invoke(cli, [*command, "--data-dir", str(data_dir)])
         assert result.exit_code == 0 and result.exception is None, (command, result.output)
+
+
+def test_questions_logged_under_a_clock_set_ahead_do_not_outlive_retention(tmp_path: Path):
+    clock = Clock()
+    log = QueryLog(tmp_path, retention_days=90, clock=clock)
+    clock.now += 365 * 86400  # the clock runs a year ahead for a while
+    log.record(query="asked ahead", found=True, passages=[], latency_ms=1, chat_type="private")
+    clock.now -= 365 * 86400  # and is put right
+    assert log.purge() == 0  # not past retention yet, but dated now, no longer next year
+    clock.now += 91 * 86400
+    assert log.purge() == 1 and log.rows() == []
