@@ -7,21 +7,30 @@ DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
 
 .PHONY: install ocr run test lint bench soak index browse-logs clean
 
-# Where the CPU build of PyTorch comes from. Empty: pip's own configuration (on this project's
-# build machines, a local copy). On an ordinary server PyPI serves the CUDA build (several GB
-# of GPU libraries the bot never uses): `make run TORCH_INDEX=https://download.pytorch.org/whl/cpu`.
-TORCH_INDEX ?=
+# Where the CPU build of PyTorch comes from: PyTorch's own CPU index, when it answers. PyPI
+# serves the CUDA build on Linux (several GB of GPU libraries the bot never uses), so that is
+# only the fallback, and `make` says which build it got. `make install TORCH_INDEX=` skips the
+# CPU index (a machine whose pip is configured with a CPU build of its own, say).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 # torch goes first, on its own line: an unpinned torch (or one pulled in by another package)
-# would be the newest CUDA build. A CUDA build works too, only bigger: a note, not an error.
+# would be the newest CUDA build.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check \
-		$(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch==2.13.0
+	@if [ -n "$(TORCH_INDEX)" ] && $(PY) -c "import urllib.request as u; \
+	    u.urlopen('$(TORCH_INDEX)/torch/', timeout=10)" 2>/dev/null; then \
+	  echo "PyTorch: the CPU build, from $(TORCH_INDEX)"; \
+	  $(PY) -m pip install --quiet --disable-pip-version-check \
+	    --extra-index-url $(TORCH_INDEX) torch==2.13.0; \
+	else \
+	  echo "PyTorch: $(or $(TORCH_INDEX),no CPU index) is not reachable; from pip's own sources"; \
+	  $(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0; \
+	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -c "import torch; torch.version.cuda and print('note: this PyTorch is a CUDA build \
-	(several GB); TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU one')"
+	@$(PY) -c "import torch; print('PyTorch', torch.__version__, 'is a CUDA build: several GB \
+	the bot never uses (it works all the same)' if torch.version.cuda else 'is the CPU build')" \
+	2>/dev/null
 	touch $(STAMP)
 
 # Tesseract with its Russian, Kazakh and English data reads scans (index/formats.py), from
