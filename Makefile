@@ -3,6 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.dev-installed
 DATA   := $(or $(ARCHIVE_BOT_DATA_DIR),data)
 
 .PHONY: install ocr run test lint bench soak index browse-logs clean
@@ -32,6 +33,11 @@ $(STAMP): requirements.lock pyproject.toml
 	the bot never uses (it works all the same)' if torch.version.cuda else 'is the CPU build')" \
 	2>/dev/null
 	touch $(STAMP)
+
+# The test and lint tools: not on a server (`make install`), only where tests or benchmarks run.
+$(DEV): $(STAMP) requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	touch $(DEV)
 
 # Tesseract with its Russian, Kazakh and English data reads scans (index/formats.py), from
 # Debian's packages; without them a scan is skipped with a message naming this command.
@@ -66,16 +72,16 @@ run: $(STAMP) ocr
 index: $(STAMP) ocr
 	$(BIN)/archive-bot index --corpus "$(CORPUS)" --data-dir "$(DATA)"
 
-test: $(STAMP) ocr
+test: $(DEV) ocr
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(PY) -m pip check
 
 # Peers (txtai, rank-bm25, razdel) are installed for benchmarks only, never at run time.
-$(VENV)/.bench-installed: $(STAMP) requirements-bench.txt
+$(VENV)/.bench-installed: $(DEV) requirements-bench.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	touch $@
 

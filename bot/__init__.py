@@ -1,3 +1,5 @@
 """Everything that talks to people: the CLI, the terminal chat, the Telegram bot, rendering."""
 
-__version__ = "0.2.0"
+# A new version for each change of the index format, the query log's schema or behaviour that
+# operators see; CHANGELOG.md has its section, and the release is tagged (README, "Releasing").
+__version__ = "0.3.0"

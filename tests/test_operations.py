@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import os
 import re
@@ -181,10 +182,18 @@ def test_the_systemd_units_verify(tmp_path: Path):
         text = unit.read_text(encoding="utf-8")
         text = text.replace("/opt/archive-bot/.venv/bin/", f"{Path(sys.executable).parent}/")
         text = text.replace("/opt/archive-bot", str(ROOT))
+        text = text.replace("/srv/archive-bot/corpus", str(ROOT / "corpus"))
         text = text.replace("/etc/archive-bot/env", str(DEPLOY / "env.example"))
         (tmp_path / unit.name).write_text(text, encoding="utf-8")
         units.append(str(tmp_path / unit.name))
-    assert len(units) == 3
+    assert len(units) == 7  # the bot, the index and its watch, backup and health with timers
+    comment = (DEPLOY / "archive-bot.service").read_text(encoding="utf-8").split("[Unit]")[0]
+    named = set(re.findall(r"archive-bot[\w.*-]*\.(?:service|path|timer)", comment))
+    shipped = {unit.name for unit in DEPLOY.glob("archive-bot*")}
+    assert {n for n in named if "*" not in n} <= shipped  # the install comment names real units
+    for pattern in (n for n in named if "*" in n):  # and its globs copy every one of them
+        shipped -= set(fnmatch.filter(shipped, pattern))
+    assert not shipped, shipped
     result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     service = (DEPLOY / "archive-bot.service").read_text(encoding="utf-8")
@@ -351,3 +360,16 @@ def test_a_wall_clock_set_back_neither_stops_status_writes_nor_fakes_health(
     with run_lock(data_dir):
         seen = status(data_dir)
     assert seen.returncode == 1 and re.search(r"last poll 120\d s ago: NOT HEALTHY", seen.stdout)
+
+
+def test_the_version_its_changelog_section_and_the_formats_are_in_step():
+    """A new index format or log schema is a new version whose CHANGELOG section says so."""
+    from bot.querylog import SCHEMA_VERSION
+    from index.store import FORMAT_VERSION
+
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d\d-\d\d$", changelog, re.M)
+    assert versions and versions[0] == __version__, (versions[:1], __version__)
+    section = changelog.split(f"## [{__version__}]")[1].split("\n## [")[0]
+    assert f"Index format {FORMAT_VERSION} " in section, "a format change needs a new version"
+    assert f"query log schema {SCHEMA_VERSION} " in section, "so does a schema change"
