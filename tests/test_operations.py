@@ -196,6 +196,8 @@ def test_the_systemd_units_verify(tmp_path: Path):
     assert not shipped, shipped
     result = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    for unit in DEPLOY.glob("archive-bot*"):  # the operator's corpus is not in the checkout
+        assert "/opt/archive-bot/corpus" not in unit.read_text(encoding="utf-8"), unit.name
     service = (DEPLOY / "archive-bot.service").read_text(encoding="utf-8")
     for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "Restart=on-failure",
                       "StateDirectory=archive-bot", "EnvironmentFile=", "UMask=0077"):  # fmt: skip
@@ -373,3 +375,15 @@ def test_the_version_its_changelog_section_and_the_formats_are_in_step():
     section = changelog.split(f"## [{__version__}]")[1].split("\n## [")[0]
     assert f"Index format {FORMAT_VERSION} " in section, "a format change needs a new version"
     assert f"query log schema {SCHEMA_VERSION} " in section, "so does a schema change"
+
+
+def test_a_servers_install_leaves_the_test_tools_out():
+    def names(path: Path) -> set[str]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return {re.split(r"[\[=]", line)[0].lower() for line in lines if line and line[0] != "#"}
+
+    runtime, dev = names(ROOT / "requirements.lock"), names(ROOT / "requirements-dev.lock")
+    assert {"pytest", "ruff", "hypothesis"} <= dev and not runtime & dev
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    install = re.search(r"^install: (.*)$", makefile, re.M)[1]
+    assert "$(DEV)" not in install and re.search(r"^test: \$\(DEV\)", makefile, re.M)
