@@ -713,7 +713,11 @@ def backup(dest: Path, data_dir: Path) -> None:
     click.echo(
         f"backed up to {dest}: the index ({manifest['passages']} passages, built "
         f"{manifest['built_at']})"
-        + (f", the query log ({copied} questions) and its key" if copied is not None else "")
+        + (
+            f", the query log ({copied} question{'s' * (copied != 1)}) and its key"
+            if copied is not None
+            else ""
+        )
     )
     if copied is not None and os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
         click.echo("the key is in ARCHIVE_BOT_LOG_SECRET, not in the backup: keep it with it")
