@@ -1,0 +1,141 @@
+"""Real question sets nobody here wrote, as archives and question files `archive-bot eval` reads.
+
+    python scripts/external_sets.py                      # ../shared/eval/external -> data/external
+    python scripts/external_sets.py --source DIR --out DIR
+    archive-bot index --corpus data/external/xquad-en/corpus --data-dir data/external/xquad-en/data
+    archive-bot eval data/external/xquad-en/held-out.jsonl --data-dir data/external/xquad-en/data
+
+From XQuAD (Artetxe, Ruder, Yogatama 2019; English and Russian, parallel), KazQAD (Yeshpanov
+et al. 2024; Kazakh) and ten articles of SQuAD 2.0 dev (Rajpurkar, Jia, Liang 2018; half its
+questions unanswerable by the paragraph on their subject), all CC BY-SA 4.0: each catalogue
+entry says where its text comes from. Each set becomes a folder with `corpus/` (one document
+per article, its paragraphs in order, and `catalogue.toml`) and two question files split by
+article, `tune.jsonl` and `held-out.jsonl`: choose on the first, report the second. A question's
+gold phrase is the sentence of its paragraph that holds the answer, verbatim (a passage holding
+it is the right one); an unanswerable one is `"out_of_scope": true`. `ru-en` asks XQuAD's
+Russian questions of its English articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from index.passages import sentence_spans  # noqa: E402
+
+LICENCE = "CC BY-SA 4.0"
+SOURCES = {
+    "xquad": "XQuAD (Artetxe, Ruder, Yogatama 2019), github.com/google-deepmind/xquad",
+    "kazqad": "KazQAD (Yeshpanov et al., LREC-COLING 2024), github.com/IS2AI/KazQAD",
+    "squad2": "SQuAD 2.0 dev (Rajpurkar, Jia, Liang 2018), rajpurkar.github.io/SQuAD-explorer",
+}
+
+
+def halves(articles) -> dict[str, str]:
+    """Each article's half: articles in the order of a hash of their titles, alternately (the
+    same split on every machine, and for the parallel English and Russian XQuAD)."""
+    titles = sorted({t for t, _ in articles}, key=lambda t: hashlib.sha256(t.encode()).digest())
+    return {title: ("tune", "held-out")[rank % 2] for rank, title in enumerate(titles)}
+
+
+def gold_sentence(context: str, start: int) -> str:
+    """The sentence of `context` that holds the answer starting at `start`."""
+    for first, end in sentence_spans(context):
+        if first <= start < end:
+            return context[first:end]
+    return context.strip()
+
+
+def squad_articles(path: Path) -> list[tuple[str, list[dict]]]:
+    """(title, paragraphs) of a SQuAD-format file; each paragraph {"context", "qas"}."""
+    with gzip.open(path) as file:
+        data = json.load(file)["data"]
+    return [(article["title"].replace("_", " "), article["paragraphs"]) for article in data]
+
+
+def kazqad_articles(path: Path) -> list[tuple[str, list[dict]]]:
+    """KazQAD's rows as SQuAD-format articles: one per title, a paragraph per context."""
+    articles: dict[str, dict[str, list[dict]]] = {}
+    with gzip.open(path) as file:
+        rows = [json.loads(line) for line in file]
+    for row in rows:
+        found = zip(row["answers"]["text"], row["answers"]["answer_start"], strict=True)
+        answers = [{"text": text, "answer_start": start} for text, start in found]
+        paragraphs = articles.setdefault(row["title"], {})
+        paragraphs.setdefault(row["context"], []).append(
+            {"question": row["question"], "answers": answers, "is_impossible": False}
+        )
+    return [(title, [{"context": c, "qas": qas} for c, qas in paragraphs.items()])
+            for title, paragraphs in articles.items()]  # fmt: skip
+
+
+def questions_of(articles, asked=None) -> list[dict]:
+    """Question lines of `articles`; `asked` gives other wordings of the same questions (by id)."""
+    lines = []
+    half = halves(articles)
+    for title, paragraphs in articles:
+        for paragraph in paragraphs:
+            for qa in paragraph["qas"]:
+                question = asked.get(qa["id"], qa["question"]) if asked else qa["question"]
+                line = {"q": question, "article": title, "half": half[title]}
+                if qa.get("is_impossible"):
+                    line["out_of_scope"] = True
+                else:
+                    starts = {a["answer_start"] for a in qa["answers"]}
+                    line["gold"] = sorted({gold_sentence(paragraph["context"], s) for s in starts})
+                lines.append(line)
+    return lines
+
+
+def write_set(out: Path, name: str, source: str, articles, questions: list[dict]) -> None:
+    """Write one set: its corpus (a document per article) and its two question files."""
+    corpus = out / name / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    catalogue = []
+    for title, paragraphs in articles:
+        file = re.sub(r"[^\w-]+", "-", title).strip("-").lower()[:80] + ".txt"
+        text = "\n\n".join(p["context"].strip() for p in paragraphs) + "\n"
+        (corpus / file).write_text(text, encoding="utf-8")
+        catalogue += [
+            f"[{json.dumps(file, ensure_ascii=False)}]",
+            f"title = {json.dumps(title, ensure_ascii=False)}",
+            f'source = "{SOURCES[source]}"',
+            f'note = "Wikipedia text as the data set gives it; {LICENCE}."',
+            "",
+        ]
+    (corpus / "catalogue.toml").write_text("\n".join(catalogue), encoding="utf-8")
+    for part in ("tune", "held-out"):
+        chosen = [q for q in questions if q["half"] == part]
+        with open(out / name / f"{part}.jsonl", "w", encoding="utf-8") as file:
+            file.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in chosen)
+    halves = {h: sum(q["half"] == h for q in questions) for h in ("tune", "held-out")}
+    print(f"{name}: {len(articles)} articles, {len(questions)} questions {halves}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, default=ROOT.parent / "shared/eval/external")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "external")
+    args = parser.parse_args()
+    english = squad_articles(args.source / "xquad.en.json.gz")
+    russian = squad_articles(args.source / "xquad.ru.json.gz")
+    russian_asked = {qa["id"]: qa["question"] for _, ps in russian for p in ps for qa in p["qas"]}
+    write_set(args.out, "xquad-en", "xquad", english, questions_of(english))
+    write_set(args.out, "xquad-ru", "xquad", russian, questions_of(russian))
+    write_set(args.out, "xquad-ru-en", "xquad", english, questions_of(english, russian_asked))
+    kazqad = "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz"
+    kazakh = kazqad_articles(args.source / kazqad)
+    write_set(args.out, "kazqad-kk", "kazqad", kazakh, questions_of(kazakh))
+    squad = squad_articles(args.source / "squad2-dev-v2.0-10-articles.json.gz")
+    write_set(args.out, "squad2", "squad2", squad, questions_of(squad))
+
+
+if __name__ == "__main__":
+    main()
