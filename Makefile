@@ -99,6 +99,8 @@ bench: $(VENV)/.bench-installed
 	$(PY) scripts/bench_documents.py --write BENCHMARKS.md
 	$(PY) scripts/bench_spelling.py --write BENCHMARKS.md
 	$(PY) scripts/bench_sentences.py --write BENCHMARKS.md
+	$(PY) scripts/external_sets.py
+	$(PY) scripts/bench_answerable.py --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed
