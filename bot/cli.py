@@ -410,7 +410,8 @@ def follow_labels(data_dir: Path) -> None:
     for label in stale:
         click.echo(
             f"stale label: {label['query']!r} → {label['passage_id']}: its text is no longer "
-            "in the archive; label the question again (archive-bot logs review)",
+            "in the archive; label the question again (`archive-bot logs label ID`, the "
+            "ids as `logs recent` shows them)",
             err=True,
         )
 

@@ -354,7 +354,9 @@ def test_a_label_follows_its_text_when_an_edit_moves_it_and_is_named_stale_when_
     edited = labelled.replace("Serge Smesov", "the ambassador")
     text = (corpus / "letter.txt").read_text(encoding="utf-8")
     (corpus / "letter.txt").write_text(text.replace(labelled, edited), encoding="utf-8")
-    assert "stale label: 'Who was the French ambassador?' → letter.txt#17.1" in index()
+    said = index()
+    assert "stale label: 'Who was the French ambassador?' → letter.txt#17.1" in said
+    assert "archive-bot logs label ID" in said  # a command that exists (was `logs review`)
     written, said = export()
     assert written == "" and "stale" in said
 
