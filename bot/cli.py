@@ -523,12 +523,10 @@ def run(
     from index.errors import ArchiveError
 
     try:
-        if report := upgrade_index(
-            corpus, data_dir, model, say=lambda line: click.echo(line, err=True)
-        ):
+        if report := upgrade_index(corpus, data_dir, model):
             click.echo(
-                f"rebuilt: {report.passages_total} passages, {report.passages_embedded} "
-                "of them embedded anew",
+                f"rebuilt from {corpus}: {report.passages_total} passages, "
+                f"{report.passages_embedded} of them embedded anew",
                 err=True,
             )
     except ArchiveError as error:

@@ -125,6 +125,13 @@ def _previous(data_dir: Path, models: list[str], full: bool) -> IndexStore | Non
     """Return the current index when its passages can be reused, else None."""
     if full or not (data_dir / CURRENT).exists():
         return None
+    if (version := format_version(data_dir)) not in (None, FORMAT_VERSION):
+        logger.warning(
+            "the index in %s has format version %s, this version reads %s: rebuilding it, "
+            "keeping every stored vector this version computes the same", data_dir, version,
+            FORMAT_VERSION,
+        )  # fmt: skip
+        return None
     try:
         if read_manifest(data_dir)["models"] != models:
             logger.warning("the index was built with other models; rebuilding everything")
@@ -279,25 +286,20 @@ def build_index(
 
 
 def upgrade_index(
-    corpus_dir: Path, data_dir: Path, model: str = DEFAULT_MODEL, say=logger.warning
+    corpus_dir: Path, data_dir: Path, model: str = DEFAULT_MODEL
 ) -> BuildReport | None:
     """Rebuild an index of another format version, as `archive-bot index` would; return its
     report (None: the index is of this version, or there is none).
 
     What an upgrade of archive-bot needs before the bot can start: every stored vector this
     version would compute the same is kept (`reusable_vectors`), so only what the format
-    change touched is embedded. `say` is told first, in one line.
+    change touched is embedded.
 
     Raises:
         ArchiveError: the rebuild failed (no corpus, say); the old index is left as it was.
     """
-    version = format_version(data_dir)
-    if version is None or version == FORMAT_VERSION:
+    if format_version(data_dir) in (None, FORMAT_VERSION):
         return None
-    say(
-        f"the index in {data_dir} has format version {version}, this version reads "
-        f"{FORMAT_VERSION}: rebuilding it from {corpus_dir}, keeping the stored vectors it can"
-    )
     return build_index(corpus_dir, data_dir, model=model, wait=True)
 
 
