@@ -16,6 +16,7 @@ from typing import TextIO
 import click
 
 from bot import __version__
+from index import settings
 from index.embed import DEFAULT_MODEL  # a light import: torch loads only with the model
 
 
@@ -138,7 +139,8 @@ def retention_days() -> int:
     """Return ARCHIVE_BOT_LOG_RETENTION_DAYS (default 90), or exit explaining the mistake."""
     from bot.querylog import DEFAULT_RETENTION_DAYS
 
-    value = os.environ.get("ARCHIVE_BOT_LOG_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS)).strip()
+    value = settings.value("ARCHIVE_BOT_LOG_RETENTION_DAYS")
+    value = (str(DEFAULT_RETENTION_DAYS) if value is None else value).strip()
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise click.ClickException(
             "ARCHIVE_BOT_LOG_RETENTION_DAYS must be a whole number of days (1 or more), "
@@ -149,7 +151,7 @@ def retention_days() -> int:
 
 def moderators() -> frozenset[int]:
     """Return the user ids of ARCHIVE_BOT_MODERATORS, or exit explaining the mistake."""
-    value = os.environ.get("ARCHIVE_BOT_MODERATORS", "")
+    value = settings.value("ARCHIVE_BOT_MODERATORS") or ""
     ids = set()
     for part in (p.strip() for p in value.split(",")):
         if not part:
@@ -531,7 +533,7 @@ def run(
             )
     except ArchiveError as error:
         raise click.ClickException(f"the index could not be rebuilt: {error}") from None
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    token = (settings.value("TELEGRAM_BOT_TOKEN") or "").strip()
     if not token:
         from bot.console import chat
 
@@ -562,7 +564,7 @@ def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float, l
 
     from bot.app import DEFAULT_BASE_URL, build_application, run_bot
 
-    base_url = os.environ.get("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
+    base_url = settings.value("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
     application = build_application(
         token,
         data_dir,
@@ -718,7 +720,7 @@ def backup(dest: Path, data_dir: Path) -> None:
             else ""
         )
     )
-    if copied is not None and os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
+    if copied is not None and settings.value("ARCHIVE_BOT_LOG_SECRET"):
         click.echo("the key is in ARCHIVE_BOT_LOG_SECRET, not in the backup: keep it with it")
 
 

@@ -32,6 +32,7 @@ import sqlite_utils
 
 from bot.answering import Answer
 from bot.copies import sweep
+from index import settings
 from index.normalize import tokens
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def load_secret(data_dir: Path) -> bytes:
             log exists and its key does not (a restore without `log-secret`).
         OSError: a new key file could not be written (nothing is left half-written).
     """
-    if value := os.environ.get("ARCHIVE_BOT_LOG_SECRET"):
+    if value := settings.value("ARCHIVE_BOT_LOG_SECRET"):
         if len(value) < MIN_SECRET_CHARS:
             raise RuntimeError(
                 f"ARCHIVE_BOT_LOG_SECRET is shorter than {MIN_SECRET_CHARS} characters; make "

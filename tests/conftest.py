@@ -11,6 +11,7 @@ import pytest
 from index.build import build_index
 from index.embed import Embedder, load_embedder
 from index.search import Searcher
+from index.settings import SETTINGS
 from index.store import IndexStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,23 +26,10 @@ CARD_VALUES = {str(value) for table in CATALOGUE.values() for value in table.val
 DEV_QUESTIONS = ROOT / "tests" / "dev_questions.jsonl"
 OWN_QUESTIONS = ROOT / "tests" / "questions.jsonl"
 
-PROJECT_VARIABLES = (
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_BASE_URL",
-    "ARCHIVE_BOT_DATA_DIR",
-    "ARCHIVE_BOT_CORPUS",
-    "ARCHIVE_BOT_MODERATORS",
-    "ARCHIVE_BOT_MODEL",
-    "ARCHIVE_BOT_BACKEND",
-    "ARCHIVE_BOT_LOG_SECRET",
-    "ARCHIVE_BOT_LOG_RETENTION_DAYS",
-)
-
-
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's own bot token or data directory."""
-    for name in PROJECT_VARIABLES:
+    """Tests never see the developer's own bot token, data directory or any other setting."""
+    for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
 
 

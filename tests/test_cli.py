@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -277,3 +278,19 @@ def test_index_shows_reading_ocr_and_embedding_progress_on_a_terminal_only(tmp_p
                            capture_output=True, text=True, timeout=300)  # fmt: skip
     assert "Reading" not in piped.stderr and "Embedding" not in piped.stderr
     assert "OCR" not in piped.stderr
+
+
+def test_every_setting_is_read_in_one_place_and_documented():
+    """index/settings.py reads the environment; click reads the variables flags stand for."""
+    from index.settings import SETTINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| `([A-Z_]+)` \|", readme.split("## Configuration")[1], re.M))
+    assert table == set(SETTINGS)
+    commands = [cli, *cli.commands.values(), *cli.commands["logs"].commands.values()]
+    envvars = {param.envvar for command in commands for param in command.params if param.envvar}
+    assert envvars <= set(SETTINGS), envvars - set(SETTINGS)
+    for path in [*(ROOT / "bot").glob("*.py"), *(ROOT / "index").glob("*.py")]:
+        if path.name != "settings.py":
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"environ(\.get)?\(?\[?\"(ARCHIVE_BOT|TELEGRAM|XDG)", text), path
