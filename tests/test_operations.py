@@ -387,3 +387,16 @@ def test_a_servers_install_leaves_the_test_tools_out():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     install = re.search(r"^install: (.*)$", makefile, re.M)[1]
     assert "$(DEV)" not in install and re.search(r"^test: \$\(DEV\)", makefile, re.M)
+
+
+def test_an_outage_says_why_once(caplog):
+    from telegram.error import NetworkError
+
+    from bot.health import Health
+
+    health = Health()
+    for _ in range(3):  # every failed poll of one outage
+        health.poll_ended(NetworkError("httpx.ConnectError: All connection attempts failed"))
+    (line,) = [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
+    assert "NetworkError: httpx.ConnectError: All connection attempts failed" in line
+    assert health.last_error.startswith("getUpdates: NetworkError: httpx.ConnectError")
