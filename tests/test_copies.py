@@ -54,10 +54,14 @@ def test_an_interrupted_backup_leaves_nothing(data_dir: Path, searcher, tmp_path
     with build_lock(data_dir):  # the backup waits for it with its partial copy begun
         backup = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
-        wait_for_file(".today.partial-*", dest.parent)
-        time.sleep(0.5)  # inside the lock's wait, not before it
-        backup.send_signal(stop)
-        out, err = backup.communicate(timeout=60)
+        try:
+            wait_for_file(".today.partial-*", dest.parent)
+            time.sleep(0.5)  # inside the lock's wait, not before it
+            backup.send_signal(stop)
+            out, err = backup.communicate(timeout=60)
+        finally:  # never left running by a failing test
+            backup.kill()
+            backup.communicate()
     assert backup.returncode != 0
     assert "Traceback" not in err, err
     assert not dest.exists() and list(dest.parent.iterdir()) == []
@@ -112,12 +116,21 @@ def server_of(process: subprocess.Popen) -> int:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        if children and any(
-            LOG_FILE in os.readlink(fd) for fd in Path(f"/proc/{children[0]}/fd").iterdir()
-        ):
+        if children and LOG_FILE in open_files(int(children[0])):
             return int(children[0])
         time.sleep(0.05)
     raise AssertionError("datasette did not start")
+
+
+def open_files(pid: int) -> str:
+    """The paths `pid` holds open, one per line ("" while it starts: its files come and go)."""
+    paths = []
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            paths.append(os.readlink(fd))
+    except OSError:
+        pass
+    return "\n".join(paths)
 
 
 def gone(pid: int, seconds: float = 10) -> bool:
@@ -133,11 +146,15 @@ def gone(pid: int, seconds: float = 10) -> bool:
 def test_the_browser_views_copy_goes_with_the_script(data_dir: Path, searcher, tmp_path, stop):
     logged(data_dir, searcher)
     script = browse(data_dir, tmp_path)
-    server = server_of(script)
-    copy = wait_for_file(".browse-logs.partial-*", data_dir)
-    assert stat.S_IMODE(copy.stat().st_mode) == 0o700 and (copy / LOG_FILE).exists()
-    script.send_signal(stop)  # an SSH session dropped, systemd, Ctrl-C
-    _, err = script.communicate(timeout=60)
+    try:
+        server = server_of(script)
+        copy = wait_for_file(".browse-logs.partial-*", data_dir)
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o700 and (copy / LOG_FILE).exists()
+        script.send_signal(stop)  # an SSH session dropped, systemd, Ctrl-C
+        _, err = script.communicate(timeout=60)
+    finally:  # never left running by a failing test
+        script.kill()
+        script.communicate()
     assert "Traceback" not in err, err
     assert not list(data_dir.glob(".*partial*")) and gone(server)
 
@@ -147,9 +164,11 @@ def test_a_killed_browser_view_leaves_a_copy_that_the_next_log_command_removes(
 ):
     logged(data_dir, searcher)
     script = browse(data_dir, tmp_path)
-    server = server_of(script)
-    script.kill()
-    script.communicate(timeout=60)
+    try:
+        server = server_of(script)
+    finally:
+        script.kill()
+        script.communicate(timeout=60)
     assert gone(server)  # datasette does not serve on without it
     assert list(data_dir.glob(".browse-logs.partial-*"))  # SIGKILL leaves no time to clean up
     purged = CliRunner().invoke(cli, ["logs", "purge", "--yes", "--data-dir", str(data_dir)])
