@@ -626,14 +626,16 @@ def status(data_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps(report, ensure_ascii=False))
         sys.exit(0 if healthy else 1)
 
+    def seconds_ago(seconds: float | None) -> str:
+        return "never" if seconds is None else f"{max(0, seconds):.0f} s ago"
+
     def ago(at: float | None) -> str:
-        return "never" if not at else f"{max(0, now - at):.0f} s ago"
+        return seconds_ago(now - at if at else None)
 
     if running:
         click.echo(
             f"bot: running (pid {report.get('pid')}, @{report.get('bot')}, version "
-            f"{report.get('version')}); last poll "
-            + ("never" if age is None else f"{max(0, age):.0f} s ago")
+            f"{report.get('version')}); last poll {seconds_ago(age)}"
             + ("" if healthy else f": NOT HEALTHY (none within {POLLED_WITHIN:.0f} s)")
         )
     elif report.get("stopped"):

@@ -43,7 +43,7 @@ class Health:
     def status_due(self) -> bool:
         """Whether to write the status file now (the connection changed, or STATUS_EVERY)."""
         now = time.monotonic()  # a step of the wall clock must not stop the writes
-        if not self.changed and 0 <= now - self.written_at < STATUS_EVERY:
+        if not self.changed and now - self.written_at < STATUS_EVERY:
             return False
         self.changed, self.written_at = False, now
         return True
