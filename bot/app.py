@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import os
@@ -11,9 +10,7 @@ import signal
 import sqlite3
 import time
 import traceback
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
@@ -34,14 +31,12 @@ from bot.health import (
 from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
-from index.build import lock_file
 from index.errors import ArchiveError
 from index.search import Searcher
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-RUN_LOCK = "run.lock"  # held by the one `archive-bot run` of a data dir
 COMMANDS = ("start", "help", "sources", "about", "forget")  # described in each catalogue
 MODERATOR_COMMANDS = ("stats", "recent", "reload")  # in moderators' private menus only
 PURGE_EVERY = 24 * 3600  # seconds between retention purges of the running bot
@@ -446,44 +441,9 @@ class RedactToken(logging.Filter):
         return True
 
 
-@contextmanager
-def run_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the data dir's run lock: one bot per data dir (they would share one inbox).
-
-    The lock is an flock on `run.lock`: it dies with the process, even a killed one.
-
-    Raises:
-        ArchiveError: another `archive-bot run` serves this data dir, or it cannot be written.
-    """
-    with lock_file(data_dir, RUN_LOCK) as file:
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ArchiveError(
-                f"another `archive-bot run` is serving {data_dir}: one bot per data dir "
-                "(stop the other one, or give this one its own --data-dir)"
-            ) from None
-        yield
-
-
-def bot_running(data_dir: Path) -> bool:
-    """Whether an `archive-bot run` holds the run lock of `data_dir` now."""
-    try:
-        descriptor = os.open(data_dir / RUN_LOCK, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)
-    return False
-
-
 class ReportedElsewhere(logging.Filter):
     """Drops python-telegram-bot's traceback of a rejected token: `archive-bot run` says so in
-    one line (bot.cli.serve)."""
+    one line (bot.cli.service.serve)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None

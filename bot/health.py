@@ -4,23 +4,33 @@ The requests that poll Telegram (getUpdates) go through `PollWatch`, which tells
 each one ended: a lost connection is one WARNING line and its return one INFO line, however
 many polls failed in between. Every half minute (and at start and stop) the bot writes
 `status.json` in its data dir; `archive-bot status` reads it, together with the run lock, to
-say whether a bot runs on that data dir and polled Telegram lately.
+say whether a bot runs on that data dir and polled Telegram lately: a bot holds the data dir's
+run lock while it runs (`run_lock`), one bot per data dir.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from telegram.request import HTTPXRequest
 
+from bot.texts import index_size
+from index.build import lock_file
+from index.errors import ArchiveError
+from index.store import read_manifest
+
 logger = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
+RUN_LOCK = "run.lock"  # held by the one `archive-bot run` of a data dir
 STATUS_CHECK_EVERY = 5.0  # seconds between checks whether the status file is due
 STATUS_EVERY = 30.0  # seconds between writes of the status file, unless the connection changed
 POLLED_WITHIN = 120.0  # a bot that polled longer ago than this is not healthy
@@ -136,3 +146,99 @@ def read_status(data_dir: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return status if isinstance(status, dict) else None
+
+
+@contextmanager
+def run_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir's run lock: one bot per data dir (they would share one inbox).
+
+    The lock is an flock on `run.lock`: it dies with the process, even a killed one.
+
+    Raises:
+        ArchiveError: another `archive-bot run` serves this data dir, or it cannot be written.
+    """
+    with lock_file(data_dir, RUN_LOCK) as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveError(
+                f"another `archive-bot run` is serving {data_dir}: one bot per data dir "
+                "(stop the other one, or give this one its own --data-dir)"
+            ) from None
+        yield
+
+
+def bot_running(data_dir: Path) -> bool:
+    """Whether an `archive-bot run` holds the run lock of `data_dir` now."""
+    try:
+        descriptor = os.open(data_dir / RUN_LOCK, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
+
+
+def status(data_dir: Path) -> dict:
+    """Return what `archive-bot status` reports on `data_dir`: the last status a bot wrote,
+    whether a bot runs on it now and is healthy (it polled within POLLED_WITHIN), and its
+    index (or the reason there is none)."""
+    report = read_status(data_dir) or {}
+    running = bot_running(data_dir)
+    age = poll_age(report) if running else None
+    try:
+        manifest = read_manifest(data_dir)
+        index = {k: manifest.get(k) for k in INDEX_FIELDS}
+    except ArchiveError as error:
+        index = {"error": str(error)}
+    healthy = age is not None and 0 <= age <= POLLED_WITHIN
+    return report | {"running": running, "healthy": healthy, "index": index}
+
+
+def status_lines(report: dict, data_dir: Path) -> list[str]:
+    """Return a `status` report as lines for a person: the bot, its index, inbox and log."""
+    now = time.time()
+
+    def seconds_ago(seconds: float | None) -> str:
+        return "never" if seconds is None else f"{max(0, seconds):.0f} s ago"
+
+    def ago(at: float | None) -> str:
+        return seconds_ago(now - at if at else None)
+
+    if report["running"]:
+        lines = [
+            f"bot: running (pid {report.get('pid')}, @{report.get('bot')}, version "
+            f"{report.get('version')}); last poll {seconds_ago(poll_age(report))}"
+            + ("" if report["healthy"] else f": NOT HEALTHY (none within {POLLED_WITHIN:.0f} s)")
+        ]
+    elif report.get("stopped"):
+        lines = [f"bot: not running (it stopped {ago(report['stopped'])})"]
+    elif report.get("pid"):  # killed (SIGKILL, out of memory) or crashed: it wrote no stop
+        lines = [
+            f"bot: not running (it ended without stopping, killed or crashed; its last "
+            f"status was written {ago(report.get('written'))})"
+        ]
+    else:
+        lines = [f"bot: not running (no bot has run on {data_dir})"]
+    index = report["index"]
+    if "error" in index:
+        lines.append(f"index: {index['error']}")
+    else:
+        lines.append(
+            f"index: {index_size('en', index)}, built "
+            f"{index['built_at']} ({' + '.join(index['models'])})"
+        )
+    if report.get("pid"):
+        log = f"on, kept {report.get('retention_days')} days" if report.get("log") else "OFF"
+        lines.append(
+            f"inbox: {report.get('inbox_pending')} updates waiting"
+            + "".join(f"; kept aside: {name}" for name in report.get("kept_aside") or [])
+        )
+        lines.append(f"query log: {log}; {report.get('log_dropped', 0)} entries dropped in all")
+        if report.get("last_error"):
+            lines.append(f"last error: {report['last_error']}, {ago(report.get('last_error_at'))}")
+    return lines

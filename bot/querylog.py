@@ -583,7 +583,7 @@ class QueryLog:
             )
 
     def move_label(self, label_id: int, passage_id: str, text: str) -> None:
-        """Point a label at `passage_id`, holding `text` (see bot.cli.follow_labels)."""
+        """Point a label at `passage_id`, holding `text` (see bot.labels.follow)."""
 
         def update():
             self.db.execute(

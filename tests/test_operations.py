@@ -344,7 +344,7 @@ def test_a_wall_clock_set_back_neither_stops_status_writes_nor_fakes_health(
     data_dir: Path, monkeypatch
 ):
     from bot import health
-    from bot.app import run_lock
+    from bot.health import run_lock
 
     state = health.Health()
     assert state.status_due()

@@ -218,7 +218,7 @@ def test_a_bad_answer_from_finding_it_to_labelling_the_right_passage(
     assert f"Label with: archive-bot logs label {query_id} PASSAGE_ID" in listed.stderr
     assert QueryLog(data_dir).row(query_id)["label"] is None
     # On a terminal, the moderator picks a candidate by its number.
-    monkeypatch.setattr("bot.cli.on_terminal", lambda: True)
+    monkeypatch.setattr("bot.cli.logs.on_terminal", lambda: True)
     picked = runner.invoke(
         cli, ["logs", "label", str(query_id), "--search", "Smesov"], env=env, input="1\n"
     )
@@ -456,7 +456,7 @@ def test_purge_counts_first_asks_on_a_terminal_and_needs_yes_elsewhere(data_dir,
     assert dry.exit_code == 0 and "Would delete 3 logged questions" in dry.stdout
     refused = runner.invoke(cli, ["logs", "purge", *where])  # not a terminal, no --yes
     assert refused.exit_code == 2 and "add --yes" in refused.stderr
-    monkeypatch.setattr("bot.cli.on_terminal", lambda: True)
+    monkeypatch.setattr("bot.cli.logs.on_terminal", lambda: True)
     kept = runner.invoke(cli, ["logs", "purge", *where], input="n\n")
     assert kept.exit_code == 1 and "Delete 3 logged questions" in kept.stdout
     assert len(QueryLog(data_dir).rows()) == 3

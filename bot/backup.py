@@ -1,0 +1,50 @@
+"""`archive-bot backup`: a consistent copy of a data dir, taken while the bot runs.
+
+The copy holds the current index (copied under the build lock, so no build replaces it
+meanwhile) and the query log with its key (SQLite's online backup, without the questions past
+retention); inbox.db is left out: it holds Telegram ids. It is written into a partial
+directory beside DEST (bot.copies) and renamed into place when whole: an interrupted backup
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from bot.copies import partial_dir
+from bot.querylog import LOG_FILE, QueryLog
+from index.build import build_lock
+from index.errors import ArchiveError
+from index.store import copy_index
+
+
+def backup(data_dir: Path, dest: Path, retention_days: int) -> tuple[dict, int | None]:
+    """Copy the index and the query log of `data_dir` into the new directory `dest` (absent
+    or empty); return the index's manifest and the questions copied (None without a log).
+
+    Raises:
+        ArchiveError: the copy failed; nothing was written to `dest`.
+    """
+    try:
+        with partial_dir(dest.parent, dest.name) as partial:  # whole or nothing, never left
+            with build_lock(data_dir, wait=True):
+                manifest = copy_index(data_dir, partial)
+            copied = None
+            if (data_dir / LOG_FILE).exists():
+                try:
+                    log = QueryLog(data_dir, retention_days)
+                except (OSError, RuntimeError, sqlite3.Error) as error:
+                    problem = f"cannot open the query log in {data_dir}: {error}"
+                    raise ArchiveError(problem) from None
+                try:
+                    copied = log.backup(partial)
+                finally:
+                    log.close()
+            if dest.exists():
+                dest.rmdir()
+            partial.rename(dest)
+    except (OSError, ArchiveError, RuntimeError) as error:
+        message = getattr(error, "strerror", None) or str(error)
+        raise ArchiveError(f"backup failed, nothing written to {dest}: {message}") from None
+    return manifest, copied

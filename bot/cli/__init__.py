@@ -1,0 +1,68 @@
+"""The `archive-bot` command: one click group; each command parses its arguments and prints
+what the module doing the work returns.
+
+- `archive`: the archive and its askers (`index`, `ask`, `eval`)
+- `service`: the operator's (`run`, `status`, `backup`)
+- `logs`: the moderators' (`logs recent`, `logs label`, …)
+- `common`: the options they share, and opening the data dir's parts
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot import __version__
+from bot.cli import archive, logs, service
+from bot.cli.common import chown_hint
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="archive-bot")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+@click.option(
+    "--timestamps",
+    is_flag=True,
+    envvar="ARCHIVE_BOT_LOG_TIMESTAMPS",
+    help="Start each log line with the time, for plain log files (journald adds its own) "
+    "[env: ARCHIVE_BOT_LOG_TIMESTAMPS].",
+)
+def cli(verbose: bool, timestamps: bool) -> None:
+    """Answer questions about a document archive with verbatim quoted passages.
+
+    \b
+    Quick start:
+      archive-bot index                      # build the index from ./corpus
+      archive-bot ask "Who was the French ambassador?"
+      archive-bot run                        # Telegram bot (or a terminal chat without a token)
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format=("%(asctime)s " if timestamps else "") + "%(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+for command in (
+    archive.index,
+    archive.ask,
+    archive.evaluate,
+    service.run,
+    service.status,
+    service.backup,
+    logs.logs,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli(prog_name="archive-bot")
+    except PermissionError as error:  # one line, not a traceback: what to fix
+        path = Path(error.filename or ".")
+        click.echo(f"Error: {chown_hint(path, path.parent)}", err=True)
+        sys.exit(1)

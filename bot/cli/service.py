@@ -1,0 +1,208 @@
+"""The operator's commands: `run` the bot, its `status`, a `backup` of its data dir."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.cli.common import (
+    corpus_option,
+    data_dir_option,
+    fail,
+    load_searcher,
+    model_option,
+    moderators,
+    open_log,
+    retention_days,
+    top_k_option,
+)
+from index import settings
+
+
+@click.command()
+@top_k_option
+@corpus_option
+@data_dir_option
+@model_option
+@click.option(
+    "--log/--no-log",
+    "log_questions",
+    default=None,
+    help="Telegram questions are logged unless --no-log; terminal questions only with --log.",
+)
+@click.option(
+    "--max-rate",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    envvar="ARCHIVE_BOT_MAX_RATE",
+    help="Requests per second to the Bot API, all chats together: Telegram allows a bot about "
+    "30. Raise it only for a test server or a bot Telegram allows more.",
+)
+def run(
+    top_k: int,
+    corpus: Path,
+    data_dir: Path,
+    model: str,
+    log_questions: bool | None,
+    max_rate: float,
+) -> None:
+    """Run the Telegram bot, or a terminal chat when TELEGRAM_BOT_TOKEN is not set.
+
+    \b
+    Environment:
+      TELEGRAM_BOT_TOKEN      the bot's token from @BotFather
+      TELEGRAM_API_BASE_URL   Bot API endpoint (default https://api.telegram.org/bot)
+      ARCHIVE_BOT_MODERATORS  comma-separated user ids allowed /stats and /recent
+                              (read at start: restart the bot after a change)
+      ARCHIVE_BOT_LOG_RETENTION_DAYS  days logged questions are kept (default 90)
+      ARCHIVE_BOT_MAX_RATE    the same as --max-rate
+
+    Telegram questions are logged (pseudonymously, see README); terminal questions only with
+    --log. The bot does not start when its query log or its inbox cannot be written, or a
+    setting is malformed: it says what to fix. --no-log runs it without a log, on purpose.
+    An index of an older archive-bot (after an upgrade) is first rebuilt from --corpus, as
+    `archive-bot index` would, keeping every stored vector it can.
+
+    \b
+    Examples:
+      archive-bot run                                   # terminal chat
+      echo "Who was the French ambassador?" | archive-bot run
+      TELEGRAM_BOT_TOKEN=123:abc archive-bot run         # Telegram
+    """
+    from index.build import upgrade_index
+    from index.errors import ArchiveError
+
+    try:
+        if report := upgrade_index(corpus, data_dir, model):
+            click.echo(
+                f"rebuilt from {corpus}: {report.passages_total} passages, "
+                f"{report.passages_embedded} of them embedded anew",
+                err=True,
+            )
+    except ArchiveError as error:
+        raise click.ClickException(f"the index could not be rebuilt: {error}") from None
+    token = (settings.value("TELEGRAM_BOT_TOKEN") or "").strip()
+    if not token:
+        from bot.console import chat
+
+        chat(
+            lambda: load_searcher(data_dir, model),
+            top_k,
+            open_log(data_dir, create=True) if log_questions else None,
+        )
+        return
+    from bot.health import run_lock
+    from index.embed import chosen_backend
+    from index.store import read_manifest
+
+    logging.getLogger("bot").setLevel(logging.INFO)  # the bot's own news: start-up, outages
+
+    try:
+        chosen_backend()  # fail before connecting when a setting is wrong
+        read_manifest(data_dir)  # or when there is no index
+        with run_lock(data_dir):
+            serve(token, data_dir, model, top_k, max_rate, log_questions is not False)
+    except ArchiveError as error:
+        raise fail(error) from error
+
+
+def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float, log: bool) -> None:
+    """Run the Telegram bot until it is stopped; a failure to connect ends in one line."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import DEFAULT_BASE_URL, build_application, run_bot
+
+    base_url = settings.value("TELEGRAM_API_BASE_URL") or DEFAULT_BASE_URL
+    application = build_application(
+        token,
+        data_dir,
+        model,
+        base_url=base_url,
+        top_k=top_k,
+        moderators=moderators(),
+        retention_days=retention_days(),
+        max_rate=max_rate,
+        log=log,
+    )
+    click.echo(f"Connecting to the Bot API at {base_url} … (Ctrl-C stops the bot)", err=True)
+    try:
+        run_bot(token, application)
+    except InvalidToken:
+        raise click.ClickException(
+            "Telegram rejected the token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
+        ) from None
+    except NetworkError as error:
+        raise click.ClickException(
+            f"cannot reach the Bot API at {base_url} ({type(error).__name__})"
+        ) from None
+
+
+@click.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+def status(data_dir: Path, as_json: bool) -> None:
+    """Say whether a bot runs on the data dir, and what it serves.
+
+    Exits with 0 when a bot runs on the data dir and polled Telegram within the last two
+    minutes, else 1: usable as a health check by systemd or a monitor.
+
+    \b
+    Examples:
+      archive-bot status
+      archive-bot status --json --data-dir /var/lib/archive-bot
+    """
+    from bot.health import status as read_report
+    from bot.health import status_lines
+
+    report = read_report(data_dir)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        click.echo("\n".join(status_lines(report, data_dir)))
+    sys.exit(0 if report["healthy"] else 1)
+
+
+@click.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option
+def backup(dest: Path, data_dir: Path) -> None:
+    """Copy the query log, its key and the current index to DEST, while the bot runs.
+
+    DEST must not exist yet (or be empty); it becomes a data dir of its own, owner-only, that
+    `logs` and `ask` can read with --data-dir DEST. The copy is consistent (SQLite's online
+    backup; the index copied under the build lock) and holds no question past retention.
+    inbox.db is left out: it holds Telegram ids. A key given in ARCHIVE_BOT_LOG_SECRET is not
+    written anywhere: keep it with the backup yourself. Restoring: see README, "Backups".
+    Interrupted (Ctrl-C, SIGTERM, a failing disk), it leaves nothing behind; what a killed
+    backup left (SIGKILL) is removed by the next one into the same folder.
+
+    \b
+    Examples:
+      archive-bot backup /var/backups/archive-bot/$(date +%F)
+      archive-bot backup ~/copy --data-dir /var/lib/archive-bot
+    """
+    from bot.backup import backup as copy_data_dir
+    from index.errors import ArchiveError
+
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise click.BadParameter(f"{dest} exists and is not empty: give a new directory")
+    try:
+        manifest, copied = copy_data_dir(data_dir, dest, retention_days())
+    except ArchiveError as error:
+        raise fail(error) from None
+    click.echo(
+        f"backed up to {dest}: the index ({manifest['passages']} passages, built "
+        f"{manifest['built_at']})"
+        + (
+            f", the query log ({copied} question{'s' * (copied != 1)}) and its key"
+            if copied is not None
+            else ""
+        )
+    )
+    if copied is not None and settings.value("ARCHIVE_BOT_LOG_SECRET"):
+        click.echo("the key is in ARCHIVE_BOT_LOG_SECRET, not in the backup: keep it with it")
