@@ -130,7 +130,6 @@ def write_index(
         The manifest of the new index.
     """
     import faiss
-    import sqlite_utils
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -142,60 +141,7 @@ def write_index(
             index, kind = vector_index(model_vectors)
             faiss.write_index(index, str(staging / vector_file(number)))
 
-        db = sqlite_utils.Database(staging / DATABASE)
-        counts = {d.id: 0 for d in documents}
-        for passage in passages:
-            counts[passage.doc_id] += 1
-        db["documents"].insert_all(
-            (
-                {
-                    **d.metadata(),
-                    "text": d.text,
-                    "sha256": d.sha256,
-                    "passages": counts[d.id],
-                    "catalogue_id": d.catalogue_id,
-                }  # fmt: skip
-                for d in documents
-            ),
-            pk="id",
-            columns={"catalogue_id": str},
-        )
-        folded = [keyword_text(p.search_text) for p in passages]
-        document_frequency = Counter(word for text in folded for word in set(words(text)))
-        db["terms"].insert_all(
-            ({"term": term, "df": df} for term, df in document_frequency.items()),
-            pk="term",
-            columns={"term": str, "df": int},
-        )
-        db["names"].create({"name": str}, pk="name")  # an empty archive has none
-        db["names"].insert_all({"name": name} for name in archive_names(p.text for p in passages))
-        db["passages"].insert_all(
-            (
-                {
-                    "id": row,
-                    "passage_id": p.passage_id,
-                    "doc_id": p.doc_id,
-                    "paragraph": p.paragraph,
-                    "part": p.part,
-                    "section": p.section,
-                    "heading": p.heading,
-                    "page": p.page,
-                    "scanned": int(p.scanned),
-                    "start": p.start,
-                    "end": p.end,
-                    "text": p.text,
-                    "folded": folded[row],
-                    "cyrillic": int(mostly_cyrillic(p.text)),
-                }
-                for row, p in enumerate(passages)
-            ),
-            pk="id",
-            columns={"section": str, "heading": str, "page": int, "scanned": int, "cyrillic": int},
-        )
-        db["passages"].create_index(["passage_id"], unique=True)
-        db["passages"].create_index(["doc_id", "paragraph"])
-        db["passages"].enable_fts(["folded"], tokenize=FTS_TOKENIZER)
-        db.close()
+        write_database(staging / DATABASE, documents, passages)
 
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -230,6 +176,68 @@ def write_index(
         raise
     remove_stale(data_dir, keep={target.name, previous.name if previous else ""})
     return manifest
+
+
+def write_database(path: Path, documents: list[Document], passages: list[Passage]) -> None:
+    """Write an index's SQLite database at `path`: the documents with their texts, the
+    passages (row = vector row) with their folded text and its full-text index, the words'
+    document frequencies and the names the archive writes with a capital."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(path)
+    counts = {d.id: 0 for d in documents}
+    for passage in passages:
+        counts[passage.doc_id] += 1
+    db["documents"].insert_all(
+        (
+            {
+                **d.metadata(),
+                "text": d.text,
+                "sha256": d.sha256,
+                "passages": counts[d.id],
+                "catalogue_id": d.catalogue_id,
+            }  # fmt: skip
+            for d in documents
+        ),
+        pk="id",
+        columns={"catalogue_id": str},
+    )
+    folded = [keyword_text(p.search_text) for p in passages]
+    document_frequency = Counter(word for text in folded for word in set(words(text)))
+    db["terms"].insert_all(
+        ({"term": term, "df": df} for term, df in document_frequency.items()),
+        pk="term",
+        columns={"term": str, "df": int},
+    )
+    db["names"].create({"name": str}, pk="name")  # an empty archive has none
+    db["names"].insert_all({"name": name} for name in archive_names(p.text for p in passages))
+    db["passages"].insert_all(
+        (
+            {
+                "id": row,
+                "passage_id": p.passage_id,
+                "doc_id": p.doc_id,
+                "paragraph": p.paragraph,
+                "part": p.part,
+                "section": p.section,
+                "heading": p.heading,
+                "page": p.page,
+                "scanned": int(p.scanned),
+                "start": p.start,
+                "end": p.end,
+                "text": p.text,
+                "folded": folded[row],
+                "cyrillic": int(mostly_cyrillic(p.text)),
+            }
+            for row, p in enumerate(passages)
+        ),
+        pk="id",
+        columns={"section": str, "heading": str, "page": int, "scanned": int, "cyrillic": int},
+    )
+    db["passages"].create_index(["passage_id"], unique=True)
+    db["passages"].create_index(["doc_id", "paragraph"])
+    db["passages"].enable_fts(["folded"], tokenize=FTS_TOKENIZER)
+    db.close()
 
 
 def adopt_copied_index(data_dir: Path) -> None:
