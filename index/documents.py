@@ -27,7 +27,8 @@ from index.errors import ArchiveError
 from index.formats import CONVERT, FORMATS, MARKDOWN_HEADINGS
 from index.headings import first_heading
 from index.languages import detect_language
-from index.reading import Limits, Reader
+from index.limits import Limits
+from index.reading import Reader
 
 logger = logging.getLogger(__name__)
 

@@ -15,15 +15,12 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
 
 import yaml
 
 from index.headings import heading
+from index.limits import MB, Limits
 from index.normalize import latin_lookalikes
-
-if TYPE_CHECKING:
-    from index.reading import Limits
 
 #: Formats whose headings are Markdown `#` lines after extraction.
 MARKDOWN_HEADINGS = {".md", ".html", ".htm", ".docx", ".odt", ".epub", ".pdf"}
@@ -71,7 +68,6 @@ _FURNITURE = [
     )
 ]
 FRONT_MATTER_BYTES = 64 * 1024  # YAML front matter is a few lines of metadata
-_MB = 1024 * 1024
 
 
 @dataclass
@@ -97,7 +93,7 @@ def extract(
         Exception: whatever a parsing library raises on a damaged file (see index.reading).
     """
     suffix = suffix.lower()
-    if len(raw) > limits.file_mb * _MB:
+    if len(raw) > limits.file_mb * MB:
         raise ValueError(f"the file is over the limit of {limits.file_mb} MB (file_mb)")
     if suffix == ".pdf":
         extracted = _pdf(raw, ocr_page)
@@ -117,7 +113,7 @@ def extract(
             extracted = Extracted(text, metadata, body_start)
         else:
             extracted = Extracted(text)
-    if len(extracted.text) > limits.text_mb * _MB:
+    if len(extracted.text) > limits.text_mb * MB:
         raise ValueError(f"it holds more than {limits.text_mb} MB of text (text_mb)")
     if not extracted.text[extracted.body_start :].strip():
         raise ValueError("no text" + (" (a blank scan?)" if extracted.scanned else ""))
@@ -750,14 +746,14 @@ def _check_zip(raw: bytes, limits: Limits) -> None:
     for member in members:
         total += member.file_size
         ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size > _MB and ratio > limits.zip_ratio:
+        if member.file_size > MB and ratio > limits.zip_ratio:
             raise ValueError(
                 f"its part {member.filename!r} inflates {ratio:.0f} times "
                 f"(limit {limits.zip_ratio}, zip_ratio): a zip bomb?"
             )
-    if total > limits.unzipped_mb * _MB:
+    if total > limits.unzipped_mb * MB:
         raise ValueError(
-            f"it unpacks to {total / _MB:.0f} MB (limit {limits.unzipped_mb} MB, unzipped_mb)"
+            f"it unpacks to {total / MB:.0f} MB (limit {limits.unzipped_mb} MB, unzipped_mb)"
         )
 
 

@@ -6,7 +6,7 @@ file. Whatever a file does to its
 parser (an error of any library, RecursionError, MemoryError, a crash, an endless loop), that
 file becomes unreadable with one line saying why, and the next file is read as usual. The
 bounds checked before parsing (file size, zip members, front matter) live in `index.formats`;
-their values, and the worker's, are the `Limits` below, set with ARCHIVE_BOT_READ_LIMITS.
+their values, and the worker's, are the `Limits` of `index.limits`.
 """
 
 from __future__ import annotations
@@ -20,52 +20,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
-from index import settings
-from index.errors import ArchiveError
 from index.formats import Extracted, extract
+from index.limits import LIMITS_VARIABLE, MB, Limits
 
 logger = logging.getLogger(__name__)
 
-LIMITS_VARIABLE = "ARCHIVE_BOT_READ_LIMITS"
-MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on reading one file. The defaults let a 500-page report and a 50 MB paragraph in."""
-
-    file_mb: int = 256  # size of the file on disk
-    text_mb: int = 256  # text extracted from it (characters, in millions)
-    unzipped_mb: int = 512  # all members of a .docx together, uncompressed
-    zip_ratio: int = 100  # uncompressed / compressed size of one zip member over 1 MB
-    seconds: int = 300  # time to read it
-    memory_mb: int = 2048  # address space of the worker process that reads it
-
-    @classmethod
-    def from_environ(cls) -> Limits:
-        """Return the limits, with those ARCHIVE_BOT_READ_LIMITS sets ("seconds=60,memory_mb=1024").
-
-        Raises:
-            ArchiveError: the variable names an unknown limit or a value that is not a
-                positive whole number.
-        """
-        value = settings.value(LIMITS_VARIABLE) or ""
-        known = {f.name for f in fields(cls)}
-        limits = {}
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            name, _, number = part.partition("=")
-            name, number = name.strip(), number.strip()
-            if name not in known or not number.isascii() or not number.isdigit() or not int(number):
-                raise ArchiveError(
-                    f"{LIMITS_VARIABLE}: {part!r} is not NAME=NUMBER with a positive whole "
-                    f"number and NAME one of {', '.join(sorted(known))}"
-                )
-            limits[name] = int(number)
-        return cls(**limits)
 
 
 def _serve(requests: BinaryIO, replies: BinaryIO, limits: Limits) -> None:

@@ -37,7 +37,7 @@ from index.build import build_index  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
 from index.evaluate import evaluate, parse_question  # noqa: E402
 from index.formats import _html, _HTMLText, extract  # noqa: E402
-from index.reading import Limits  # noqa: E402
+from index.limits import Limits  # noqa: E402
 from index.search import Searcher  # noqa: E402
 from index.store import IndexStore  # noqa: E402
 from tests.realistic import (  # noqa: E402

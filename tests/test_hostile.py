@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from index.build import build_index
 from index.documents import load_catalogue, load_corpus, printable
-from index.reading import Limits
+from index.limits import Limits
 from index.store import IndexStore
 
 from .test_formats import make_pdf
