@@ -28,3 +28,11 @@ def test_every_command_is_documented(command: str):
 
 def test_setup_is_two_commands():
     assert "make run" in README and "make test" in README
+
+
+def test_the_command_reference_is_current():
+    from bot.cli.reference import REFERENCE, reference
+
+    assert REFERENCE.read_text(encoding="utf-8") == reference(), (
+        "docs/commands.md is out of date: run `.venv/bin/python -m bot.cli.reference`"
+    )
