@@ -13,19 +13,21 @@ from bot.querylog import QueryLog
 from index.store import IndexStore
 
 
-def remember_texts(log: QueryLog, store: IndexStore) -> None:
-    """Record the text of each label's passage that the log lacks (labels made before the log
-    kept texts), from `store`, the index the labels were made on."""
-    for label in log.labelled_passages():
+def remember_texts(log: QueryLog, store: IndexStore, labels: list[dict]) -> None:
+    """Record the text of each of `labels` (`log.labelled_passages()`) whose passage's text the
+    log lacks (labels made before the log kept texts), from `store`, the index the labels were
+    made on."""
+    for label in labels:
         if label["text"] is None and (passage := store.passage(label["passage_id"])):
             log.move_label(label["id"], label["passage_id"], passage.text)
 
 
-def follow(log: QueryLog, store: IndexStore) -> tuple[int, list[dict]]:
-    """Keep each label on its passage's text in the rebuilt `store`, in the same document if
-    it has one; return how many labels moved and the stale labels (their text is gone)."""
+def follow(log: QueryLog, store: IndexStore, labels: list[dict]) -> tuple[int, list[dict]]:
+    """Keep each of `labels` (`log.labelled_passages()`) on its passage's text in the rebuilt
+    `store`, in the same document if it has one; return how many labels moved and the stale
+    labels (their text is gone)."""
     moved, stale = 0, []
-    for label in log.labelled_passages():
+    for label in labels:
         passage = store.passage(label["passage_id"])
         if label["text"] is None or (passage is not None and passage.text == label["text"]):
             continue

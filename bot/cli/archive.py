@@ -66,7 +66,7 @@ def index(
     from index.errors import ArchiveError
 
     if not dry_run:
-        with_labels(data_dir, remember_texts)
+        with_labels(data_dir, remember_texts, which=lambda label: label["text"] is None)
     with contextlib.ExitStack() as bars:
         try:
             report = build_index(
@@ -158,9 +158,10 @@ def print_report(report, dry_run: bool, as_json: bool, verbose: bool) -> None:
             click.echo("(--verbose lists the files)")
 
 
-def with_labels(data_dir: Path, work):
-    """Return `work(log, index)` on the query log of `data_dir` and its current index, or None
-    when there is no log, no label on a passage or no index; a log that cannot be opened is
+def with_labels(data_dir: Path, work, which=lambda label: True):
+    """Return `work(log, index, labels)` on the query log of `data_dir`, its current index and
+    the log's labels on passages (those `which` accepts), or None when there is no log, no such
+    label or no index: the index is opened only for labels. A log that cannot be opened is
     named and left alone."""
     from bot.querylog import LOG_FILE
 
@@ -172,8 +173,9 @@ def with_labels(data_dir: Path, work):
         click.echo(f"labels not checked: {error.message}", err=True)
         return None
     try:
-        if log.labelled_passages() and (store := open_store(data_dir, required=False)):
-            return work(log, store)
+        labels = [label for label in log.labelled_passages() if which(label)]
+        if labels and (store := open_store(data_dir, required=False)):
+            return work(log, store, labels)
         return None
     finally:
         log.close()
