@@ -193,10 +193,9 @@ def open_log(state: BotState) -> None:
     try:
         state.log = QueryLog(state.data_dir, state.retention_days)
         removed = state.log.purge()
-    except (OSError, RuntimeError, sqlite3.Error) as error:
+    except ArchiveError as error:
         raise ArchiveError(
-            f"the query log cannot be opened: {error}. Fix that, or run with --no-log to "
-            "answer without logging questions"
+            f"{error}. Fix that, or run with --no-log to answer without logging questions"
         ) from None
     if removed:
         logger.info("purged %d logged questions older than %d days", removed, state.retention_days)

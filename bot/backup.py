@@ -9,7 +9,6 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from bot.copies import partial_dir
@@ -32,11 +31,7 @@ def backup(data_dir: Path, dest: Path, retention_days: int) -> tuple[dict, int |
                 manifest = copy_index(data_dir, partial)
             copied = None
             if (data_dir / LOG_FILE).exists():
-                try:
-                    log = QueryLog(data_dir, retention_days)
-                except (OSError, RuntimeError, sqlite3.Error) as error:
-                    problem = f"cannot open the query log in {data_dir}: {error}"
-                    raise ArchiveError(problem) from None
+                log = QueryLog(data_dir, retention_days)
                 try:
                     copied = log.backup(partial)
                 finally:

@@ -6,13 +6,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 import yaml
 from click.testing import CliRunner
 
-from bot import querylog
 from bot.answering import answer
 from bot.cli import cli
-from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog, public_copy
+from bot.querylog import LOG_FILE, SCHEMA_VERSION, SECRET_FILE, QueryLog, public_copy
+from bot.querylog import log as querylog
+from bot.querylog.migrations import MIGRATIONS
+from index.errors import ArchiveError
 
 from .conftest import LETTER_ID
 
@@ -334,14 +337,14 @@ def test_forgotten_and_purged_questions_leave_no_trace_on_disk(tmp_path: Path):
 @pytest.mark.parametrize("content", ["", "   \n", "00ff", "not hex at all"])
 def test_an_empty_or_short_pseudonym_key_is_refused(tmp_path: Path, content: str):
     (tmp_path / SECRET_FILE).write_text(content)
-    with pytest.raises(RuntimeError, match="log-secret"):
+    with pytest.raises(ArchiveError, match="log-secret"):
         QueryLog(tmp_path)
     assert not (tmp_path / LOG_FILE).exists()  # nothing is logged under a weak key
 
 
 def test_a_short_key_in_the_environment_is_refused(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "short")
-    with pytest.raises(RuntimeError, match="ARCHIVE_BOT_LOG_SECRET"):
+    with pytest.raises(ArchiveError, match="ARCHIVE_BOT_LOG_SECRET"):
         QueryLog(tmp_path)
 
 
@@ -353,7 +356,7 @@ def test_the_key_is_written_whole_or_not_at_all(tmp_path: Path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "write", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(ArchiveError, match="No space"):
         QueryLog(tmp_path)
     monkeypatch.setattr(os, "write", real_write)
     assert [p.name for p in tmp_path.iterdir()] == []
@@ -421,7 +424,7 @@ def test_an_unwritable_shared_memory_file_is_refused_at_open(tmp_path: Path):
     if subprocess.run(["chattr", "+i", str(shm)], capture_output=True).returncode:
         pytest.skip("chattr +i is not available here")
     try:
-        with pytest.raises(RuntimeError, match="logs.db-shm cannot be written"):
+        with pytest.raises(ArchiveError, match="logs.db-shm cannot be written"):
             QueryLog(tmp_path)
     finally:
         subprocess.run(["chattr", "-i", str(shm)], check=True)
@@ -496,14 +499,55 @@ def test_labels_outlive_retention_and_go_with_forget(data_dir: Path):
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
 
 
-def test_a_log_of_schema_1_keeps_its_labels(tmp_path: Path):
-    log = QueryLog(tmp_path)
-    asked = log.record(query="Tokaev", found=True, passages=[], latency_ms=1, chat_type="group")
-    log.db.execute("update queries set label = 'x#1.1' where id = ?", [asked])
-    log.db.execute("drop table labels")
-    log.db.execute("pragma user_version = 1")
+def older_log(data_dir: Path, version: int) -> sqlite_utils.Database:
+    """A log as archive-bot made it at schema `version`, before the steps had names."""
+    QueryLog(data_dir).close()  # its key
+    (data_dir / LOG_FILE).unlink()
+    db = sqlite_utils.Database(data_dir / LOG_FILE)
+    steps = MIGRATIONS.pending(db)
+    if version < SCHEMA_VERSION:
+        MIGRATIONS.apply(db, stop_before=steps[version].name)
+    else:
+        MIGRATIONS.apply(db)
+    db.execute("drop table _sqlite_migrations")
+    db.execute(f"pragma user_version = {version}")
+    return db
+
+
+def schema(path: Path) -> set:
+    with sqlite3.connect(path) as db:
+        tables = db.execute("select name, sql from sqlite_master where type != 'table'").fetchall()
+        columns = {
+            (table, column[1])
+            for (table,) in db.execute("select name from sqlite_master where type = 'table'")
+            for column in db.execute(f"pragma table_info({table})")
+        }
+    return set(tables) | columns
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION + 1))
+def test_a_log_of_every_older_schema_becomes_the_schema_of_a_new_log(tmp_path: Path, version):
+    QueryLog(tmp_path / "new").close()
+    db = older_log(tmp_path / "old", version)
+    db["queries"].insert({"time": "2026-01-01T00:00:00Z", "query": "Tokaev", "found": 1,
+                          "label": "x#1.1", "out_of_scope": None, "passages": "[]"})  # fmt: skip
+    db.close()
+    log = QueryLog(tmp_path / "old")
+    if version == 1:
+        assert log.labels()[0]["passage_id"] == "x#1.1"  # a label of schema 1 is kept
+    assert log.rows()[0]["outcome"] == "answered" and not log.rows()[0]["out_of_scope"]
     log.close()
-    assert QueryLog(tmp_path).labels()[0]["passage_id"] == "x#1.1"
+    assert schema(tmp_path / "old" / LOG_FILE) == schema(tmp_path / "new" / LOG_FILE)
+    with sqlite3.connect(tmp_path / "old" / LOG_FILE) as db:
+        assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_log_of_a_newer_archive_bot_is_refused_and_left_alone(tmp_path: Path):
+    older_log(tmp_path, SCHEMA_VERSION).execute(f"pragma user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ArchiveError, match=f"schema version {SCHEMA_VERSION + 1} is of a newer"):
+        QueryLog(tmp_path)
+    with sqlite3.connect(tmp_path / LOG_FILE) as db:
+        assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION + 1
 
 
 def test_the_datasette_view_hides_pseudonyms_and_every_canned_query_runs(

@@ -61,7 +61,7 @@ def index(
       archive-bot index --full                 # rebuild everything
       archive-bot index --wait                 # from cron: queue behind a running build
     """
-    from bot.labels import follow, remember_texts
+    from bot.querylog.labels import follow, remember_texts
     from index.build import build_index
     from index.errors import ArchiveError
 

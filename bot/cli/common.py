@@ -169,9 +169,8 @@ def open_log(data_dir: Path, create: bool = False):
     Only what writes questions (`--log`) may create a log: a mistyped `--data-dir` given to
     a reviewing command must not make a new, empty one.
     """
-    import sqlite3
-
     from bot.querylog import LOG_FILE, QueryLog
+    from index.errors import ArchiveError
 
     if not create and not (data_dir / LOG_FILE).exists():
         raise click.BadParameter(
@@ -181,8 +180,8 @@ def open_log(data_dir: Path, create: bool = False):
         )
     try:
         return QueryLog(data_dir, retention_days())
-    except (OSError, RuntimeError, sqlite3.Error) as error:
-        raise click.ClickException(f"cannot open the query log in {data_dir}: {error}") from None
+    except ArchiveError as error:
+        raise fail(error) from error
 
 
 def load_searcher(data_dir: Path, model: str):

@@ -9,7 +9,7 @@ it is reported, never pointed at another sentence.
 
 from __future__ import annotations
 
-from bot.querylog import QueryLog
+from bot.querylog.log import QueryLog
 from index.store import IndexStore
 
 

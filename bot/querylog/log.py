@@ -1,46 +1,36 @@
-"""The query log: what askers asked and whether it was answered, never who they are.
+"""The query log's database: one background writer, reads beside it, and the askers' deletions.
 
-One SQLite database, `logs.db` in the data dir (apart from the index, so reindexing never
-touches it), written with sqlite-utils in WAL mode. Askers appear only as a pseudonym: an
-HMAC-SHA256 of their Telegram user id under a secret key of this installation, so the log
-groups one asker's questions (for /forget) without holding an id, a name or a username.
-Rows older than the retention period are purged. Logging never costs an answer: the bot hands
-its writes to one background writer (`submit`) through a bounded queue, and a database that
-cannot be written (locked, full, read-only) loses those entries with a counted warning.
+`logs.db` in the data dir, written with sqlite-utils in WAL mode. The bot hands its writes to
+one background writer (`submit`) through a bounded queue, and a database that cannot be
+written (locked, full, read-only) loses those entries with a counted warning.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
 import queue
-import secrets
 import sqlite3
-import statistics
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from bot.answering import Answer
 from bot.copies import sweep
-from index import settings
-from index.normalize import tokens
+from bot.querylog import keys
+from bot.querylog.migrations import migrate
+from bot.querylog.stats import summary
+from index.errors import ArchiveError
 
 logger = logging.getLogger(__name__)
 
 LOG_FILE = "logs.db"
-SECRET_FILE = "log-secret"
-# 2: labels in their own table, apart from retention; 3: `questions` view; 4: `outcome`
-SCHEMA_VERSION = 5
 DEFAULT_RETENTION_DAYS = 90
 # Everything but the asker's pseudonym, which never leaves the database.
 PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "outcome", "passages",
@@ -49,105 +39,10 @@ PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "outc
 BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
 WRITE_QUEUE = 1000  # writes waiting for the background writer; beyond it they are dropped
 DROPS_REPORTED_EVERY = 100  # a warning at the first dropped entry, then at every 100th
-SECRET_BYTES = 32  # the pseudonym key: 256 random bits
-MIN_SECRET_CHARS = 32  # a key given in ARCHIVE_BOT_LOG_SECRET
 
 
 def utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def load_secret(data_dir: Path) -> bytes:
-    """Return the installation's pseudonym key: ARCHIVE_BOT_LOG_SECRET, or a file made once.
-
-    A new key is made only together with a new, empty log: under an existing log it would
-    cut every logged question off from its asker's /forget.
-
-    Raises:
-        RuntimeError: the key is empty or short; nothing may be logged under it (with a weak
-            key, anyone holding the log could recover user ids by trying them all). Or the
-            log exists and its key does not (a restore without `log-secret`).
-        OSError: a new key file could not be written (nothing is left half-written).
-    """
-    if value := settings.value("ARCHIVE_BOT_LOG_SECRET"):
-        if len(value) < MIN_SECRET_CHARS:
-            raise RuntimeError(
-                f"ARCHIVE_BOT_LOG_SECRET is shorter than {MIN_SECRET_CHARS} characters; make "
-                "one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
-            )
-        return value.encode()
-    path = data_dir / SECRET_FILE
-    if not path.exists() and (data_dir / LOG_FILE).exists():
-        raise RuntimeError(
-            f"{data_dir / LOG_FILE} has no key ({SECRET_FILE} is missing, and "
-            "ARCHIVE_BOT_LOG_SECRET is not set): restore the key from the backup the log came "
-            f"from, or move {LOG_FILE} away to start a new, empty log"
-        )
-    if not path.exists():
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        write_secret(path)
-    try:
-        secret = bytes.fromhex(path.read_text().strip())
-    except ValueError:
-        secret = b""
-    if len(secret) < SECRET_BYTES:
-        raise RuntimeError(
-            f"the pseudonym key {path} is empty or damaged, so questions are not logged; "
-            "restore it from a backup, or delete it together with logs.db to start a new log"
-        )
-    return secret
-
-
-def public_copy(data_dir: Path, target: Path) -> None:
-    """Write the log of `data_dir` without the askers' pseudonyms to `target` (new, 0600).
-
-    What moderators browse (datasette): the `queries` table with PUBLIC_COLUMNS only, the
-    `labels` table and the `questions` view. No URL or SQL run on it can reach a pseudonym.
-    """
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    copy = sqlite3.connect(f"file:{target}", uri=True)
-    try:
-        copy.execute("attach database ? as live", [f"file:{data_dir / LOG_FILE}?mode=ro"])
-        copy.execute(
-            f"create table queries as select {', '.join(PUBLIC_COLUMNS)} from live.queries"
-        )
-        copy.execute("create table labels as select * from live.labels")
-        (view,) = copy.execute(
-            "select sql from live.sqlite_master where name = 'questions'"
-        ).fetchone()
-        copy.execute(view)
-        copy.commit()
-    finally:
-        copy.close()
-
-
-def write_secret(path: Path) -> None:
-    """Write a new random key to `path` atomically: whole and synced, or not at all.
-
-    The key goes to a temporary file first, then is linked into place, which fails rather than
-    replace a key another process made at the same moment.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = secrets.token_bytes(SECRET_BYTES).hex().encode()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            if os.write(descriptor, data) != len(data):
-                raise OSError(f"could not write the whole pseudonym key to {temporary}")
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-    finally:
-        temporary.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the new name survives a power cut too
-    finally:
-        os.close(directory)
 
 
 class QueryLog:
@@ -164,132 +59,48 @@ class QueryLog:
         retention_days: int = DEFAULT_RETENTION_DAYS,
         clock=time.time,
     ) -> None:
+        """Open the log of `data_dir`, making it (and its key) when there is none.
+
+        Raises:
+            ArchiveError: "cannot open the query log in DATA_DIR: " and why (its key is
+                missing or weak, its schema is newer, a file cannot be read or written).
+        """
         self.path = data_dir / LOG_FILE
         self.retention_days = retention_days
         self.clock = clock
-        self._secret = load_secret(data_dir)
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self._failing = False
         self.dropped = 0  # entries lost to an unwritable database or a full queue
         self._queue: queue.Queue[tuple | None] = queue.Queue(WRITE_QUEUE)
         self._writer: threading.Thread | None = None
-        sweep(data_dir)  # copies of the log a killed process left (bot.copies)
-        check_shared_memory(self.path)
-        new = not self.path.exists()
-        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
-        # Deleted questions are overwritten with zeros, not left in free pages (/forget, purge).
-        connection.execute("pragma secure_delete = on")
-        if new:
-            os.chmod(self.path, 0o600)
-        self.db = sqlite_utils.Database(connection)
-        self._create()
-        self._read_lock = threading.Lock()
-        self._reader = sqlite_utils.Database(
-            sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
-        )
-
-    def _create(self) -> None:
-        with self._lock:
-            if self.db["queries"].exists():
-                version = self.db.execute("pragma user_version").fetchone()[0]
-                if version == 1:
-                    self._add_labels()
-                if version in (1, 2, 3):
-                    self._add_outcome()
-                    self._add_view()
-                if version in (1, 2, 3, 4):
-                    self._add_label_text()
-                elif version != SCHEMA_VERSION:
-                    raise RuntimeError(
-                        f"{self.path} has schema version {version}, expected {SCHEMA_VERSION}"
-                    )
-                return
-            self.db.enable_wal()
-            self.db["queries"].create(
-                {
-                    "id": int,
-                    "time": str,
-                    "asker": str,
-                    "chat_type": str,
-                    "language": str,
-                    "query": str,
-                    "found": int,
-                    "outcome": str,
-                    "passages": str,
-                    "top_passage": str,
-                    "latency_ms": float,
-                    "feedback": str,
-                    "feedback_time": str,
-                    "label": str,
-                    "out_of_scope": int,
-                },
-                pk="id",
-                if_not_exists=True,
+        try:
+            self._secret = keys.load_secret(self.path)
+            sweep(data_dir)  # copies of the log a killed process left (bot.copies)
+            check_shared_memory(self.path)
+            new = not self.path.exists()
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
+            # Deleted questions are overwritten with zeros, not left in free pages (/forget, purge).
+            connection.execute("pragma secure_delete = on")
+            if new:
+                os.chmod(self.path, 0o600)
+            self.db = sqlite_utils.Database(connection)
+            try:
+                self.db.enable_wal()
+                with self._lock:
+                    migrate(self.db)
+            except BaseException:
+                self.db.close()
+                raise
+            self._reader = sqlite_utils.Database(
+                sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
             )
-            self.db["queries"].create_index(["time"], if_not_exists=True)
-            self.db["queries"].create_index(["asker"], if_not_exists=True)
-            self._add_labels()
-            self._add_view()
-
-    def _add_labels(self) -> None:
-        """Create the labels table (schema 2), holding the labels a log of schema 1 had.
-
-        A label is a moderator's decision to keep a question as a test case: the question's
-        text, its day and the label only, never the asker. Retention leaves labels alone;
-        /forget deletes them while they are still linked to the asker's logged question.
-        """
-        self.db["labels"].create(
-            {"id": int, "query_id": int, "day": str, "query": str, "passage_id": str,
-             "out_of_scope": int, "text": str},
-            pk="id",
-            if_not_exists=True,
-        )  # fmt: skip
-        self.db["labels"].create_index(["query_id"], if_not_exists=True)
-        self.db.execute(
-            "insert into labels (query_id, day, query, passage_id, out_of_scope) "
-            "select id, substr(time, 1, 10), query, label, coalesce(out_of_scope, 0) "
-            "from queries where label is not null or out_of_scope = 1"
-        )
-        self.db.execute("update queries set out_of_scope = 0 where out_of_scope is null")
-
-    def _add_label_text(self) -> None:
-        """Add the labels' `text` column (schema 5): the labelled passage's text, which the
-        label follows when an edit moves it (`labelled_passages`). Set for older labels by
-        the next `archive-bot index`, from the index they were made on."""
-        if "text" not in self.db["labels"].columns_dict:
-            self.db.execute("alter table labels add column text text")
-        self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
-
-    def _add_outcome(self) -> None:
-        """Add the `outcome` column (schema 4): answered, closest or none (see index.search).
-
-        Questions logged before it have none: the view tells them by `found` alone.
-        """
-        if "outcome" not in self.db["queries"].columns_dict:
-            self.db.execute("alter table queries add column outcome text")
-        self.db.execute("drop view if exists questions")
-
-    def _add_view(self) -> None:
-        """Create the `questions` view (schema 3): the log as moderators browse it (datasette).
-
-        Words instead of codes, passage ids one per line, and no pseudonym.
-        """
-        self.db.execute(
-            "create view if not exists questions as select id, time, chat_type, language, "
-            "query, coalesce(outcome, case found when 1 then 'answered' else 'not answered' "
-            "end) as outcome, "
-            "case feedback when 'up' then 'liked' when 'down' then 'disliked' else '' end "
-            "as feedback, "
-            "latency_ms, (select group_concat(json_extract(value, '$.id'), char(10)) "
-            "from json_each(passages)) as passages, label, "
-            "case out_of_scope when 1 then 'out of scope' else '' end as out_of_scope "
-            "from queries"
-        )
-        self.db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+        except (OSError, RuntimeError, sqlite3.Error) as error:
+            raise ArchiveError(f"cannot open the query log in {data_dir}: {error}") from None
 
     def pseudonym(self, user_id: int) -> str:
         """Return the asker's pseudonym: stable per installation, not reversible without the key."""
-        return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:24]
+        return keys.pseudonym(self._secret, user_id)
 
     def _write(self, action, *args):
         """Run a write; on a database error warn, count the loss, return None, and go on."""
@@ -545,33 +356,9 @@ class QueryLog:
         return _public(found[0]) if found else None
 
     def stats(self, days: int = 30) -> dict:
-        """Return the moderators' summary of the last `days` days.
-
-        Totals, then the same figures per day, per ISO week, per language and per chat type;
-        the most asked questions in the askers' own words (the most common wording of each
-        question, questions told apart by their words, not by case or punctuation).
-        """
-        since = utc(self.clock() - days * 86400)
-        rows = self.rows(since=since, oldest_first=True)
-        first_day = datetime.fromtimestamp(self.clock(), UTC).date() - timedelta(days=days - 1)
-        dates = [first_day + timedelta(days=i) for i in range(days)]
-        by_day = _groups(rows, lambda r: r["time"][:10])
-        by_week = _groups(rows, lambda r: _week(datetime.fromisoformat(r["time"][:10]).date()))
-        weeks = dict.fromkeys(_week(date) for date in dates)
-        return {
-            "days": days,
-            **_figures(rows),
-            "per_day": {str(d): _figures(by_day.get(str(d), [])) for d in dates},
-            "per_week": {week: _figures(by_week.get(week, [])) for week in weeks},
-            "per_language": {
-                k: _figures(v) for k, v in _groups(rows, lambda r: r["language"] or "?").items()
-            },
-            "per_chat_type": {
-                k: _figures(v) for k, v in _groups(rows, lambda r: r["chat_type"] or "?").items()
-            },
-            "top_questions": _most_asked(rows),
-            "top_unanswered": _most_asked([r for r in rows if not r["found"]]),
-        }
+        """Return the moderators' summary of the last `days` days (bot.querylog.stats)."""
+        rows = self.rows(since=utc(self.clock() - days * 86400), oldest_first=True)
+        return summary(rows, datetime.fromtimestamp(self.clock(), UTC).date(), days)
 
     def labelled_passages(self) -> list[dict]:
         """Return the labels on a passage: id, query, passage_id, text (None if not known)."""
@@ -583,7 +370,7 @@ class QueryLog:
             )
 
     def move_label(self, label_id: int, passage_id: str, text: str) -> None:
-        """Point a label at `passage_id`, holding `text` (see bot.labels.follow)."""
+        """Point a label at `passage_id`, holding `text` (see bot.querylog.labels.follow)."""
 
         def update():
             self.db.execute(
@@ -600,11 +387,7 @@ class QueryLog:
         The copy is consistent while the bot writes (SQLite's online backup), owner-only, and
         holds nothing past retention: a backup must not bring back what a purge removed.
         """
-        key = self.path.with_name(SECRET_FILE)
-        if key.exists():
-            descriptor = os.open(dest / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(key.read_bytes())
+        keys.copy_secret(self.path, dest)
         os.close(os.open(dest / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         target = sqlite3.connect(dest / LOG_FILE)
         try:
@@ -661,40 +444,6 @@ def _passages(row: dict) -> list[dict]:
     return []
 
 
-def _groups(rows: list[dict], key: Callable[[dict], str]) -> dict[str, list[dict]]:
-    groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    return dict(sorted(groups.items()))
-
-
-def _week(date) -> str:
-    year, week, _ = date.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _figures(rows: list[dict]) -> dict:
-    """Questions, answered share, feedback and latency of some logged questions."""
-    latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
-    return {
-        "questions": len(rows),
-        "answered_share": (sum(r["found"] for r in rows) / len(rows)) if rows else None,
-        "thumbs_up": sum(r["feedback"] == "up" for r in rows),
-        "thumbs_down": sum(r["feedback"] == "down" for r in rows),
-        "latency_ms_median": statistics.median(latencies) if latencies else None,
-        "latency_ms_p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else None,
-    }
-
-
-def _most_asked(rows: list[dict], limit: int = 10) -> list[tuple[str, int]]:
-    """Return the most asked questions with their counts, each in its most common wording."""
-    wordings: dict[str, Counter] = {}
-    for row in rows:
-        wordings.setdefault(" ".join(tokens(row["query"])), Counter())[row["query"].strip()] += 1
-    ranked = sorted(wordings.values(), key=lambda c: -c.total())[:limit]
-    return [(counts.most_common(1)[0][0], counts.total()) for counts in ranked]
-
-
 def check_shared_memory(path: Path) -> None:
     """Refuse a database whose WAL index (`-shm`, shared memory) cannot be written.
 
@@ -714,3 +463,26 @@ def check_shared_memory(path: Path) -> None:
             f"{shm} cannot be written ({error.strerror}): make it writable, or delete it "
             "while nothing uses the log"
         ) from None
+
+
+def public_copy(data_dir: Path, target: Path) -> None:
+    """Write the log of `data_dir` without the askers' pseudonyms to `target` (new, 0600).
+
+    What moderators browse (datasette): the `queries` table with PUBLIC_COLUMNS only, the
+    `labels` table and the `questions` view. No URL or SQL run on it can reach a pseudonym.
+    """
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    copy = sqlite3.connect(f"file:{target}", uri=True)
+    try:
+        copy.execute("attach database ? as live", [f"file:{data_dir / LOG_FILE}?mode=ro"])
+        copy.execute(
+            f"create table queries as select {', '.join(PUBLIC_COLUMNS)} from live.queries"
+        )
+        copy.execute("create table labels as select * from live.labels")
+        (view,) = copy.execute(
+            "select sql from live.sqlite_master where name = 'questions'"
+        ).fetchone()
+        copy.execute(view)
+        copy.commit()
+    finally:
+        copy.close()

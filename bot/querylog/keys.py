@@ -1,0 +1,106 @@
+"""The askers' pseudonyms: an HMAC-SHA256 of their Telegram user id under this installation's key.
+
+The key is ARCHIVE_BOT_LOG_SECRET, or a random one made once in `log-secret` beside the log.
+Without the key, a pseudonym cannot be turned back into an id, even by trying them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from index import settings
+
+SECRET_FILE = "log-secret"
+SECRET_BYTES = 32  # the pseudonym key: 256 random bits
+MIN_SECRET_CHARS = 32  # a key given in ARCHIVE_BOT_LOG_SECRET
+
+
+def pseudonym(secret: bytes, user_id: int) -> str:
+    """Return the asker's pseudonym: stable per installation, not reversible without the key."""
+    return hmac.new(secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def load_secret(log_path: Path) -> bytes:
+    """Return the pseudonym key of the log at `log_path`: ARCHIVE_BOT_LOG_SECRET, or a file
+    beside the log, made once.
+
+    A new key is made only together with a new, empty log: under an existing log it would
+    cut every logged question off from its asker's /forget.
+
+    Raises:
+        RuntimeError: the key is empty or short; nothing may be logged under it (with a weak
+            key, anyone holding the log could recover user ids by trying them all). Or the
+            log exists and its key does not (a restore without `log-secret`).
+        OSError: a new key file could not be written (nothing is left half-written).
+    """
+    if value := settings.value("ARCHIVE_BOT_LOG_SECRET"):
+        if len(value) < MIN_SECRET_CHARS:
+            raise RuntimeError(
+                f"ARCHIVE_BOT_LOG_SECRET is shorter than {MIN_SECRET_CHARS} characters; make "
+                "one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value.encode()
+    path = log_path.with_name(SECRET_FILE)
+    if not path.exists() and log_path.exists():
+        raise RuntimeError(
+            f"{log_path} has no key ({SECRET_FILE} is missing, and "
+            "ARCHIVE_BOT_LOG_SECRET is not set): restore the key from the backup the log came "
+            f"from, or move {log_path.name} away to start a new, empty log"
+        )
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_secret(path)
+    try:
+        secret = bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        secret = b""
+    if len(secret) < SECRET_BYTES:
+        raise RuntimeError(
+            f"the pseudonym key {path} is empty or damaged, so questions are not logged; "
+            f"restore it from a backup, or delete it together with {log_path.name} to start a "
+            "new log"
+        )
+    return secret
+
+
+def write_secret(path: Path) -> None:
+    """Write a new random key to `path` atomically: whole and synced, or not at all.
+
+    The key goes to a temporary file first, then is linked into place, which fails rather than
+    replace a key another process made at the same moment.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = secrets.token_bytes(SECRET_BYTES).hex().encode()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            if os.write(descriptor, data) != len(data):
+                raise OSError(f"could not write the whole pseudonym key to {temporary}")
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the new name survives a power cut too
+    finally:
+        os.close(directory)
+
+
+def copy_secret(log_path: Path, dest: Path) -> None:
+    """Copy the key file of the log at `log_path`, if it has one, into the directory `dest`
+    (owner-only; an existing file there is never replaced)."""
+    key = log_path.with_name(SECRET_FILE)
+    if key.exists():
+        descriptor = os.open(dest / SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(key.read_bytes())
