@@ -39,7 +39,7 @@ $(DEV): $(STAMP) requirements-dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $(DEV)
 
-# Tesseract with its Russian, Kazakh and English data reads scans (index/formats.py), from
+# Tesseract with its Russian, Kazakh and English data reads scans (index/readers/ocr.py), from
 # Debian's packages; without them a scan is skipped with a message naming this command.
 OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

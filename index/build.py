@@ -32,8 +32,8 @@ from index.documents import (
 )
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
-from index.formats import FORMATS
 from index.passages import Passage, split_passages
+from index.readers import FORMATS
 from index.store import (
     CURRENT,
     FORMAT_VERSION,

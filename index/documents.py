@@ -24,11 +24,11 @@ from typing import NamedTuple
 import pathspec
 
 from index.errors import ArchiveError
-from index.formats import CONVERT, FORMATS, MARKDOWN_HEADINGS
 from index.headings import first_heading
 from index.languages import detect_language
 from index.limits import Limits
-from index.reading import Reader
+from index.readers import CONVERT, FORMATS, MARKDOWN_HEADINGS
+from index.readers.worker import Reader
 
 logger = logging.getLogger(__name__)
 

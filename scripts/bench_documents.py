@@ -36,8 +36,9 @@ from benchlib import publish  # noqa: E402
 from index.build import build_index  # noqa: E402
 from index.embed import load_embedder  # noqa: E402
 from index.evaluate import evaluate, parse_question  # noqa: E402
-from index.formats import _html, _HTMLText, extract  # noqa: E402
 from index.limits import Limits  # noqa: E402
+from index.readers import extract  # noqa: E402
+from index.readers.html import _HTMLText, read_html  # noqa: E402
 from index.search import Searcher  # noqa: E402
 from index.store import IndexStore  # noqa: E402
 from tests.realistic import (  # noqa: E402
@@ -101,7 +102,7 @@ def extraction_table() -> list[str]:
             for blocks in (
                 own_rules(page),
                 trafilatura_alone(page),
-                _html(page).text.split("\n\n"),
+                read_html(page).text.split("\n\n"),
             ):
                 text = "\n".join(blocks)
                 kept = sum(p in text for p in ARTICLES[lang].paragraphs)

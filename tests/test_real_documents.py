@@ -11,8 +11,8 @@ import pytest
 from bot.render import attribution_of
 from index.build import build_index
 from index.documents import load_corpus
-from index.formats import OCR_INSTALL
 from index.passages import split_passages
+from index.readers.ocr import OCR_INSTALL
 from index.search import Searcher
 from index.store import IndexStore
 

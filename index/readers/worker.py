@@ -1,12 +1,11 @@
 """Reading one file of the corpus, in isolation and in bounds.
 
-Every file is read by a worker process (`python -m index.reading`, started on first use,
+Every file is read by a worker process (`python -m index.readers.worker`, started on first use,
 reused, restarted after it dies) with a cap on its memory (RLIMIT_AS) and a time limit per
 file. Whatever a file does to its
 parser (an error of any library, RecursionError, MemoryError, a crash, an endless loop), that
-file becomes unreadable with one line saying why, and the next file is read as usual. The
-bounds checked before parsing (file size, zip members, front matter) live in `index.formats`;
-their values, and the worker's, are the `Limits` of `index.limits`.
+file becomes unreadable with one line saying why, and the next file is read as usual. Every
+bound, the worker's and those checked around parsing, is a `Limits` of `index.limits`.
 """
 
 from __future__ import annotations
@@ -24,11 +23,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
-from index.formats import Extracted, extract
 from index.limits import LIMITS_VARIABLE, MB, Limits
+from index.readers import Extracted, extract
 
 logger = logging.getLogger(__name__)
-
 
 
 def _serve(requests: BinaryIO, replies: BinaryIO, limits: Limits) -> None:
@@ -120,12 +118,7 @@ class Reader:
                 which, in a maintainer's words).
             OSError: the file cannot be opened.
         """
-        size = path.stat().st_size
-        if size > self.limits.file_mb * MB:
-            raise ValueError(
-                f"the file is {size / MB:.0f} MB, over the limit of {self.limits.file_mb} MB "
-                f"(file_mb in {LIMITS_VARIABLE})"
-            )
+        self.limits.check_file(path.stat().st_size)
         with self._lock:
             worker = self._worker()
             deadline = time.monotonic() + self.limits.seconds
@@ -203,10 +196,10 @@ class Reader:
     def _worker(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
             self._stop()
-            package_root = str(Path(__file__).resolve().parent.parent)
+            package_root = str(Path(__file__).resolve().parents[2])
             path = os.environ.get("PYTHONPATH")
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "index.reading", json.dumps(asdict(self.limits))],
+                [sys.executable, "-m", "index.readers.worker", json.dumps(asdict(self.limits))],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -1,0 +1,88 @@
+"""Scans: images (PNG, JPEG, TIFF) and PDF pages without a text layer, read by Tesseract.
+
+Russian, Kazakh and English data are tried together on every page; without Tesseract a scan
+is refused with the command that installs it (`make ocr` does it).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+from index.normalize import latin_lookalikes
+from index.readers.text import Extracted, rejoined
+
+OCR_LANGUAGES = "rus+kaz+eng"  # Tesseract's models, tried together on every page
+OCR_DPI = 300  # a scanned PDF page is rendered at this resolution for OCR
+OCR_INSTALL = "sudo apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz"
+
+
+def recognise(image: bytes) -> list[str]:
+    """Return the paragraphs Tesseract reads in an image (PNG, JPEG or TIFF bytes).
+
+    Tesseract separates paragraphs by blank lines; a paragraph's lines are joined, and a word
+    hyphenated at a line's end is joined again.
+
+    Raises:
+        ValueError: Tesseract or its Russian, Kazakh or English data is not installed (the
+            message says what to install), or it failed on the image.
+    """
+    import shutil
+    import subprocess
+
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        raise ValueError(f"a scan: its text needs OCR; install Tesseract: `{OCR_INSTALL}`")
+    done = subprocess.run(
+        [tesseract, "stdin", "stdout", "-l", OCR_LANGUAGES],
+        input=image,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        problem = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        hint = f"; install its data: `{OCR_INSTALL}`" if "language" in problem[0].lower() else ""
+        raise ValueError(f"OCR failed ({problem[0][:200]}){hint}")
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", done.stdout.decode("utf-8", "replace")):
+        text = ""
+        for line in (" ".join(line.split()) for line in block.splitlines()):
+            if not line:
+                continue
+            text = rejoined(text, line) or f"{text} {line}".strip()
+        if text:
+            paragraphs.append(latin_lookalikes(text))
+    return paragraphs
+
+
+def read_image(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Extracted:
+    """Read a scanned image by OCR: each frame (a TIFF holds several) is a page."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+
+    try:
+        picture = Image.open(io.BytesIO(raw))
+        frames = []
+        for frame in ImageSequence.Iterator(picture):
+            out = io.BytesIO()
+            frame.convert("RGB").save(out, "PNG")
+            frames.append(out.getvalue())
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"not a readable image ({type(error).__name__}: {error})") from error
+    pages = []
+    for frame in frames:
+        pages.append(recognise(frame))
+        if ocr_page:
+            ocr_page(len(frames))
+    return scanned_pages(pages)
+
+
+def scanned_pages(pages: list[list[str]]) -> Extracted:
+    """The text of pages read by OCR, each paragraph a block, each page marked scanned."""
+    text, starts = "", []
+    for paragraphs in pages:
+        if text and paragraphs:
+            text += "\n\n"
+        starts.append(len(text))
+        text += "\n\n".join(paragraphs)
+    return Extracted(text, pages=starts, scanned=list(range(1, len(pages) + 1)))
