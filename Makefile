@@ -86,29 +86,29 @@ $(VENV)/.bench-installed: $(DEV) requirements-bench.txt
 	touch $@
 
 bench: $(VENV)/.bench-installed
-	$(PY) scripts/bench_retrieval.py --write BENCHMARKS.md
-	$(PY) scripts/bench_latency.py --write BENCHMARKS.md
-	$(PY) scripts/bench_backends.py --write BENCHMARKS.md
-	$(PY) scripts/bench_index.py --write BENCHMARKS.md
-	$(PY) scripts/bench_bot.py --write BENCHMARKS.md
-	$(PY) scripts/bench_scale.py --write BENCHMARKS.md
-	$(PY) scripts/bench_long_paragraph.py --megabytes 1 --write BENCHMARKS.md
-	$(PY) scripts/bench_hostile.py --write BENCHMARKS.md
-	$(PY) scripts/bench_server.py --write BENCHMARKS.md
-	$(PY) scripts/bench_honest.py --write BENCHMARKS.md
-	$(PY) scripts/bench_documents.py --write BENCHMARKS.md
-	$(PY) scripts/bench_spelling.py --write BENCHMARKS.md
-	$(PY) scripts/bench_sentences.py --write BENCHMARKS.md
-	$(PY) scripts/external_sets.py
-	$(PY) scripts/bench_answerable.py --write BENCHMARKS.md
+	$(PY) -m scripts.bench_retrieval --write BENCHMARKS.md
+	$(PY) -m scripts.bench_latency --write BENCHMARKS.md
+	$(PY) -m scripts.bench_backends --write BENCHMARKS.md
+	$(PY) -m scripts.bench_index --write BENCHMARKS.md
+	$(PY) -m scripts.bench_bot --write BENCHMARKS.md
+	$(PY) -m scripts.bench_scale --write BENCHMARKS.md
+	$(PY) -m scripts.bench_long_paragraph --megabytes 1 --write BENCHMARKS.md
+	$(PY) -m scripts.bench_hostile --write BENCHMARKS.md
+	$(PY) -m scripts.bench_server --write BENCHMARKS.md
+	$(PY) -m scripts.bench_honest --write BENCHMARKS.md
+	$(PY) -m scripts.bench_documents --write BENCHMARKS.md
+	$(PY) -m scripts.bench_spelling --write BENCHMARKS.md
+	$(PY) -m scripts.bench_sentences --write BENCHMARKS.md
+	$(PY) -m scripts.external_sets
+	$(PY) -m scripts.bench_answerable --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed
-	$(PY) scripts/soak.py --minutes 10 --plot docs/soak.png --write BENCHMARKS.md
+	$(PY) -m scripts.soak --minutes 10 --plot docs/soak.png --write BENCHMARKS.md
 
 # The query log in a browser on http://127.0.0.1:8001, on this machine only: the questions
 # without pseudonyms, canned queries, and the quoted passages (bot/datasette.yml). Datasette
 # runs read-only SQL; it shows every logged question, so never expose the port.
 browse-logs: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check datasette==0.65.5
-	$(PY) scripts/browse_logs.py --data-dir $(DATA) --port 8001
+	$(PY) -m scripts.browse_logs --data-dir $(DATA) --port 8001

@@ -1,7 +1,7 @@
 """Answered, closest or none on real questions: today's judgement beside a top-1 threshold.
 
-    python scripts/external_sets.py                   # once: the sets, in data/external
-    python scripts/bench_answerable.py [--sets data/external] [--write BENCHMARKS.md]
+    python -m scripts.external_sets                   # once: the sets, in data/external
+    python -m scripts.bench_answerable [--sets data/external] [--write BENCHMARKS.md]
 
 Each set of `scripts/external_sets.py` is indexed (once, in its folder) and its questions
 searched. Per held-out half: hit@1; the share of questions whose right passage came first that
@@ -20,16 +20,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from index.build import build_index
+from index.embed import load_embedder
+from index.evaluate import first_hit, load_questions
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import passage_texts, peers, publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import passage_texts, peers, publish  # noqa: E402
-
-from index.build import build_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
-from index.evaluate import first_hit, load_questions  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
 
 SETS = {  # set: (its archive, what it asks)
     "xquad-en": ("xquad-en", "English questions, English articles"),
@@ -100,7 +98,7 @@ def main() -> None:
     embedder = load_embedder()
     lines = [
         "Held-out halves (split by article); each threshold is chosen on the tuning half. "
-        "\"answered | first\": answered among the questions whose right passage came first "
+        '"answered | first": answered among the questions whose right passage came first '
         "(issue 29's target: 0.95 or more; a threshold's is 0.95 on tuning by construction "
         "where a set has no unanswerable question).",
         "",

@@ -6,7 +6,7 @@ uncached, block after block over several rounds; the median per backend is repor
 the exported model with its weights quantised by ONNX Runtime (dynamic quantisation): measured
 here only, to decide whether it could become the default (it would need equal quality).
 
-    python scripts/bench_backends.py [--rounds 5] [--write BENCHMARKS.md]
+    python -m scripts.bench_backends [--rounds 5] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from index.build import build_index
+from index.embed import DEFAULT_MODEL, Embedder, load_embedder, model_location
+from index.evaluate import evaluate, load_questions
+from index.models import OnnxModel, cache_dir, export_key
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import publish  # noqa: E402
-
-from index.build import build_index  # noqa: E402
-from index.embed import DEFAULT_MODEL, Embedder, load_embedder, model_location  # noqa: E402
-from index.evaluate import evaluate, load_questions  # noqa: E402
-from index.models import OnnxModel, cache_dir, export_key  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
 
 SETS = {"dev": ROOT / "tests" / "dev_questions.jsonl", "own": ROOT / "tests" / "questions.jsonl"}
 

@@ -1,6 +1,6 @@
 """Bot throughput: replies per second and reply latency for many askers at once.
 
-The real Application answers through the Bot API stand-in of the test suite (tests/botapi.py)
+The real Application answers through the Bot API stand-in of the test suite (tests/support/botapi.py)
 on 127.0.0.1: every asker sends one question at the same moment, each a different one (the
 questions of both question sets in ten phrasings), so none is answered from the vector cache.
 Latency runs from the update being queued to the bot's sendMessage arriving at the stand-in.
@@ -9,7 +9,7 @@ the limit lifted (--max-rate 1000), which shows what the machine itself can answ
 of the inbox (every update synced to disk before it is confirmed, deleted once answered) is
 timed on its own: the bot pays it once per question.
 
-    python scripts/bench_bot.py [--askers 100 500] [--write BENCHMARKS.md]
+    python -m scripts.bench_bot [--askers 100 500] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.inbox import Inbox
+from index.evaluate import load_questions
+from scripts.benchlib import publish, shipped_index
+from tests.support.botapi import BotAPI, message, running_bot
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-from benchlib import publish, shipped_index  # noqa: E402
-
-from bot.inbox import Inbox  # noqa: E402
-from index.evaluate import load_questions  # noqa: E402
-from tests.botapi import BotAPI, message, running_bot  # noqa: E402
 
 QUESTION_FILES = [ROOT / "tests" / "dev_questions.jsonl", ROOT / "tests" / "questions.jsonl"]
 PHRASINGS = [

@@ -1,5 +1,5 @@
 """Documents as they really arrive: web pages, a long report, a two-column bulletin, a scan,
-a Word memo with footnotes (tests/realistic.py builds them all).
+a Word memo with footnotes (tests/support/documents.py builds them all).
 
 1. Main text of news pages in three layouts and three languages, three ways: the rules of
    our own HTML reader alone (before trafilatura), trafilatura alone, and what the archive
@@ -15,7 +15,7 @@ a Word memo with footnotes (tests/realistic.py builds them all).
    the Russian document, then with three long repetitive reports (one per language) added:
    hit@3 and answered per language, before and after.
 
-    python scripts/bench_documents.py [--write BENCHMARKS.md]
+    python -m scripts.bench_documents [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -28,20 +28,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import publish  # noqa: E402
-
-from index.build import build_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
-from index.evaluate import evaluate, parse_question  # noqa: E402
-from index.limits import Limits  # noqa: E402
-from index.readers import extract  # noqa: E402
-from index.readers.html import _HTMLText, read_html  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
-from tests.realistic import (  # noqa: E402
+from index.build import build_index
+from index.embed import load_embedder
+from index.evaluate import evaluate, parse_question
+from index.limits import Limits
+from index.readers import extract
+from index.readers.html import _HTMLText, read_html
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import publish
+from tests.support.documents import (
     ARTICLES,
     LAYOUTS,
     MEMO,
@@ -59,6 +55,8 @@ from tests.realistic import (  # noqa: E402
     scan_png,
     two_column_pdf,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LANGUAGES = {"en": "English", "ru": "Russian", "kk": "Kazakh"}
 

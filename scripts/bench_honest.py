@@ -8,7 +8,7 @@ should be answered from the right catalogue card (a hit at rank 1). Beside
 them, the in-scope questions of `tests/questions_multilingual.jsonl`, which must still be
 answered. Every figure per language and half (tune, held-out); the held-out half is the result.
 
-    python scripts/bench_honest.py [--write BENCHMARKS.md]
+    python -m scripts.bench_honest [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -18,15 +18,13 @@ import json
 import sys
 from pathlib import Path
 
+from index.embed import load_embedder
+from index.evaluate import evaluate, parse_question
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import publish, shipped_index
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import publish, shipped_index  # noqa: E402
-
-from index.embed import load_embedder  # noqa: E402
-from index.evaluate import evaluate, parse_question  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
 
 LANGUAGES = {"en": "English", "ru": "Russian", "kk": "Kazakh"}
 HALVES = ("tune", "held-out")

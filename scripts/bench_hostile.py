@@ -10,7 +10,7 @@
 3. 2,000 inline queries from 100 users (20 each, within their allowance), then one private
    question, under Telegram's limit of 30 requests/s: seconds until the private reply.
 
-    python scripts/bench_hostile.py [--write BENCHMARKS.md]
+    python -m scripts.bench_hostile [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -26,17 +26,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.inbox import INBOX_FILE, Inbox
+from scripts.benchlib import publish, shipped_index, timed_index
+from tests.support.botapi import (
+    BotAPI,
+    inline,
+    message,
+    replies,
+    running_bot,
+    start_bot,
+    wait_until,
+)
+from tests.support.documents import hostile_corpus, zip_bomb
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-from benchlib import publish, shipped_index, timed_index  # noqa: E402
-
-from bot.inbox import INBOX_FILE, Inbox  # noqa: E402
-from tests.botapi import BotAPI, inline, message, running_bot  # noqa: E402
-from tests.test_hostile import hostile_corpus, zip_bomb  # noqa: E402
-from tests.test_inbox import start_bot, wait_until  # noqa: E402
-from tests.test_telegram import replies  # noqa: E402
 
 PAGE = 1024  # the inbox's page size (bot.inbox)
 WAITING = 80

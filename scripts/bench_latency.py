@@ -13,7 +13,7 @@ In each round every system asks all questions in turn; the median per system is 
 Then cold start, as commands: time to the first answer of `archive-bot ask` (on each backend)
 against `python -c "import sentence_transformers"`.
 
-    python scripts/bench_latency.py [--rounds 5] [--write BENCHMARKS.md]
+    python -m scripts.bench_latency [--rounds 5] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -26,17 +26,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bot.querylog import QueryLog
+from index.embed import load_embedder, model_location
+from index.evaluate import load_questions
+from index.languages import is_cyrillic
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import passage_texts, publish, shipped_index
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import passage_texts, publish, shipped_index  # noqa: E402
-
-from bot.querylog import QueryLog  # noqa: E402
-from index.embed import load_embedder, model_location  # noqa: E402
-from index.evaluate import load_questions  # noqa: E402
-from index.languages import is_cyrillic  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
 
 CROWD = 16  # askers whose new questions arrive at the same moment
 QUESTION_FILES = [ROOT / "tests" / "dev_questions.jsonl", ROOT / "tests" / "questions.jsonl"]

@@ -6,7 +6,7 @@ and rendered for Telegram. Peak memory is the resident set of the `index` proces
 (`getrusage` of its child). The embedding of the passages is the same work as for any
 archive of that size; the rest shows whether anything grows faster than the text.
 
-    python scripts/bench_long_paragraph.py [--megabytes 2] [--write BENCHMARKS.md]
+    python -m scripts.bench_long_paragraph [--megabytes 2] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.answering import answer
+from bot.render import to_html
+from index.passages import sentence_spans
+from index.search import Searcher
+from scripts.benchlib import publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import publish  # noqa: E402
-
-from bot.answering import answer  # noqa: E402
-from bot.render import to_html  # noqa: E402
-from index.passages import sentence_spans  # noqa: E402
-from index.search import Searcher  # noqa: E402
 
 QUESTION = "Who was the French ambassador to Kazakhstan?"
 

@@ -10,7 +10,7 @@ and the English `tests/dev_questions.jsonl` and `tests/questions.jsonl` split th
 (every other question), which earlier versions were tuned on as a whole. Weights and
 thresholds are chosen on the tuning halves; the held-out halves are the result.
 
-    python scripts/bench_retrieval.py [--write BENCHMARKS.md]
+    python -m scripts.bench_retrieval [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -23,16 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from index.build import build_index
+from index.embed import load_embedder
+from index.evaluate import first_hit, parse_question, rank_scores
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import passage_texts, peers, publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import passage_texts, peers, publish  # noqa: E402
-
-from index.build import build_index  # noqa: E402
-from index.embed import load_embedder  # noqa: E402
-from index.evaluate import first_hit, parse_question, rank_scores  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import IndexStore  # noqa: E402
 
 RETRIEVAL_PEERS = ("txtai 9.14 hybrid (MiniLM)", "bare e5 + FAISS")  # as measured before
 GROUPS = {  # label -> (file, language field or None)

@@ -9,7 +9,7 @@ Each archive is written by the real `write_index` (FAISS + SQLite FTS5 + manifes
 is timed at every size to place the switch to an approximate index, whose recall@10 against
 exact search is measured on 200 query vectors.
 
-    python scripts/bench_scale.py [--sizes 10000 100000 1000000] [--write BENCHMARKS.md]
+    python -m scripts.bench_scale [--sizes 10000 100000 1000000] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -23,18 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from index.documents import Document
+from index.embed import MULTILINGUAL_MODEL, load_embedder
+from index.evaluate import load_questions
+from index.passages import Passage, sentence_spans
+from index.search import Searcher, match_expression
+from index.store import EXACT_LIMIT, IndexStore, vector_index, write_index
+from scripts.benchlib import publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-import numpy as np  # noqa: E402
-from benchlib import publish  # noqa: E402
-
-from index.documents import Document  # noqa: E402
-from index.embed import MULTILINGUAL_MODEL, load_embedder  # noqa: E402
-from index.evaluate import load_questions  # noqa: E402
-from index.passages import Passage, sentence_spans  # noqa: E402
-from index.search import Searcher, match_expression  # noqa: E402
-from index.store import EXACT_LIMIT, IndexStore, vector_index, write_index  # noqa: E402
 
 REAL_SAMPLE = 1000
 PER_DOCUMENT = 1000
@@ -43,7 +42,6 @@ PER_DOCUMENT = 1000
 MEASURE_MEMORY = """
 import sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[2])
 import faiss, sqlite3  # noqa: F401  (imported before the first reading)
 from index.store import IndexStore
 def rss():
@@ -59,7 +57,7 @@ print(rss() - before)
 def loaded_memory_mb(data_dir: Path) -> float:
     """Return how much a fresh process grows when it loads the index of `data_dir`."""
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE_MEMORY, str(data_dir), str(ROOT)],
+        [sys.executable, "-c", MEASURE_MEMORY, str(data_dir)], cwd=ROOT,
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return float(done.stdout)

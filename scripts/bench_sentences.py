@@ -6,7 +6,7 @@ two ("ч. 2 ст. 307 УК РК", "г. Алматы", "т. е.", initials "Е. �
 before either splitter was run: each text is a list of its sentences, joined by one space.
 A text counts as right when the splitter returns exactly those sentences.
 
-    python scripts/bench_sentences.py [--write BENCHMARKS.md]
+    python -m scripts.bench_sentences [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from index.passages import sentence_spans
+from scripts.benchlib import publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import publish  # noqa: E402
-
-from index.passages import sentence_spans  # noqa: E402
 
 TEXTS = {
     "ru": [

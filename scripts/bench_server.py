@@ -6,7 +6,7 @@ new data dir (wall time and peak resident memory, its reading worker included), 
 says it is healthy, resident memory idle after 10 s, and peak while 500 askers send a question
 each), plus the size of the virtual environment and of the exported model cache.
 
-    python scripts/bench_server.py [--write BENCHMARKS.md]
+    python -m scripts.bench_server [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from scripts.benchlib import peak_rss, publish, timed_index, tree_rss
+from tests.support.botapi import TOKEN, BotAPI, message, replies
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-from benchlib import peak_rss, publish, timed_index, tree_rss  # noqa: E402
-
-from tests.botapi import TOKEN, BotAPI, message  # noqa: E402
-from tests.test_telegram import replies  # noqa: E402
 
 ASKERS = 500
 

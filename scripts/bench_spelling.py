@@ -6,7 +6,7 @@ transliterated stems and names fill a real archive's vocabulary) of growing size
 questions are 200 of its words with one letter changed. Build time, memory of the
 vocabulary, and time per look-up (median, p95).
 
-    python scripts/bench_spelling.py [--write BENCHMARKS.md]
+    python -m scripts.bench_spelling [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ import tracemalloc
 from collections import defaultdict
 from pathlib import Path
 
+from index import search
+from index.spelling import CUTOFF, MIN_LENGTH, Vocabulary
+from scripts.benchlib import publish
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
-
-from benchlib import publish  # noqa: E402
-
-from index import search  # noqa: E402
-from index.spelling import CUTOFF, MIN_LENGTH, Vocabulary  # noqa: E402
 
 SYLLABLES = ("ab ly az ov na zar ba ev zha ki ya nov kha ra pu tok ay er al ma ty as ta "
              "kar ag an dy shym kent ku lan sul tan bek zhan gul nur dau let sa ri mu kh "

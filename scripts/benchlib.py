@@ -1,6 +1,7 @@
 """Helpers shared by the benchmarks: the shipped archive's index, the machine, BENCHMARKS.md.
 
-Import it after putting the project root on `sys.path`, as the scripts do.
+The scripts run as modules from the project root (`python -m scripts.bench_retrieval`), so
+`bot`, `index`, `scripts` and `tests.support` import as they are.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def peers(texts: list[str]):
     else:
         embeddings = Embeddings(path=model_location("all-MiniLM-L6-v2"), content=True, hybrid=True)
         embeddings.index([(i, t, None) for i, t in enumerate(texts)])
-        yield "txtai 9.14 hybrid (MiniLM)", lambda q: [
-            (r["text"], r["score"]) for r in embeddings.search(q, 5)
-        ]
+        yield (
+            "txtai 9.14 hybrid (MiniLM)",
+            lambda q: [(r["text"], r["score"]) for r in embeddings.search(q, 5)],
+        )
 
     e5 = E5()
     flat = faiss.IndexFlatIP(e5.dim)

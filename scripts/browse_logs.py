@@ -1,7 +1,7 @@
 """The query log in datasette, as moderators see it (`make browse-logs`), and its check.
 
-    python scripts/browse_logs.py --data-dir data                 # serve on 127.0.0.1:8001
-    python scripts/browse_logs.py --data-dir data --screenshots docs/browse-logs
+    python -m scripts.browse_logs --data-dir data                 # serve on 127.0.0.1:8001
+    python -m scripts.browse_logs --data-dir data --screenshots docs/browse-logs
 
 Datasette is given a copy of the log made at start (`bot.querylog.public_copy`) that has no
 pseudonym column at all, so no URL or SQL reaches one; restart it to see newer questions. The
@@ -30,10 +30,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bot.copies import partial_dir
+from bot.querylog import LOG_FILE, public_copy
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bot.copies import partial_dir  # noqa: E402
-from bot.querylog import LOG_FILE, public_copy  # noqa: E402
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 
@@ -130,8 +130,12 @@ def main() -> None:
         log_copy = folder / LOG_FILE  # named logs.db: the pages are /logs/…
         public_copy(args.data_dir, log_copy)
         quiet = subprocess.DEVNULL if args.screenshots else None
-        server = subprocess.Popen(command(log_copy, args.data_dir, args.port),
-                                  preexec_fn=die_with_parent, stdout=quiet, stderr=quiet)
+        server = subprocess.Popen(
+            command(log_copy, args.data_dir, args.port),
+            preexec_fn=die_with_parent,
+            stdout=quiet,
+            stderr=quiet,
+        )
         try:
             status = serve(server, args)
         finally:  # datasette first: it holds the copy open

@@ -1,7 +1,7 @@
 """Real question sets nobody here wrote, as archives and question files `archive-bot eval` reads.
 
-    python scripts/external_sets.py                      # ../shared/eval/external -> data/external
-    python scripts/external_sets.py --source DIR --out DIR
+    python -m scripts.external_sets                      # ../shared/eval/external -> data/external
+    python -m scripts.external_sets --source DIR --out DIR
     archive-bot index --corpus data/external/xquad-en/corpus --data-dir data/external/xquad-en/data
     archive-bot eval data/external/xquad-en/held-out.jsonl --data-dir data/external/xquad-en/data
 
@@ -23,12 +23,11 @@ import gzip
 import hashlib
 import json
 import re
-import sys
 from pathlib import Path
 
+from index.passages import sentence_spans
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from index.passages import sentence_spans  # noqa: E402
 
 LICENCE = "CC BY-SA 4.0"
 SOURCES = {

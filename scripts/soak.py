@@ -1,12 +1,12 @@
 """Soak: the bot under steady load for a while; memory, file descriptors and threads must stay flat.
 
 The real Application answers simulated askers through the Bot API stand-in of the test suite
-(tests/botapi.py), at a steady rate, with buttons pressed and inline queries mixed in. Every
+(tests/support/botapi.py), at a steady rate, with buttons pressed and inline queries mixed in. Every
 few seconds the process's resident memory, open file descriptors and threads are sampled (the
 stand-in runs in the same process; it forgets the calls it recorded at each sample).
 Any error logged, or a message left unanswered, fails the run (exit status 1).
 
-    python scripts/soak.py [--minutes 10] [--rate 5] [--plot soak.png] [--write BENCHMARKS.md]
+    python -m scripts.soak [--minutes 10] [--rate 5] [--plot soak.png] [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ import threading
 import time
 from pathlib import Path
 
+from scripts.benchlib import publish, shipped_index
+from tests.support.botapi import BotAPI, callback, inline, message, running_bot
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-from benchlib import publish, shipped_index  # noqa: E402
-
-from tests.botapi import BotAPI, callback, inline, message, running_bot  # noqa: E402
 
 QUESTIONS = [
     "Who was the French ambassador?",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,8 @@ from index.search import Searcher
 from index.settings import SETTINGS
 from index.store import IndexStore
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
-LETTER_ID = "khrapunov-open-letter-ablyazov.txt"
-LETTER = (CORPUS / LETTER_ID).read_text(encoding="utf-8")
-RUSSIAN_CORPUS = ROOT / "tests" / "corpus_ru"
-RUSSIAN_DOCUMENT = (RUSSIAN_CORPUS / "udhr-ru.md").read_text(encoding="utf-8")
-CATALOGUE = tomllib.loads((CORPUS / "catalogue.toml").read_text(encoding="utf-8"))
-CARD_VALUES = {str(value) for table in CATALOGUE.values() for value in table.values()
-               if isinstance(value, str)}  # fmt: skip
-DEV_QUESTIONS = ROOT / "tests" / "dev_questions.jsonl"
-OWN_QUESTIONS = ROOT / "tests" / "questions.jsonl"
+from .support.archive import CORPUS, RUSSIAN_CORPUS
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,17 +67,3 @@ def corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus"
     path.mkdir()
     return path
-
-
-def damage(data_dir: Path, offset: int, length: int = 20_000) -> None:
-    """Overwrite part of the index's SQLite file with garbage, in place."""
-    with open(data_dir / "index" / "passages.db", "r+b") as file:
-        file.seek(offset)
-        file.write(bytes(range(256)) * (length // 256))
-
-
-def verbatim(quote: str, document: str = LETTER) -> bool:
-    """Whether a quote shown to an asker is verbatim: a slice of its document, or, for a
-    catalogue card, the catalogue's own values, one per line."""
-    quote = quote.removesuffix(" …")
-    return quote in document or all(line in CARD_VALUES for line in quote.split("\n"))

@@ -17,7 +17,7 @@ from index.errors import ArchiveError
 from index.search import Searcher
 from index.store import CURRENT, FORMAT_VERSION, IndexStore
 
-from .conftest import CORPUS, LETTER_ID, damage
+from .support.archive import CORPUS, LETTER_ID, damage
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from bot.cli import cli
 from index.store import CURRENT, IndexStore
 
-from .conftest import CORPUS, DEV_QUESTIONS, LETTER, LETTER_ID, ROOT
-from .realistic import scan_png
+from .support.archive import CORPUS, DEV_QUESTIONS, LETTER, LETTER_ID, ROOT
+from .support.documents import scan_png
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.copies import partial_dir, sweep
 from bot.querylog import LOG_FILE, QueryLog
 from index.build import build_lock
 
-from .conftest import ROOT
+from .support.archive import ROOT
 
 QUESTION = "Who was the French ambassador?"
 
@@ -105,9 +105,9 @@ def fake_datasette(folder: Path) -> Path:
 def browse(data_dir: Path, tmp_path: Path) -> subprocess.Popen:
     environment = os.environ | {"PATH": f"{fake_datasette(tmp_path / 'bin')}:{os.environ['PATH']}"}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "browse_logs.py"), "--data-dir", str(data_dir),
+        [sys.executable, "-m", "scripts.browse_logs", "--data-dir", str(data_dir),
          "--port", "8999"],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
 
@@ -180,8 +180,8 @@ def test_a_missing_datasette_is_named(data_dir: Path, searcher):
     logged(data_dir, searcher)
     environment = os.environ | {"PATH": "/nonexistent"}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "browse_logs.py"), "--data-dir", str(data_dir)],
-        env=environment, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "scripts.browse_logs", "--data-dir", str(data_dir)],
+        env=environment, cwd=ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1 and "make browse-logs" in result.stderr
     assert "Traceback" not in result.stderr and not list(data_dir.glob(".*partial*"))

@@ -7,7 +7,7 @@ import pytest
 
 from bot.cli import cli
 
-from .conftest import ROOT
+from .support.archive import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

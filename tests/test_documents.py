@@ -4,7 +4,7 @@ from pathlib import Path
 
 from index.documents import load_corpus
 
-from .conftest import CORPUS, LETTER, LETTER_ID
+from .support.archive import CORPUS, LETTER, LETTER_ID
 
 
 def test_letter_metadata_comes_from_the_catalogue():

@@ -16,7 +16,7 @@ from index.embed import DEFAULT_MODEL, ModelThread, load_embedder, model_locatio
 from index.errors import ArchiveError
 from index.models import ONNX_FILE, cache_dir, export_key, load_onnx
 
-from .conftest import LETTER, ROOT
+from .support.archive import LETTER, ROOT
 
 QUESTIONS = [
     "Who was the French ambassador?",

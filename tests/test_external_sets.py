@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.evaluate import load_questions
 
-from .conftest import ROOT
+from .support.archive import ROOT
 
 CONTEXT = (
     "The Normans were the people who gave their name to Normandy. They descended from "
@@ -44,9 +44,9 @@ def test_each_set_is_a_corpus_and_two_halves_with_verbatim_gold(tmp_path: Path):
     (source / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz").write_bytes(
         gzip.compress((json.dumps(kazakh, ensure_ascii=False) + "\n").encode())
     )
-    script = ROOT / "scripts" / "external_sets.py"
-    command = [sys.executable, str(script), "--source", str(source), "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "scripts.external_sets", "--source", str(source),
+               "--out", str(out)]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for name in ("xquad-en", "xquad-ru", "xquad-ru-en", "kazqad-kk", "squad2"):
         corpus = (out / name / "corpus").iterdir()

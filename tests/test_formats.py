@@ -19,58 +19,8 @@ from index.passages import split_passages
 from index.search import Searcher
 from index.store import IndexStore
 
-from .conftest import CORPUS, LETTER_ID
-from .realistic import epub, odt
-
-
-def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None) -> bytes:
-    """A minimal PDF with one text line per entry, built by hand (no PDF writer needed)."""
-    objects: list[bytes] = [b"", b""]  # 1: catalog, 2: page tree; filled in below
-    font = len(objects) + 1
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    kids = []
-    for lines in pages:
-        body = (
-            b"BT /F1 11 Tf 14 TL 50 780 Td "
-            + b" ".join(
-                b"("
-                + line.replace("\\", "\\\\")
-                .replace("(", "\\(")
-                .replace(")", "\\)")
-                .encode("latin-1")
-                + b") '"
-                for line in lines
-            )
-            + b" ET"
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
-        content = len(objects)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (content, font)
-        )
-        kids.append(len(objects))
-    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids),
-        len(kids),
-    )
-    info = b"<< " + (b"/Title (%s) " % title.encode() if title else b"") + (
-        b"/Author (%s) " % author.encode() if author else b"") + b">>"  # fmt: skip
-    objects.append(info)
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, len(objects), xref))  # fmt: skip
-    return out.getvalue()
+from .support.archive import CORPUS, LETTER_ID
+from .support.documents import epub, make_pdf, odt
 
 
 def passages_of(corpus: Path, embedder, doc_id: str):

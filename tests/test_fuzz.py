@@ -14,9 +14,8 @@ from bot.render import to_html
 from index.documents import Document
 from index.passages import split_passages
 
-from .botapi import BotAPI, callback, inline, running_bot
-from .conftest import verbatim
-from .test_telegram import check_html, wait_for
+from .support.archive import verbatim
+from .support.botapi import BotAPI, callback, check_html, inline, running_bot, wait_for
 
 NASTY = st.sampled_from(
     ["\u202e", "\u200d", "\u200b", "\ufeff", "\x00", "\x07", "\ud800", "👩‍👩‍👧", "<b>", "</i>",

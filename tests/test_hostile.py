@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
 from pathlib import Path
 
-import docx
 import pytest
 from click.testing import CliRunner
 
@@ -17,73 +14,7 @@ from index.documents import load_catalogue, load_corpus, printable
 from index.limits import Limits
 from index.store import IndexStore
 
-from .test_formats import make_pdf
-
-BILLION_LAUGHS = (
-    '<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa">'
-    + "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(9))
-    + ']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-    "<w:body><w:p><w:r><w:t>&j;</w:t></w:r></w:p></w:body></w:document>"
-)
-YAML_BOMB = (
-    "---\na: &a [x, x, x, x, x, x, x, x, x]\n"
-    + "".join(
-        f"{chr(98 + n)}: &{chr(98 + n)} [*{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, "
-        f"*{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}]\n"
-        for n in range(12)
-    )
-    + "---\nText.\n"
-)
-
-
-def word_file(document_xml: str | bytes | None = None) -> bytes:
-    """A real .docx from python-docx, its body replaced by `document_xml` when given."""
-    word = docx.Document()
-    word.add_paragraph("A memo.")
-    original = io.BytesIO()
-    word.save(original)
-    if document_xml is None:
-        return original.getvalue()
-    out = io.BytesIO()
-    with zipfile.ZipFile(original) as source, zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "word/document.xml":
-                data = document_xml.encode() if isinstance(document_xml, str) else document_xml
-            target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
-
-
-def zip_bomb(megabytes: int) -> bytes:
-    """A .docx whose document.xml inflates to `megabytes` MB of one repeated byte."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(word_file())) as source, zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            if item.filename != "word/document.xml":
-                target.writestr(item, source.read(item), compress_type=zipfile.ZIP_DEFLATED)
-        info = zipfile.ZipInfo("word/document.xml")
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with target.open(info, "w", force_zip64=True) as member:  # never held inflated
-            member.write(b"<!--")
-            for _ in range(megabytes):
-                member.write(b" " * 1024 * 1024)
-            member.write(b"-->")
-    return out.getvalue()
-
-
-def hostile_corpus(corpus: Path) -> None:
-    """One good new document beside every kind of bad file and bad catalogue entry."""
-    (corpus / "good.txt").write_text("The good document is indexed all the same.", "utf-8")
-    (corpus / "malformed.docx").write_bytes(word_file("<w:document><w:body><w:p>"))
-    (corpus / "entities.docx").write_bytes(word_file(BILLION_LAUGHS))
-    (corpus / "aliases.md").write_text(YAML_BOMB, "utf-8")
-    (corpus / "bomb.docx").write_bytes(zip_bomb(64))
-    (corpus / "catalogue.toml").write_text(
-        '["good.txt"]\ntitle = "A good document"\n\n'
-        "[archive.examples]\nen = 5\n\n"
-        '["malformed.docx"]\nnote = ' + "[" * 100_000 + "]" * 100_000 + "\n",
-        "utf-8",
-    )
+from .support.documents import hostile_corpus, make_pdf, zip_bomb
 
 
 def test_one_good_document_is_indexed_beside_every_kind_of_bad_file(

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,28 +14,19 @@ import pytest
 from bot import inbox as inbox_module
 from bot.inbox import INBOX_FILE, Inbox
 
-from . import botapi
-from .botapi import TOKEN, BotAPI, message, running_bot
-from .conftest import ROOT
-from .test_telegram import ask, replies, wait_for
+from .support import botapi
+from .support.botapi import (
+    BotAPI,
+    ask,
+    message,
+    replies,
+    running_bot,
+    start_bot,
+    wait_for,
+    wait_until,
+)
 
 ASKERS = 60
-
-
-def start_bot(api: BotAPI, data_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
-           "ARCHIVE_BOT_DATA_DIR": str(data_dir), "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
-def wait_until(condition, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_a_killed_bot_answers_every_received_question_after_a_restart(data_dir: Path):

@@ -10,8 +10,8 @@ from index.languages import query_terms, stems, transliterate
 from index.search import Searcher
 from index.spelling import Vocabulary
 
-from .conftest import LETTER, RUSSIAN_DOCUMENT
-from .test_telegram import check_html
+from .support.archive import LETTER, RUSSIAN_DOCUMENT
+from .support.botapi import check_html
 
 
 def test_names_cross_scripts_and_endings_are_cut():

@@ -22,10 +22,18 @@ from bot.cli import cli
 from bot.querylog import LOG_FILE, SECRET_FILE, QueryLog
 from index.errors import ArchiveError
 
-from .botapi import TOKEN, BotAPI, message, running_bot
-from .conftest import ROOT
-from .test_inbox import start_bot, wait_until
-from .test_telegram import ask, replies, wait_for
+from .support.archive import ROOT
+from .support.botapi import (
+    TOKEN,
+    BotAPI,
+    ask,
+    message,
+    replies,
+    running_bot,
+    start_bot,
+    wait_for,
+    wait_until,
+)
 
 DEPLOY = ROOT / "deploy"
 

@@ -7,7 +7,7 @@ from index.embed import Embedder
 from index.headings import first_heading, heading
 from index.passages import fit_window, sentence_spans, split_passages
 
-from .conftest import CORPUS, LETTER
+from .support.archive import CORPUS, LETTER
 
 LETTER_LINES = LETTER.split("\n")
 

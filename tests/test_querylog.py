@@ -17,7 +17,7 @@ from bot.querylog import log as querylog
 from bot.querylog.migrations import MIGRATIONS
 from index.errors import ArchiveError
 
-from .conftest import LETTER_ID
+from .support.archive import LETTER_ID
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""Documents as they really arrive (tests/realistic.py): the article, not the website; the
+"""Documents as they really arrive (tests/support/documents.py): the article, not the website; the
 report's text, not its page furniture; and each found by a question about it."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from index.readers.ocr import OCR_INSTALL
 from index.search import Searcher
 from index.store import IndexStore
 
-from .conftest import CORPUS, LETTER_ID, verbatim
-from .realistic import (
+from .support.archive import CORPUS, EXPECTED_ANSWERS, LETTER_ID, verbatim
+from .support.documents import (
     ARTICLES,
     LAYOUTS,
     MEMO,
@@ -35,7 +35,6 @@ from .realistic import (
     scan_png,
     two_column_pdf,
 )
-from .test_search import EXPECTED_ANSWERS
 
 
 def passages(corpus: Path, embedder, doc_id: str):

@@ -18,9 +18,8 @@ from index.build import build_index
 from index.search import Searcher
 from index.store import CURRENT, IndexStore
 
-from .botapi import BotAPI, message, running_bot
-from .conftest import CORPUS, LETTER_ID, ROOT, damage
-from .test_telegram import ask
+from .support.archive import CORPUS, LETTER_ID, ROOT, damage
+from .support.botapi import BotAPI, ask, message, running_bot
 
 MODERATOR = 4711
 NEW_DOCUMENT = (

@@ -5,7 +5,7 @@ from bot.render import ELLIPSIS, context_html, to_html, to_json, to_text
 from index.search import Hit, SearchResult
 from index.store import StoredPassage
 
-from .test_telegram import check_html
+from .support.botapi import check_html
 
 DOCUMENT = {"id": "d.txt", "title": "T & <Co>", "author": "A", "date": "2020", "source": None}
 

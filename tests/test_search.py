@@ -13,7 +13,14 @@ from index.evaluate import evaluate, load_questions
 from index.search import MERGED_LIMIT, Searcher, best_sentence
 from index.store import IndexStore
 
-from .conftest import CORPUS, DEV_QUESTIONS, LETTER, OWN_QUESTIONS, verbatim
+from .support.archive import (
+    CORPUS,
+    DEV_QUESTIONS,
+    EXPECTED_ANSWERS,
+    LETTER,
+    OWN_QUESTIONS,
+    verbatim,
+)
 
 
 def _assert_verbatim(result) -> None:
@@ -215,19 +222,6 @@ def test_a_long_paragraph_is_quoted_in_parts_of_bounded_size(tmp_path: Path, emb
         assert len(hit.passage.text) <= MERGED_LIMIT
     around = store.paragraph("rivers.txt", 1)
     assert around.text == text[around.start : around.end] and len(around.text) < 10_000
-
-
-EXPECTED_ANSWERS = {  # the passage each example question of the catalogue must quote first
-    "Who was the French ambassador to Kazakhstan?": "Serge Smesov",
-    "What happened to Ablyazov's wife and daughter in May 2013?": "May 31, 2013",
-    "Which report does the letter quote?": "HUMAN RIGHTS WATСH report",
-    "Что случилось с женой и дочерью Аблязова в мае 2013 года?": "May 31, 2013",
-    "Кто выдал гарантийное письмо?": "warranty letter",
-    "Что говорится в докладе Human Rights Watch?": "HUMAN RIGHTS WATСH report",
-    "Франция елшісі кім болды?": "Serge Smesov",
-    "Аблязовтың әйелі мен қызы 2013 жылы мамырда қайда жіберілді?": "May 31, 2013",
-    "Human Rights Watch баяндамасы не дейді?": "HUMAN RIGHTS WATСH report",
-}
 
 
 def test_every_example_question_of_the_catalogue_is_answered_from_the_right_passage(

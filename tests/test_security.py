@@ -16,9 +16,8 @@ from index.build import build_index
 from index.errors import ArchiveError
 from index.search import Searcher
 
-from .botapi import TOKEN, BotAPI, message, running_bot
-from .conftest import CORPUS
-from .test_telegram import ask
+from .support.archive import CORPUS
+from .support.botapi import TOKEN, BotAPI, ask, message, running_bot
 
 
 def test_the_token_is_redacted_from_log_lines_and_exceptions(caplog):

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,21 @@ from bot import app
 from bot.texts import catalogue
 from bot.texts import text as say
 
-from . import botapi
-from .botapi import TOKEN, BotAPI, callback, inline, message, read_html, running_bot
-from .conftest import ROOT, verbatim
+from .support import botapi
+from .support.archive import ROOT, verbatim
+from .support.botapi import (
+    TOKEN,
+    BotAPI,
+    ask,
+    buttons,
+    callback,
+    check_html,
+    inline,
+    message,
+    replies,
+    running_bot,
+    wait_for,
+)
 
 STICKER = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
            "is_video": False, "type": "regular"}  # fmt: skip
@@ -33,48 +44,9 @@ def no_proxy(monkeypatch):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
-async def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out waiting for the bot")
-
-
-def replies(api: BotAPI, chat_id: int | None = None) -> list[dict]:
-    return [
-        c.params
-        for c in api.calls_to("sendMessage")
-        if chat_id is None or c.params["chat_id"] == str(chat_id)
-    ]
-
-
-async def ask(api: BotAPI, update: dict, chat_id: int, count: int = 1) -> list[dict]:
-    before = len(replies(api, chat_id))
-    api.push(update)
-    await wait_for(lambda: len(replies(api, chat_id)) >= before + count)
-    return replies(api, chat_id)[before:]
-
-
-def check_html(text: str) -> list[str]:
-    """Assert `text` is a message Telegram accepts (see botapi.refusal); return its quotes."""
-    parser = read_html(text)
-    assert parser.problem is None, parser.problem
-    return [unescape(q) for q in parser.quotes]
-
-
 def assert_verbatim(quote: str) -> None:
     """Each quoted passage is a substring of the letter ("…" marks a cut), or a card."""
     assert verbatim(quote), quote
-
-
-def buttons(reply: dict) -> dict[str, str]:
-    return {
-        b["text"]: b["callback_data"]
-        for row in reply["reply_markup"]["inline_keyboard"]
-        for b in row
-    }
 
 
 def test_start_help_sources_about(data_dir: Path):

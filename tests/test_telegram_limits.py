@@ -1,7 +1,7 @@
 """What Telegram would refuse never leaves the bot: long metadata, any catalogue in /sources.
 
 The stand-in refuses (400) what Telegram refuses, and fails the test that caused it
-(tests/botapi.py, `refusal`); these tests show that it does, then feed the bot an archive whose
+(tests/support/botapi.py, `refusal`); these tests show that it does, then feed the bot an archive whose
 metadata runs to thousands of characters.
 """
 
@@ -19,8 +19,19 @@ from bot.render import TELEGRAM_LIMIT, sources_html
 from bot.texts import text as say
 from index.build import build_index
 
-from .botapi import TOKEN, BotAPI, callback, inline, message, read_html, running_bot
-from .test_telegram import ask, buttons, check_html, wait_for
+from .support.botapi import (
+    TOKEN,
+    BotAPI,
+    ask,
+    buttons,
+    callback,
+    check_html,
+    inline,
+    message,
+    read_html,
+    running_bot,
+    wait_for,
+)
 
 LONG = " ".join(f"word{n}" for n in range(900))  # about 6,000 characters
 BULLETS = "\n".join(f"• point {n} of the note, with <angle> & ampersand" for n in range(200))

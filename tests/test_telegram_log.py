@@ -9,8 +9,17 @@ from pathlib import Path
 from bot.querylog import LOG_FILE, QueryLog
 from bot.texts import text as say
 
-from .botapi import BotAPI, callback, message, running_bot
-from .test_telegram import ask, buttons, check_html, replies, wait_for
+from .support.botapi import (
+    BotAPI,
+    ask,
+    buttons,
+    callback,
+    check_html,
+    message,
+    replies,
+    running_bot,
+    wait_for,
+)
 
 ASKER_ID = 987_654_321_123
 USERNAME = "distinctive_username_zq"

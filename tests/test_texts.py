@@ -8,7 +8,7 @@ import pytest
 
 from bot import texts
 
-from .test_telegram import check_html
+from .support.botapi import check_html
 
 ENGLISH = texts.catalogue("en")
 # Values that stress every text: long, with characters HTML must escape.

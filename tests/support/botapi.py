@@ -10,13 +10,18 @@ Telegram would silently ignore), or a button alert over 200 characters.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +29,8 @@ from urllib.parse import parse_qs
 
 from bot.app import build_application
 from index.embed import DEFAULT_MODEL
+
+from .archive import ROOT
 
 TOKEN = "123456:TEST-token-that-must-never-be-printed"
 
@@ -68,7 +75,7 @@ class TelegramHTML(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         if tag not in TELEGRAM_TAGS:
-            self.refuse(f"unsupported start tag \"{tag}\"")
+            self.refuse(f'unsupported start tag "{tag}"')
         if tag == "blockquote" and attrs not in ([], [("expandable", None)]):
             self.refuse(f"unsupported blockquote attributes {attrs}")
         self.stack.append(tag)
@@ -78,7 +85,7 @@ class TelegramHTML(HTMLParser):
 
     def handle_endtag(self, tag):
         if not (self.stack and self.stack.pop() == tag):
-            self.refuse(f"unmatched end tag \"{tag}\"")
+            self.refuse(f'unmatched end tag "{tag}"')
         if tag == "blockquote" and self._quote is not None:
             self.quotes.append("".join(self._quote))
             self._quote = None
@@ -431,3 +438,58 @@ def callback(
 def inline(query: str, user_id: int = 1001, language: str | None = "en") -> dict:
     return {"inline_query": {"id": str(next(_message_ids)), "query": query, "offset": "",
                              "from": user(user_id, language=language)}}  # fmt: skip
+
+
+async def wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting for the bot")
+
+
+def replies(api: BotAPI, chat_id: int | None = None) -> list[dict]:
+    return [
+        c.params
+        for c in api.calls_to("sendMessage")
+        if chat_id is None or c.params["chat_id"] == str(chat_id)
+    ]
+
+
+async def ask(api: BotAPI, update: dict, chat_id: int, count: int = 1) -> list[dict]:
+    before = len(replies(api, chat_id))
+    api.push(update)
+    await wait_for(lambda: len(replies(api, chat_id)) >= before + count)
+    return replies(api, chat_id)[before:]
+
+
+def check_html(text: str) -> list[str]:
+    """Assert `text` is a message Telegram accepts (see botapi.refusal); return its quotes."""
+    parser = read_html(text)
+    assert parser.problem is None, parser.problem
+    return [unescape(q) for q in parser.quotes]
+
+
+def buttons(reply: dict) -> dict[str, str]:
+    return {
+        b["text"]: b["callback_data"]
+        for row in reply["reply_markup"]["inline_keyboard"]
+        for b in row
+    }
+
+
+def start_bot(api: BotAPI, data_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
+           "ARCHIVE_BOT_DATA_DIR": str(data_dir), "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def wait_until(condition, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

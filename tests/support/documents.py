@@ -5,7 +5,9 @@ Each page is an article (its paragraphs, one question each with the sentence tha
 wrapped in a site: menus, cookie notice, breadcrumbs, a byline with a view count, share and
 subscribe blocks, "read also" links, an advert and a © footer. `FURNITURE` lists every such
 string: none may become a passage. Used by tests/test_real_documents.py and
-scripts/bench_documents.py.
+scripts/bench_documents.py. Then hostile files: Word and YAML entity bombs, a zip bomb, and
+a corpus of every kind of bad file beside one good one (`hostile_corpus`); `make_pdf`, a PDF
+built by hand.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import io
 import zipfile
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
+
+import docx
 
 
 @dataclass(frozen=True)
@@ -646,3 +651,122 @@ OTHER_FORMATS = {
         "отключили отопление на три дня в январе",
     ),
 }
+
+
+def make_pdf(pages: list[list[str]], title: str | None = None, author: str | None = None) -> bytes:
+    """A minimal PDF with one text line per entry, built by hand (no PDF writer needed)."""
+    objects: list[bytes] = [b"", b""]  # 1: catalog, 2: page tree; filled in below
+    font = len(objects) + 1
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    kids = []
+    for lines in pages:
+        body = (
+            b"BT /F1 11 Tf 14 TL 50 780 Td "
+            + b" ".join(
+                b"("
+                + line.replace("\\", "\\\\")
+                .replace("(", "\\(")
+                .replace(")", "\\)")
+                .encode("latin-1")
+                + b") '"
+                for line in lines
+            )
+            + b" ET"
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream")
+        content = len(objects)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (content, font)
+        )
+        kids.append(len(objects))
+    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
+    info = b"<< " + (b"/Title (%s) " % title.encode() if title else b"") + (
+        b"/Author (%s) " % author.encode() if author else b"") + b">>"  # fmt: skip
+    objects.append(info)
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, len(objects), xref))  # fmt: skip
+    return out.getvalue()
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(9))
+    + ']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    "<w:body><w:p><w:r><w:t>&j;</w:t></w:r></w:p></w:body></w:document>"
+)
+
+
+YAML_BOMB = (
+    "---\na: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{chr(98 + n)}: &{chr(98 + n)} [*{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, "
+        f"*{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}, *{chr(97 + n)}]\n"
+        for n in range(12)
+    )
+    + "---\nText.\n"
+)
+
+
+def word_file(document_xml: str | bytes | None = None) -> bytes:
+    """A real .docx from python-docx, its body replaced by `document_xml` when given."""
+    word = docx.Document()
+    word.add_paragraph("A memo.")
+    original = io.BytesIO()
+    word.save(original)
+    if document_xml is None:
+        return original.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = document_xml.encode() if isinstance(document_xml, str) else document_xml
+            target.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def zip_bomb(megabytes: int) -> bytes:
+    """A .docx whose document.xml inflates to `megabytes` MB of one repeated byte."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(word_file())) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            if item.filename != "word/document.xml":
+                target.writestr(item, source.read(item), compress_type=zipfile.ZIP_DEFLATED)
+        info = zipfile.ZipInfo("word/document.xml")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with target.open(info, "w", force_zip64=True) as member:  # never held inflated
+            member.write(b"<!--")
+            for _ in range(megabytes):
+                member.write(b" " * 1024 * 1024)
+            member.write(b"-->")
+    return out.getvalue()
+
+
+def hostile_corpus(corpus: Path) -> None:
+    """One good new document beside every kind of bad file and bad catalogue entry."""
+    (corpus / "good.txt").write_text("The good document is indexed all the same.", "utf-8")
+    (corpus / "malformed.docx").write_bytes(word_file("<w:document><w:body><w:p>"))
+    (corpus / "entities.docx").write_bytes(word_file(BILLION_LAUGHS))
+    (corpus / "aliases.md").write_text(YAML_BOMB, "utf-8")
+    (corpus / "bomb.docx").write_bytes(zip_bomb(64))
+    (corpus / "catalogue.toml").write_text(
+        '["good.txt"]\ntitle = "A good document"\n\n'
+        "[archive.examples]\nen = 5\n\n"
+        '["malformed.docx"]\nnote = ' + "[" * 100_000 + "]" * 100_000 + "\n",
+        "utf-8",
+    )
