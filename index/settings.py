@@ -1,8 +1,8 @@
 """Every environment variable archive-bot reads, what it means, and the one place it is read.
 
 Flags override them. A variable that has a flag is read by click, through that flag's `envvar`
-(bot/cli/); every other one through `value`. README's "Configuration" table lists the same
-variables and the tests' clean environment clears them all (tests check both).
+(bot/cli/); every other one through `value`. docs/operators.md's "Configuration" table lists
+the same variables and the tests' clean environment clears them all (tests check both).
 """
 
 from __future__ import annotations

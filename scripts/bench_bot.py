@@ -1,9 +1,10 @@
 """Bot throughput: replies per second and reply latency for many askers at once.
 
-The real Application answers through the Bot API stand-in of the test suite (tests/support/botapi.py)
-on 127.0.0.1: every asker sends one question at the same moment, each a different one (the
-questions of both question sets in ten phrasings), so none is answered from the vector cache.
-Latency runs from the update being queued to the bot's sendMessage arriving at the stand-in.
+The real Application answers through the Bot API stand-in of the test suite
+(tests/support/botapi.py) on 127.0.0.1: every asker sends one question at the same moment, each a
+different one (the questions of both question sets in ten phrasings), so none is answered from the
+vector cache. Latency runs from the update being queued to the bot's sendMessage arriving at the
+stand-in.
 Each crowd is measured twice: under Telegram's limit of 30 requests/s (the default), and with
 the limit lifted (--max-rate 1000), which shows what the machine itself can answer. The cost
 of the inbox (every update synced to disk before it is confirmed, deleted once answered) is

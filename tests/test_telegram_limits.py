@@ -1,8 +1,8 @@
 """What Telegram would refuse never leaves the bot: long metadata, any catalogue in /sources.
 
 The stand-in refuses (400) what Telegram refuses, and fails the test that caused it
-(tests/support/botapi.py, `refusal`); these tests show that it does, then feed the bot an archive whose
-metadata runs to thousands of characters.
+(tests/support/botapi.py, `refusal`); these tests show that it does, then feed the bot an
+archive whose metadata runs to thousands of characters.
 """
 
 from __future__ import annotations

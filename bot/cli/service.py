@@ -62,9 +62,9 @@ def run(
       ARCHIVE_BOT_LOG_RETENTION_DAYS  days logged questions are kept (default 90)
       ARCHIVE_BOT_MAX_RATE    the same as --max-rate
 
-    Telegram questions are logged (pseudonymously, see README); terminal questions only with
-    --log. The bot does not start when its query log or its inbox cannot be written, or a
-    setting is malformed: it says what to fix. --no-log runs it without a log, on purpose.
+    Telegram questions are logged (pseudonymously, see docs/moderators.md); terminal questions
+    only with --log. The bot does not start when its query log or its inbox cannot be written,
+    or a setting is malformed: it says what to fix. --no-log runs it without a log, on purpose.
     An index of an older archive-bot (after an upgrade) is first rebuilt from --corpus, as
     `archive-bot index` would, keeping every stored vector it can.
 
@@ -177,7 +177,7 @@ def backup(dest: Path, data_dir: Path) -> None:
     `logs` and `ask` can read with --data-dir DEST. The copy is consistent (SQLite's online
     backup; the index copied under the build lock) and holds no question past retention.
     inbox.db is left out: it holds Telegram ids. A key given in ARCHIVE_BOT_LOG_SECRET is not
-    written anywhere: keep it with the backup yourself. Restoring: see README, "Backups".
+    written anywhere: keep it with the backup yourself. Restoring: see docs/operators.md, "Backups".
     Interrupted (Ctrl-C, SIGTERM, a failing disk), it leaves nothing behind; what a killed
     backup left (SIGKILL) is removed by the next one into the same folder.
 
