@@ -24,6 +24,7 @@ from typing import TextIO
 
 from index.documents import (
     CATALOGUE,
+    Document,
     Problem,
     ProgressFactory,
     load_corpus,
@@ -173,8 +174,6 @@ def build_index(
     Raises:
         ArchiveError: the corpus is missing or empty, or another build is running.
     """
-    import numpy as np
-
     started = time.perf_counter()
     models = [embedder.name if embedder else model, MULTILINGUAL_MODEL]
     with build_lock(data_dir, wait):
@@ -186,90 +185,17 @@ def build_index(
         report = BuildReport(problems=problems, skipped=skipped)
         remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, models, full)
-        # An index of an older format: its vectors this version would compute the same.
-        reuse = reusable_vectors(data_dir, models) if previous is None and not full else []
-        indexed = previous.documents() if previous else []
-        old = {d["id"]: d["sha256"] for d in indexed}
-        # A file that can no longer be read keeps the version the index has: a failing disk
-        # or a half-copied file must not take a document out of the archive.
-        for number, problem in enumerate(problems):
-            if problem.path in old:
-                documents.append(previous.document(problem.path))
-                problems[number] = replace(
-                    problem, reason=f"{problem.reason}; the index keeps its previous version"
-                )
-        removed = sorted(set(old) - {d.id for d in documents})
-        # A file moved or renamed: its text is that of a removed document (nothing re-embedded).
-        texts = {previous.document(doc_id).text: doc_id for doc_id in removed}
-        report.renamed = [
-            (texts[d.text], d.id) for d in documents if d.id not in old and d.text in texts
-        ]
-        renamed = dict(report.renamed)
-        # A file keeps the meaning of the catalogue entry it was indexed under (renamed, that
-        # of its old path) while that entry names no file: until the entry is moved.
-        described = {d["id"]: d["catalogue_id"] for d in indexed}
-        described |= {after: described.get(before) or before for before, after in report.renamed}
-        documents = [
-            with_entry(d, source, orphans[source])
-            if (source := described.get(d.id)) in orphans
-            else d
-            for d in documents
-        ]
-        for document in documents:
-            if document.catalogue_id:
-                logger.warning(
-                    "%s: %s is described by the entry [%s] (renamed): rename that table to [%s]",
-                    CATALOGUE, printable(document.id),
-                    json.dumps(printable(document.catalogue_id), ensure_ascii=False),
-                    json.dumps(printable(document.id), ensure_ascii=False),
-                )  # fmt: skip
-        fresh = [d for d in documents if old.get(d.id) != d.sha256]
-        # A document whose text is the indexed one changed its metadata only: its passages
-        # and vectors stay, the new metadata is written with them.
-        retagged = {d.id for d in fresh if d.id in old and previous.document(d.id).text == d.text}
-        keep = [d for d in documents if old.get(d.id) == d.sha256 or d.id in retagged]
-        fresh = [d for d in fresh if d.id not in retagged]
-        report.added = [d.id for d in fresh if d.id not in old and d.id not in renamed.values()]
-        report.changed = [d.id for d in fresh if d.id in old]
-        report.metadata_changed = sorted(retagged)
-        report.removed = [doc_id for doc_id in removed if doc_id not in renamed]
-        report.unchanged = len(keep) - len(retagged)
-        if dry_run:
+        documents, keep, fresh = _compare(previous, documents, orphans, report)
+        unchanged = previous and not fresh and not report.metadata_changed and not report.removed
+        if dry_run or (unchanged and previous.manifest.get("examples") == examples):
             report.passages_total = previous.manifest["passages"] if previous else 0
             report.seconds = time.perf_counter() - started
             return report
-        if previous and not fresh and not retagged and not report.removed:
-            if previous.manifest.get("examples") == examples:
-                report.passages_total = previous.manifest["passages"]
-                report.seconds = time.perf_counter() - started
-                return report
-        kept = previous.passages_of([d.id for d in keep]) if previous and keep else []
-        passages = [_passage(s) for s in kept]
-        rows = [s.row for s in kept]
-        new: list[Passage] = []
-        if fresh:
-            primary = embedder or load_embedder(models[0])
-            # In a changed or renamed document, a passage whose text was indexed before keeps
-            # its vectors (a vector depends on the text alone).
-            earlier = report.changed + [before for before, _ in report.renamed]
-            stored = previous.passages_of(earlier) if previous and earlier else []
-            known = {_passage(s).search_text: s.row for s in stored}
-            for document in fresh:
-                for passage in split_passages(document, primary.count_tokens, primary.max_tokens):
-                    row = known.get(passage.search_text)
-                    if row is None:
-                        new.append(passage)
-                    else:
-                        passages.append(passage)
-                        rows.append(row)
-        vectors = [previous.vectors(rows, n) for n in range(len(models))] if previous else None
-        embedded = 0
-        if new:
-            new_vectors, embedded = _embed(new, models, primary, reuse, progress)
-            vectors = new_vectors if vectors is None else [
-                np.vstack(pair) for pair in zip(vectors, new_vectors, strict=True)
-            ]  # fmt: skip
-        passages += new
+        # An index of an older format: its vectors this version would compute the same.
+        reuse = reusable_vectors(data_dir, models) if previous is None and not full else []
+        passages, vectors, report.passages_embedded = _passages_and_vectors(
+            previous, keep, fresh, report, models, embedder, reuse, progress
+        )
         order = sorted(range(len(passages)), key=lambda i: passages[i].sort_key)
         write_index(
             data_dir,
@@ -279,10 +205,110 @@ def build_index(
             models,
             examples,
         )
-    report.passages_embedded = embedded
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _compare(
+    previous: IndexStore | None,
+    documents: list[Document],
+    orphans: dict[str, dict],
+    report: BuildReport,
+) -> tuple[list[Document], list[Document], list[Document]]:
+    """Compare the corpus's `documents` with the `previous` index: fill `report` (added,
+    changed, renamed, metadata changed, removed, unchanged) and return the documents of the
+    new index, those whose passages and vectors are kept, and those to split and embed."""
+    problems = report.problems
+    indexed = previous.documents() if previous else []
+    old = {d["id"]: d["sha256"] for d in indexed}
+    # A file that can no longer be read keeps the version the index has: a failing disk
+    # or a half-copied file must not take a document out of the archive.
+    for number, problem in enumerate(problems):
+        if problem.path in old:
+            documents.append(previous.document(problem.path))
+            problems[number] = replace(
+                problem, reason=f"{problem.reason}; the index keeps its previous version"
+            )
+    removed = sorted(set(old) - {d.id for d in documents})
+    # A file moved or renamed: its text is that of a removed document (nothing re-embedded).
+    texts = {previous.document(doc_id).text: doc_id for doc_id in removed}
+    report.renamed = [
+        (texts[d.text], d.id) for d in documents if d.id not in old and d.text in texts
+    ]
+    renamed = dict(report.renamed)
+    # A file keeps the meaning of the catalogue entry it was indexed under (renamed, that
+    # of its old path) while that entry names no file: until the entry is moved.
+    described = {d["id"]: d["catalogue_id"] for d in indexed}
+    described |= {after: described.get(before) or before for before, after in report.renamed}
+    documents = [
+        with_entry(d, source, orphans[source]) if (source := described.get(d.id)) in orphans else d
+        for d in documents
+    ]
+    for document in documents:
+        if document.catalogue_id:
+            logger.warning(
+                "%s: %s is described by the entry [%s] (renamed): rename that table to [%s]",
+                CATALOGUE, printable(document.id),
+                json.dumps(printable(document.catalogue_id), ensure_ascii=False),
+                json.dumps(printable(document.id), ensure_ascii=False),
+            )  # fmt: skip
+    fresh = [d for d in documents if old.get(d.id) != d.sha256]
+    # A document whose text is the indexed one changed its metadata only: its passages
+    # and vectors stay, the new metadata is written with them.
+    retagged = {d.id for d in fresh if d.id in old and previous.document(d.id).text == d.text}
+    keep = [d for d in documents if old.get(d.id) == d.sha256 or d.id in retagged]
+    fresh = [d for d in fresh if d.id not in retagged]
+    report.added = [d.id for d in fresh if d.id not in old and d.id not in renamed.values()]
+    report.changed = [d.id for d in fresh if d.id in old]
+    report.metadata_changed = sorted(retagged)
+    report.removed = [doc_id for doc_id in removed if doc_id not in renamed]
+    report.unchanged = len(keep) - len(retagged)
+    return documents, keep, fresh
+
+
+def _passages_and_vectors(
+    previous: IndexStore | None,
+    keep: list[Document],
+    fresh: list[Document],
+    report: BuildReport,
+    models: list[str],
+    embedder: Embedder | None,
+    reuse: list,
+    progress: ProgressFactory | None,
+) -> tuple[list[Passage], list, int]:
+    """Return the new index's passages, unordered, with their vectors per model, and how many
+    passages were embedded: those of `keep` as `previous` holds them, those of `fresh` split
+    anew, embedded only where their text was not indexed before."""
+    import numpy as np
+
+    kept = previous.passages_of([d.id for d in keep]) if previous and keep else []
+    passages = [_passage(s) for s in kept]
+    rows = [s.row for s in kept]
+    new: list[Passage] = []
+    if fresh:
+        primary = embedder or load_embedder(models[0])
+        # In a changed or renamed document, a passage whose text was indexed before keeps
+        # its vectors (a vector depends on the text alone).
+        earlier = report.changed + [before for before, _ in report.renamed]
+        stored = previous.passages_of(earlier) if previous and earlier else []
+        known = {_passage(s).search_text: s.row for s in stored}
+        for document in fresh:
+            for passage in split_passages(document, primary.count_tokens, primary.max_tokens):
+                row = known.get(passage.search_text)
+                if row is None:
+                    new.append(passage)
+                else:
+                    passages.append(passage)
+                    rows.append(row)
+    vectors = [previous.vectors(rows, n) for n in range(len(models))] if previous else None
+    embedded = 0
+    if new:
+        new_vectors, embedded = _embed(new, models, primary, reuse, progress)
+        vectors = new_vectors if vectors is None else [
+            np.vstack(pair) for pair in zip(vectors, new_vectors, strict=True)
+        ]  # fmt: skip
+    return passages + new, vectors, embedded
 
 
 def upgrade_index(
