@@ -292,7 +292,32 @@ class Searcher:
         rows = list(dict.fromkeys(candidates + by_words))
         if not rows:
             return SearchResult(query, False, [])
-        margin = best_minilm = None
+        meaning, margin, best_minilm = self._meaning(rows, e5, minilm)
+        by_meaning = sorted(zip(rows, meaning, strict=True), key=lambda item: -item[1])
+        scores = _fuse(by_meaning if mode != "keyword" else [], keyword, fusion)
+        if named:
+            for row, doc_id in self.store.documents_of(rows).items():
+                if doc_id in named:
+                    scores[row] = scores.get(row, 0.0) + NAMED_DOCUMENT
+        ranked = sorted(rows, key=lambda row: (-scores[row], row))
+        passages = self.store.passages(ranked[: top_k * 3])
+        hits = [Hit(passages[row], scores[row]) for row in ranked[: top_k * 3]]
+        hits = [
+            replace(hit, best_sentence=best_sentence(hit.passage.text, query))
+            for hit in self._merge_neighbours(hits)[:top_k]
+        ]
+        found, related = self._judge(query, latin, hits, margin, best_minilm, e5, minilm,
+                                     bool(keyword))  # fmt: skip
+        return SearchResult(query, found, hits, related=related)
+
+    def _meaning(
+        self, rows: list[int], e5, minilm
+    ) -> tuple[list[float], float | None, float | None]:
+        """Return how close in meaning each of `rows` is to the question (its vectors `e5` and
+        `minilm`, either None when not computed), in [0, 1] among them; with e5's margin over
+        the background texts and MiniLM's best similarity to a passage in Latin letters (each
+        None without its model), which the judgement reads."""
+        meaning, margin, best_minilm = [], None, None
         if e5 is not None:
             e5_vectors = self.store.vectors(rows, 1)
             e5_similarity = (e5_vectors @ e5[0]).tolist()
@@ -312,20 +337,28 @@ class Searcher:
                 e if r in cyrillic else MINILM_WEIGHT * m + (1 - MINILM_WEIGHT) * e
                 for r, m, e in zip(rows, minilm_similarity, meaning, strict=True)
             ]  # fmt: skip
-        by_meaning = sorted(zip(rows, meaning, strict=True), key=lambda item: -item[1])
-        scores = _fuse(by_meaning if mode != "keyword" else [], keyword, fusion)
-        if named:
-            for row, doc_id in self.store.documents_of(rows).items():
-                if doc_id in named:
-                    scores[row] = scores.get(row, 0.0) + NAMED_DOCUMENT
-        ranked = sorted(rows, key=lambda row: (-scores[row], row))
-        passages = self.store.passages(ranked[: top_k * 3])
-        hits = [Hit(passages[row], scores[row]) for row in ranked[: top_k * 3]]
-        hits = [
-            replace(hit, best_sentence=best_sentence(hit.passage.text, query))
-            for hit in self._merge_neighbours(hits)[:top_k]
-        ]
-        found = close = self._found(query, latin, margin, best_minilm, bool(keyword))
+        return meaning, margin, best_minilm
+
+    def _judge(
+        self,
+        query: str,
+        latin: bool,
+        hits: list[Hit],
+        margin,
+        best_minilm,
+        e5,
+        minilm,
+        matched: bool,
+    ) -> tuple[bool, bool]:
+        """Return whether the first `hits` answer `query`, and whether they are on its subject.
+
+        Found when close enough in meaning (`_found`), unless the question asks beyond the
+        archive, asks what the first passages lack, or adds to its names what they do not say.
+        Related (not an answer, but on the subject) when close enough in meaning, declined only
+        by the checks after that, or some passage shares a telling word with it (`matched`; a
+        Russian question about an English letter may share none).
+        """
+        found = close = self._found(query, latin, margin, best_minilm, matched)
         if found and self._asks_beyond_the_archive(query):
             found = False
         first = hits[:DECIDED_BY]
@@ -334,10 +367,7 @@ class Searcher:
             found = False
         if found and names:
             found = self._adds_to_names(names, [hit.passage.row for hit in first], e5, minilm)
-        # Not an answer, but on the subject: close enough in meaning, declined only by the
-        # checks after that, or some passage shares a telling word with it (a Russian question
-        # about an English letter may share none).
-        return SearchResult(query, found, hits, related=close or bool(keyword))
+        return found, close or matched
 
     def _about_archive(self, query: str, kind: ArchiveQuestion, top_k: int) -> SearchResult:
         """Answer a question about the archive itself from the catalogue cards (index.cards).
