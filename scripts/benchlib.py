@@ -103,7 +103,9 @@ def machine() -> str:
 
 
 def command() -> str:
-    return "python " + " ".join([sys.argv[0], *sys.argv[1:]])
+    """The command that ran this benchmark, as BENCHMARKS.md shows it: `python -m scripts.NAME`."""
+    name = Path(sys.argv[0]).stem
+    return " ".join(["python -m", f"scripts.{name}", *sys.argv[1:]])
 
 
 def publish(
