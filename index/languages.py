@@ -1,4 +1,5 @@
-"""Russian and Kazakh words for the keyword side of search: stems and Latin transliterations.
+"""Words for the keyword side of search: Russian and Kazakh stems and Latin transliterations,
+and the stopwords of all three languages (`words/`, data files).
 
 Askers write Аблязов, Назарбаев, Жақиянов where the letter writes Ablyazov, Nazarbaev,
 Zhakiyanov, and Russian and Kazakh words change their endings ("судьи Ахметова" for "судья
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 _CYRILLIC_WORD = re.compile("[\u0400-\u04ff]")
 # Russian and Kazakh letters in Latin, as names of the region are usually spelled in English
@@ -35,17 +37,17 @@ _KAZAKH_ENDINGS = sorted(
 )
 _KAZAKH_LETTERS = set("әғқңөұүһі")
 MIN_STEM = 4  # shorter stems are not searched as prefixes: they would match too much
-STOPWORDS = frozenset(
-    """а без более бы был была были было быть в вам вас весь во вот все всего всех вы где да
-    даже для до его ее её если есть еще ещё же за здесь и из или им их к как какая какие
-    какое какой какого какому каким какую каких каком ко когда кто ли либо мне может мы на
-    над не него нее неё нет ни них но ну о об однако он она они оно от очень по под при с
-    со так также такой там те тем то того тоже той только том ты у уже чего чей чем что
-    чтобы чье чья эта эти это я ли
-    мен сен ол біз сіз олар бұл сол кім не қандай қай қалай қашан қайда неге неше қанша
-    және мен бен пен да де та те ма ме ба бе па пе ме ғой ғана үшін туралы бойынша
-    болды болған бар жоқ еді""".split()
-)
+WORDS = Path(__file__).parent / "words"  # word lists per language, data rather than code
+
+
+def word_list(name: str) -> frozenset[str]:
+    """Return the words of `words/NAME.txt`: one per line, `#` lines are comments."""
+    text = (WORDS / f"{name}.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+#: Words that carry no topic, in English, Russian and Kazakh.
+STOPWORDS = word_list("stopwords-en") | word_list("stopwords-ru") | word_list("stopwords-kk")
 
 
 def is_cyrillic(word: str) -> bool:

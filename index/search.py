@@ -18,8 +18,7 @@ from index.cards import ArchiveQuestion, archive_question, cards, named_document
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
 from index.focus import lacks_what_is_asked
-from index.languages import STOPWORDS as CYRILLIC_STOPWORDS
-from index.languages import is_cyrillic, query_terms, transliterate
+from index.languages import STOPWORDS, is_cyrillic, query_terms, transliterate
 from index.names import Names
 from index.normalize import tokens
 from index.passages import sentence_spans
@@ -107,17 +106,6 @@ FOUND_SIMILARITY = 0.40  # close in meaning, whatever the words;
 FOUND_WITH_KEYWORDS = 0.25  # or fairly close and sharing a word with a keyword hit;
 FOUND_WORD_LENGTH = 3  # or one passage holds every content word of this length or more.
 
-# Words that carry no topic: kept out of the keyword query so that "what is the" matches nothing.
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its itself
-    just me more most my myself no nor not now of off on once only or other our ours ourselves out
-    over own same she should so some such than that the their theirs them themselves then there
-    these they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your yours yourself yourselves s t d ll m re ve
-    """.split()
-)
 
 
 @dataclass(frozen=True)
@@ -156,7 +144,7 @@ def content_words(query: str, min_length: int = 1) -> list[str]:
         dict.fromkeys(
             t
             for t in tokens(query)
-            if t not in STOPWORDS and t not in CYRILLIC_STOPWORDS and len(t) >= min_length
+            if t not in STOPWORDS and len(t) >= min_length
         )
     )
 
