@@ -23,6 +23,7 @@ from pathlib import Path
 from telegram.request import HTTPXRequest
 
 from bot.texts import index_size
+from index.answerable import ARCHIVE_FILE
 from index.build import lock_file
 from index.errors import ArchiveError
 from index.store import read_manifest
@@ -196,7 +197,9 @@ def status(data_dir: Path) -> dict:
     except ArchiveError as error:
         index = {"error": str(error)}
     healthy = age is not None and 0 <= age <= POLLED_WITHIN
-    return report | {"running": running, "healthy": healthy, "index": index}
+    calibration = "own" if (data_dir / ARCHIVE_FILE).exists() else "shipped"
+    return report | {"running": running, "healthy": healthy, "index": index,
+                     "calibration": calibration}  # fmt: skip
 
 
 def status_lines(report: dict, data_dir: Path) -> list[str]:
@@ -232,6 +235,10 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
             f"index: {index_size('en', index)}, built "
             f"{index['built_at']} ({' + '.join(index['models'])})"
         )
+    lines.append(
+        f"judgement: this archive's own calibration ({data_dir / ARCHIVE_FILE})"
+        if report["calibration"] == "own" else "judgement: the shipped calibration"
+    )  # fmt: skip
     if report.get("pid"):
         log = f"on, kept {report.get('retention_days')} days" if report.get("log") else "OFF"
         lines.append(

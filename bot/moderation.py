@@ -61,6 +61,13 @@ def stats_text(stats: dict, chart: bool = True, daily: bool = True) -> str:
     for title, key in (("Day", "per_day"),) * daily + BREAKDOWNS:
         if stats["questions"]:
             lines += ["", *_table(title, stats[key])]
+    if stats["questions"]:
+        lines += ["", "Confidence  questions  answered  closest  none  👍  👎"]
+        lines += [
+            f"{band:<10}  {f['questions']:>9}  {f['answered']:>8}  {f['closest']:>7}  "
+            f"{f['none']:>4}  {f['thumbs_up']:>2}  {f['thumbs_down']:>2}"
+            for band, f in stats["per_confidence"].items()
+        ]
     for title, key in (
         ("Most asked", "top_questions"),
         ("Most asked, unanswered", "top_unanswered"),

@@ -76,6 +76,8 @@ def to_json(answer: Answer) -> dict:
         "query": result.query,
         "found": result.found,
         "outcome": result.outcome,
+        "confidence": result.confidence,
+        "reason": result.reason,
         "passages": [
             {
                 "text": hit.passage.text,

@@ -111,8 +111,7 @@ class BotState:
         self.use(searcher)
         manifest = searcher.store.manifest
         message = (
-            f"switched to the index built {manifest['built_at']} "
-            f"({index_size('en', manifest)})"
+            f"switched to the index built {manifest['built_at']} ({index_size('en', manifest)})"
         )
         logger.info("%s", message)
         return message

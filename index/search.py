@@ -1,23 +1,23 @@
 """Hybrid search: dense (FAISS) and keyword (FTS5 BM25) candidates, fused, merged, decided.
 
 question -> fold -> embedding + keyword query -> candidates -> fused ranking
-         -> neighbouring parts merged -> top k hits + `found` (close enough, of a time the
-            archive speaks of, holding the kind of fact asked for: index.focus, and closer
-            than its names alone: index.names)
+         -> neighbouring parts merged -> top k hits
+         -> evidence about the first hits -> confidence (index.answerable) -> `found`
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from index.answerable import Calibration, Evidence
 from index.cards import ArchiveQuestion, archive_question, cards, named_documents, title_words
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
-from index.focus import lacks_what_is_asked
 from index.languages import STOPWORDS, is_cyrillic, query_terms, transliterate
 from index.names import Names
 from index.normalize import tokens
@@ -32,14 +32,6 @@ Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["weighted", "rrf"]
 
 CANDIDATES = 50  # from each retriever, before fusion
-# In an archive without passages in Cyrillic letters, a question in Latin letters skips the
-# multilingual model when the English model and the keyword side agree on its best passage:
-# the first of either among the first AGREEMENT of the other (three in five of the English
-# questions). e5 is most of a question's cost; without it one tuning question rose in rank
-# and one fell (BENCHMARKS.md). Where the archive holds Cyrillic passages, only e5 finds
-# them for an English question (English questions about a Russian document: held-out hit@3
-# 1.00 -> 0.40 without this guard).
-AGREEMENT = 3
 # Query words held by more than this share of the passages (and by more than COMMON_MIN
 # passages) are left out of the keyword search: see Searcher.telling_words.
 COMMON_SHARE = 0.05
@@ -66,25 +58,8 @@ MINILM_WEIGHT = 0.8
 # background texts, its closeness to questions in general. Chosen on the tuning halves
 # (0.2–0.35 equally good; BENCHMARKS.md).
 HUB_WEIGHT = 0.25
-# Answered when the best passage is this much closer (multilingual cosine) to the question
-# than the closest unrelated background text (index/background.txt): a question in Cyrillic
-# letters, or in Latin letters (which also has the English model's rules below; gibberish in
-# Latin letters comes closer to the archive). Chosen on the tuning halves (BENCHMARKS.md);
-# the Cyrillic one again on 2026-12-02 with 16 new Russian questions (0.002 -> -0.005, the
-# best of both archives' tuning halves: near-topic questions are declined by later checks).
-FOUND_MARGIN = -0.005
-FOUND_MARGIN_LATIN = 0.025
-# A question that names what the archive is about is answered only when the passages shown are
-# closer to it than to its names alone by this much: the sum of both models' differences in
-# cosine for a question in Latin letters, the multilingual model's in Cyrillic ones ("What
-# currency does France use?" is no closer to a paragraph about French judges than "France"
-# is: -0.114). Chosen on the tuning halves, halfway between the lowest in-scope question and
-# the next near-topic one below it (BENCHMARKS.md, "Honest answers").
-ADDED_TO_NAMES = -0.026
-ADDED_TO_NAMES_CYRILLIC = -0.041
-ADDED_TO_NAMES_MINILM = -0.048  # the English model's alone, where e5 was skipped (AGREEMENT)
-# The passages the checks after the first decision look at: the first an asker sees, however
-# many the caller asked for (the bot shows 3; `eval` ranks 5).
+# The passages the judgement looks at: the first an asker sees, however many the caller asked
+# for (the bot shows 3; `eval` ranks 5).
 DECIDED_BY = 3
 NAMES_CACHE = 10_000  # the vectors of this many questions' names are kept (1.5 KB each)
 # A question about a time the archive cannot speak of is not answered, however close its
@@ -99,13 +74,10 @@ PRESENT_WORDS = (
 # Distinct words in the index up to which misspellings are corrected: a look-up takes a few
 # milliseconds there (scripts/bench_spelling.py), and the vocabulary about 100 MB of memory.
 SPELLING_LIMIT = 1_000_000
-# When the archive is taken to answer a question (calibrated on the question sets, see
-# BENCHMARKS.md: in-scope questions reach a cosine similarity of 0.33-0.77, unrelated ones
-# 0.00-0.22, and one-letter gibberish up to 0.30):
-FOUND_SIMILARITY = 0.40  # close in meaning, whatever the words;
-FOUND_WITH_KEYWORDS = 0.25  # or fairly close and sharing a word with a keyword hit;
-FOUND_WORD_LENGTH = 3  # or one passage holds every content word of this length or more.
-
+# The question's words the judgement weighs (coverage, every word in one passage) are its
+# content words of this length or more; they match on their first STEM letters.
+FOUND_WORD_LENGTH = 3
+STEM = 5
 
 
 @dataclass(frozen=True)
@@ -118,6 +90,9 @@ class Hit:
 
 
 Outcome = Literal["answered", "closest", "none"]
+# Why a question is not answered: its first passages are too unlikely to answer it ("far"), or
+# it asks about a time the archive cannot speak of ("time").
+Reason = Literal["far", "time"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +103,9 @@ class SearchResult:
     found: bool  # a passage answers the question
     hits: list[Hit]
     related: bool = False  # none answers, but the hits are on its subject (see `outcome`)
+    confidence: float | None = None  # that the first hits answer it (index.answerable)
+    reason: Reason | None = None  # why it is not answered
+    evidence: Evidence | None = None  # what the confidence was computed from
 
     @property
     def outcome(self) -> Outcome:
@@ -141,11 +119,7 @@ class SearchResult:
 def content_words(query: str, min_length: int = 1) -> list[str]:
     """Return the distinct folded words of `query` that are not stopwords (in any language)."""
     return list(
-        dict.fromkeys(
-            t
-            for t in tokens(query)
-            if t not in STOPWORDS and len(t) >= min_length
-        )
+        dict.fromkeys(t for t in tokens(query) if t not in STOPWORDS and len(t) >= min_length)
     )
 
 
@@ -222,12 +196,10 @@ class Searcher:
         self.titles = title_words(store.documents())
         self.title_words = frozenset().union(*self.titles.values())
         self.names = Names(store.names())
-        # Only the multilingual model finds a passage in Cyrillic letters for a question in
-        # Latin ones: it is never skipped in an archive that holds such passages (AGREEMENT).
-        self.one_script = not store.holds_cyrillic()
         # A question's names recur ("Ablyazov", "Kazakhstan"): their vectors are kept, so a new
         # question pays for its names only the first time they are asked about.
         self.names_vectors = functools.lru_cache(maxsize=NAMES_CACHE)(self._encode_names)
+        self.calibration = Calibration.for_archive(store.data_dir)
 
     @classmethod
     def open(cls, data_dir: Path, model: str = DEFAULT_MODEL) -> Searcher:
@@ -246,9 +218,11 @@ class Searcher:
         """Return the `top_k` best passages for `query`.
 
         A question in Latin letters is compared with the passages by both models (the English
-        one is the stronger there), or by the English one alone when it and the keyword side
-        agree on the best passage (AGREEMENT); a question in Cyrillic letters by the
-        multilingual model alone (the English one only adds noise: measured, BENCHMARKS.md).
+        one is the stronger there); a question in Cyrillic letters by the multilingual model
+        alone (the English one only adds noise: measured, BENCHMARKS.md). The multilingual
+        model runs for every question: the judgement weighs its closeness to the background
+        texts (it once skipped English questions where the English model and the keywords
+        agreed, which left the judgement without that evidence for them).
 
         Args:
             query: the question as the asker wrote it.
@@ -270,17 +244,15 @@ class Searcher:
         words = [w for w in self.telling_words(query) if w not in naming] if mode != "dense" else []
         match = match_expression(words, corrections=self._corrections(words))
         keyword = self.store.keyword(match, CANDIDATES) if match else []
-        e5 = None
         by_words = [row for row, _ in keyword]
-        if mode != "hybrid" or not (self.one_script and _agree(by_minilm, by_words)):
-            e5 = self.multilingual.encode_query(query)
+        e5 = self.multilingual.encode_query(query)
         candidates = by_minilm
-        if e5 is not None and mode != "keyword":
+        if mode != "keyword":
             candidates = [row for row, _ in self.store.dense(e5, CANDIDATES, 1)[0]] + by_minilm
         rows = list(dict.fromkeys(candidates + by_words))
         if not rows:
             return SearchResult(query, False, [])
-        meaning, margin, best_minilm = self._meaning(rows, e5, minilm)
+        meaning = self._meaning(rows, e5, minilm)
         by_meaning = sorted(zip(rows, meaning, strict=True), key=lambda item: -item[1])
         scores = _fuse(by_meaning if mode != "keyword" else [], keyword, fusion)
         if named:
@@ -294,68 +266,100 @@ class Searcher:
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
         ]
-        found, related = self._judge(query, latin, hits, margin, best_minilm, e5, minilm,
-                                     bool(keyword))  # fmt: skip
-        return SearchResult(query, found, hits, related=related)
+        return self._judge(query, hits, e5, minilm, bool(keyword), naming)
 
-    def _meaning(
-        self, rows: list[int], e5, minilm
-    ) -> tuple[list[float], float | None, float | None]:
+    def _meaning(self, rows: list[int], e5, minilm) -> list[float]:
         """Return how close in meaning each of `rows` is to the question (its vectors `e5` and
-        `minilm`, either None when not computed), in [0, 1] among them; with e5's margin over
-        the background texts and MiniLM's best similarity to a passage in Latin letters (each
-        None without its model), which the judgement reads."""
-        meaning, margin, best_minilm = [], None, None
-        if e5 is not None:
-            e5_vectors = self.store.vectors(rows, 1)
-            e5_similarity = (e5_vectors @ e5[0]).tolist()
-            hubness = (e5_vectors @ self.background_mean).tolist()
-            adjusted = [s - HUB_WEIGHT * h for s, h in zip(e5_similarity, hubness, strict=True)]
-            low, high = min(adjusted), max(adjusted)  # e5's cosines are compressed
-            meaning = [(s - low) / ((high - low) or 1.0) for s in adjusted]
-            margin = max(e5_similarity) - float((self.background @ e5[0]).max())
+        `minilm`, the latter None for a question in Cyrillic letters), in [0, 1] among them."""
+        e5_vectors = self.store.vectors(rows, 1)
+        e5_similarity = (e5_vectors @ e5[0]).tolist()
+        hubness = (e5_vectors @ self.background_mean).tolist()
+        adjusted = [s - HUB_WEIGHT * h for s, h in zip(e5_similarity, hubness, strict=True)]
+        low, high = min(adjusted), max(adjusted)  # e5's cosines are compressed
+        meaning = [(s - low) / ((high - low) or 1.0) for s in adjusted]
         if minilm is not None:  # and only for passages in Latin letters, where it helps
             minilm_similarity = (self.store.vectors(rows, 0) @ minilm[0]).tolist()
             cyrillic = self.store.cyrillic(rows)
-            latin_similarity = [s for r, s in zip(rows, minilm_similarity, strict=True)
-                                if r not in cyrillic]  # fmt: skip
-            best_minilm = max(latin_similarity, default=None)
-            # e5 is skipped only where MiniLM ran: MiniLM's similarity is then the meaning.
-            meaning = minilm_similarity if e5 is None else [
+            meaning = [
                 e if r in cyrillic else MINILM_WEIGHT * m + (1 - MINILM_WEIGHT) * e
                 for r, m, e in zip(rows, minilm_similarity, meaning, strict=True)
-            ]  # fmt: skip
-        return meaning, margin, best_minilm
+            ]
+        return meaning
 
     def _judge(
-        self,
-        query: str,
-        latin: bool,
-        hits: list[Hit],
-        margin,
-        best_minilm,
-        e5,
-        minilm,
-        matched: bool,
-    ) -> tuple[bool, bool]:
-        """Return whether the first `hits` answer `query`, and whether they are on its subject.
+        self, query: str, hits: list[Hit], e5, minilm, matched: bool, naming: set[str]
+    ) -> SearchResult:
+        """Decide whether the first `hits` answer `query` (its vectors `e5` and `minilm`, the
+        latter None for a question in Cyrillic letters; `matched`: some passage shares a
+        telling word with it; `naming`: its words that name a document, "the letter", not
+        what it asks).
 
-        Found when close enough in meaning (`_found`), unless the question asks beyond the
-        archive, asks what the first passages lack, or adds to its names what they do not say.
-        Related (not an answer, but on the subject) when close enough in meaning, declined only
-        by the checks after that, or some passage shares a telling word with it (`matched`; a
-        Russian question about an English letter may share none).
+        Answered when the calibrated confidence reaches its cut (index.answerable), the
+        question has a content word, and it does not ask about a time the archive cannot speak
+        of. Not answered, the hits
+        are still on its subject ("closest") when they share a telling word with it or are
+        closer in meaning to it than any unrelated background text is (a Russian question
+        about an English letter may share no word with it).
         """
-        found = close = self._found(query, latin, margin, best_minilm, matched)
-        if found and self._asks_beyond_the_archive(query):
-            found = False
-        first = hits[:DECIDED_BY]
-        names = self.names.of(query) if found else None
-        if found and lacks_what_is_asked(query, [hit.passage.text for hit in first], names):
-            found = False
-        if found and names:
-            found = self._adds_to_names(names, [hit.passage.row for hit in first], e5, minilm)
-        return found, close or matched
+        evidence = self._evidence(query, hits, e5, minilm, naming)
+        confidence = self.calibration.confidence(evidence.features())
+        reason: Reason | None = None
+        if confidence < self.calibration.cut or not evidence.content_words:
+            reason = "far"  # a question of stopwords and letters alone ("hi", "Ы") asks nothing
+        elif self._asks_beyond_the_archive(query):
+            reason = "time"
+        found = reason is None
+        near = evidence.e5_margin >= 0
+        return SearchResult(
+            query, found, hits, related=found or matched or near,
+            confidence=round(confidence, 3), reason=reason, evidence=evidence,
+        )  # fmt: skip
+
+    def _evidence(self, query: str, hits: list[Hit], e5, minilm, naming: set[str]) -> Evidence:
+        """Gather what the judgement weighs about `query` and its first `hits`."""
+        rows = [hit.passage.row for hit in hits[:DECIDED_BY]]
+        e5_similarity = float((self.store.vectors(rows, 1) @ e5[0]).max())
+        minilm_similarity = None
+        if minilm is not None:
+            minilm_similarity = float((self.store.vectors(rows, 0) @ minilm[0]).max())
+        names = self.names.of(query)
+        added = self._added_to_names(names, rows, e5, minilm) if names else {}
+        words = [w for w in content_words(query, FOUND_WORD_LENGTH) if w not in naming]
+        sentence, passage = self._coverage(words, hits[0].passage.text)
+        every_word = match_expression(words, "AND", self._corrections(words))
+        return Evidence(
+            e5_similarity=e5_similarity,
+            e5_margin=e5_similarity - float((self.background @ e5[0]).max()),
+            minilm_similarity=minilm_similarity,
+            score_gap=hits[0].score - (hits[1].score if len(hits) > 1 else 0.0),
+            sentence_coverage=sentence,
+            passage_coverage=passage,
+            every_word=bool(every_word) and self.store.holds(every_word),
+            names_added_e5=added.get(1),
+            names_added_minilm=added.get(0),
+            content_words=len(words),
+        )
+
+    def _coverage(self, words: list[str], text: str) -> tuple[float, float]:
+        """Return the share of `words` that the best sentence of `text` holds, and that the whole
+        of it holds, each word weighted by its rarity in the archive (inverse document
+        frequency), matched on its first STEM letters (in Latin letters too, for a Cyrillic
+        word)."""
+        if not words:
+            return 0.0, 0.0
+        frequencies = self.store.document_frequencies(words)
+        passages = self.store.manifest["passages"]
+        weight = {w: math.log((passages + 1) / (frequencies.get(w, 0) + 1)) + 1.0 for w in words}
+        total = sum(weight.values())
+
+        def share(piece: str) -> float:
+            stems = {t[:STEM] for t in tokens(piece)}
+            held = [v for w, v in weight.items()
+                    if w[:STEM] in stems or transliterate(w)[:STEM] in stems]  # fmt: skip
+            return sum(held) / total
+
+        spans = sentence_spans(text) or [(0, len(text))]
+        return max(share(text[a:b]) for a, b in spans), share(text)
 
     def _about_archive(self, query: str, kind: ArchiveQuestion, top_k: int) -> SearchResult:
         """Answer a question about the archive itself from the catalogue cards (index.cards).
@@ -374,37 +378,6 @@ class Searcher:
                 hits.append(Hit(own[0], 0.5, best_sentence(own[0].text, author)))
         return SearchResult(query, True, hits if kind == "list" else hits[: max(top_k, 2)])
 
-    def _found(
-        self,
-        query: str,
-        latin: bool,
-        margin: float | None,
-        similarity: float | None,
-        keyword_hit: bool,
-    ) -> bool:
-        """Whether the archive answers `query`.
-
-        Args:
-            latin: whether the question is written in Latin letters.
-            margin: how much closer in meaning (multilingual model) the best passage is to the
-                question than the closest text of the unrelated background set; None when
-                the multilingual model was skipped.
-            similarity: the best cosine similarity of the English model (Latin questions).
-            keyword_hit: whether any passage shares a word with the question.
-
-        A bare name ("Tokaev", "Аблязов") is a fair question with a low similarity: it counts
-        when one passage holds all its words (in any of their forms).
-        """
-        if margin is not None and margin >= (FOUND_MARGIN_LATIN if latin else FOUND_MARGIN):
-            return True
-        if similarity is not None and (
-            similarity >= FOUND_SIMILARITY or (similarity >= FOUND_WITH_KEYWORDS and keyword_hit)
-        ):
-            return True
-        words = content_words(query, FOUND_WORD_LENGTH)
-        every_word = match_expression(words, "AND", self._corrections(words))
-        return bool(every_word) and self.store.holds(every_word)
-
     def _asks_beyond_the_archive(self, query: str) -> bool:
         """Whether `query` asks about a time the archive cannot speak of: the present, or a
         year that no passage names."""
@@ -412,23 +385,19 @@ class Searcher:
             return True
         return any(not self.store.holds(f'"{year}"') for year in YEAR.findall(query))
 
-    def _adds_to_names(
-        self, names: str, rows: list[int], e5: np.ndarray | None, minilm: np.ndarray | None
-    ) -> bool:
-        """Whether the passages at `rows` are closer to the question (its vectors `e5` and
-        `minilm`, those it was encoded with) than to its `names` alone: whether they answer
-        what it asks of them, not only mention them (index.names)."""
+    def _added_to_names(
+        self, names: str, rows: list[int], e5: np.ndarray, minilm: np.ndarray | None
+    ) -> dict[int, float]:
+        """Return, per model number, how much closer the passages at `rows` are to the question
+        (its vectors `e5` and `minilm`, those it was encoded with) than to its `names` alone:
+        whether they answer what it asks of them, not only mention them (index.names)."""
         added = {}
         for model, question in ((1, e5), (0, minilm)):
             if question is not None:
                 passages = self.store.vectors(rows, model)
                 named = self.names_vectors(names, model)
                 added[model] = float((passages @ question[0]).max() - (passages @ named[0]).max())
-        if len(added) == 2:
-            return sum(added.values()) >= ADDED_TO_NAMES
-        if 1 in added:
-            return added[1] >= ADDED_TO_NAMES_CYRILLIC
-        return added[0] >= ADDED_TO_NAMES_MINILM
+        return added
 
     def _encode_names(self, names: str, model: int) -> np.ndarray:
         """The vector of a question's names by model number `model` (0 the English one, 1 the
@@ -488,14 +457,6 @@ class Searcher:
                 merged.append(hit)
                 seen_texts.add(p.text)
         return merged
-
-
-def _agree(by_meaning: list[int], by_words: list[int]) -> bool:
-    """Whether the English model and the keyword side agree on a question's best passages:
-    the first of either is among the first AGREEMENT of the other."""
-    return bool(by_meaning and by_words) and (
-        by_meaning[0] in by_words[:AGREEMENT] or by_words[0] in by_meaning[:AGREEMENT]
-    )
 
 
 def _fuse(

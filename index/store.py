@@ -415,6 +415,7 @@ class IndexStore:
         """
         import faiss
 
+        self.data_dir = data_dir
         self.manifest = read_manifest(data_dir)
         directory = (data_dir / CURRENT).resolve()
         try:
@@ -602,11 +603,6 @@ class IndexStore:
             rows,
         )
         return {row["id"] for row in found}
-
-    def holds_cyrillic(self) -> bool:
-        """Whether any passage is written mostly in Cyrillic letters."""
-        query = "select exists(select 1 from passages where cyrillic) as found"
-        return bool(self._query(query)[0]["found"])
 
     def vectors(self, rows: list[int], model: int = 0) -> np.ndarray:
         """Return the vectors of model number `model` stored at `rows`."""

@@ -26,16 +26,9 @@ from index.evaluate import first_hit, load_questions
 from index.search import Searcher
 from index.store import IndexStore
 from scripts.benchlib import passage_texts, peers, publish
+from scripts.external_sets import SETS
 
 ROOT = Path(__file__).resolve().parent.parent
-
-SETS = {  # set: (its archive, what it asks)
-    "xquad-en": ("xquad-en", "English questions, English articles"),
-    "xquad-ru": ("xquad-ru", "Russian questions, Russian articles"),
-    "xquad-ru-en": ("xquad-en", "Russian questions, English articles"),
-    "kazqad-kk": ("kazqad-kk", "Kazakh questions, Kazakh articles"),
-    "squad2": ("squad2", "English; about half unanswerable by their paragraph"),
-}
 
 
 def searched(ask, path: Path) -> list[dict]:

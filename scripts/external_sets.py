@@ -13,7 +13,9 @@ per article, its paragraphs in order, and `catalogue.toml`) and two question fil
 article, `tune.jsonl` and `held-out.jsonl`: choose on the first, report the second. A question's
 gold phrase is the sentence of its paragraph that holds the answer, verbatim (a passage holding
 it is the right one); an unanswerable one is `"out_of_scope": true`. `ru-en` asks XQuAD's
-Russian questions of its English articles.
+Russian questions of its English articles. Each of these four also becomes a set of
+unanswerable questions, `NAME-absent` (`write_absent`): its questions asked of the other half's
+articles, where the one that answers them is absent.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ from index.passages import sentence_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 
+SETS = {  # set: (its archive, what it asks), as the benchmarks and calibration read them
+    "xquad-en": ("xquad-en", "English questions, English articles"),
+    "xquad-ru": ("xquad-ru", "Russian questions, Russian articles"),
+    "xquad-ru-en": ("xquad-en", "Russian questions, English articles"),
+    "kazqad-kk": ("kazqad-kk", "Kazakh questions, Kazakh articles"),
+    "squad2": ("squad2", "English; about half unanswerable by their paragraph"),
+}
+# The sets whose questions are also asked of the other half's articles (`write_absent`).
+ABSENT = ("xquad-en", "xquad-ru", "xquad-ru-en", "kazqad-kk")
 LICENCE = "CC BY-SA 4.0"
 SOURCES = {
     "xquad": "XQuAD (Artetxe, Ruder, Yogatama 2019), github.com/google-deepmind/xquad",
@@ -93,9 +104,9 @@ def questions_of(articles, asked=None) -> list[dict]:
     return lines
 
 
-def write_set(out: Path, name: str, source: str, articles, questions: list[dict]) -> None:
-    """Write one set: its corpus (a document per article) and its two question files."""
-    corpus = out / name / "corpus"
+def write_corpus(corpus: Path, source: str, articles) -> None:
+    """Write `articles` as a corpus: a document per article, its paragraphs in order, and the
+    catalogue saying where each comes from."""
     corpus.mkdir(parents=True, exist_ok=True)
     catalogue = []
     for title, paragraphs in articles:
@@ -110,12 +121,38 @@ def write_set(out: Path, name: str, source: str, articles, questions: list[dict]
             "",
         ]
     (corpus / "catalogue.toml").write_text("\n".join(catalogue), encoding="utf-8")
+
+
+def write_questions(path: Path, questions: list[dict]) -> None:
+    """Write question lines as a question file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in questions)
+
+
+def write_set(out: Path, name: str, source: str, articles, questions: list[dict]) -> None:
+    """Write one set: its corpus (a document per article) and its two question files."""
+    write_corpus(out / name / "corpus", source, articles)
     for part in ("tune", "held-out"):
-        chosen = [q for q in questions if q["half"] == part]
-        with open(out / name / f"{part}.jsonl", "w", encoding="utf-8") as file:
-            file.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in chosen)
+        write_questions(out / name / f"{part}.jsonl", [q for q in questions if q["half"] == part])
     halves = {h: sum(q["half"] == h for q in questions) for h in ("tune", "held-out")}
     print(f"{name}: {len(articles)} articles, {len(questions)} questions {halves}")
+
+
+def write_absent(out: Path, name: str, archive: str, source: str, articles, questions) -> None:
+    """Write the set `name`-absent: each half's answerable questions asked of an archive of the
+    other half's articles alone, where the article that answers them is absent. They are
+    unanswerable questions on subjects like the archive's, in every language of the sets
+    (SQuAD 2.0 has them in English only), for calibrating the judgement: the archives go to
+    `archive`-absent/HALF/corpus, the questions to `name`-absent/HALF.jsonl."""
+    half = halves(articles)
+    for part, other in (("tune", "held-out"), ("held-out", "tune")):
+        corpus = out / f"{archive}-absent" / part / "corpus"
+        write_corpus(corpus, source, [a for a in articles if half[a[0]] == other])
+        asked = [{"q": q["q"], "article": q["article"], "half": part, "out_of_scope": True}
+                 for q in questions if q["half"] == part and "gold" in q]  # fmt: skip
+        write_questions(out / f"{name}-absent" / f"{part}.jsonl", asked)
+    print(f"{name}-absent: the questions of each half asked of the other half's articles")
 
 
 def main() -> None:
@@ -126,12 +163,18 @@ def main() -> None:
     english = squad_articles(args.source / "xquad.en.json.gz")
     russian = squad_articles(args.source / "xquad.ru.json.gz")
     russian_asked = {qa["id"]: qa["question"] for _, ps in russian for p in ps for qa in p["qas"]}
-    write_set(args.out, "xquad-en", "xquad", english, questions_of(english))
-    write_set(args.out, "xquad-ru", "xquad", russian, questions_of(russian))
-    write_set(args.out, "xquad-ru-en", "xquad", english, questions_of(english, russian_asked))
     kazqad = "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz"
     kazakh = kazqad_articles(args.source / kazqad)
-    write_set(args.out, "kazqad-kk", "kazqad", kazakh, questions_of(kazakh))
+    for name, source, articles, asked in (
+        ("xquad-en", "xquad", english, None),
+        ("xquad-ru", "xquad", russian, None),
+        ("xquad-ru-en", "xquad", english, russian_asked),
+        ("kazqad-kk", "kazqad", kazakh, None),
+    ):
+        questions = questions_of(articles, asked)
+        write_set(args.out, name, source, articles, questions)
+        if name in ABSENT:
+            write_absent(args.out, name, SETS[name][0], source, articles, questions)
     squad = squad_articles(args.source / "squad2-dev-v2.0-10-articles.json.gz")
     write_set(args.out, "squad2", "squad2", squad, questions_of(squad))
 

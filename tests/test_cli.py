@@ -85,6 +85,7 @@ def test_ask_json_follows_the_contract(runner, index_dir: Path):
     answer = json.loads(result.stdout)
     assert answer["query"] == "Who was the French ambassador?"
     assert answer["found"] is True and answer["outcome"] == "answered"
+    assert 0 <= answer["confidence"] <= 1 and answer["reason"] is None
     assert len(answer["passages"]) == 3
     first = answer["passages"][0]
     assert set(first) == {"text", "score", "document", "section", "paragraph", "passage_id"}
@@ -123,6 +124,7 @@ def test_ask_reads_one_question_per_line(runner, index_dir: Path):
                             env=env)  # fmt: skip
     answer = json.loads(closest.stdout)
     assert (answer["found"], answer["outcome"]) == (False, "closest") and answer["passages"]
+    assert answer["reason"] == "far" and answer["confidence"] < 0.5
     text = runner.invoke(cli, ["ask", "What is the weather in Paris tomorrow?"], env=env)
     assert text.stdout.startswith("Nothing in the archive answers this directly.")
 

@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from index.evaluate import load_questions
@@ -68,3 +69,14 @@ def test_each_set_is_a_corpus_and_two_halves_with_verbatim_gold(tmp_path: Path):
     squad2 = [json.loads(line) for line in (out / "squad2" / "tune.jsonl").read_text().splitlines()]
     assert sum(bool(q.get("out_of_scope")) for q in squad2) == 3
     assert squad2[0]["gold"] == ["They descended from Norse raiders."]
+    # Each half's answerable questions, asked of an archive of the other half's articles only.
+    for name, archive in (("xquad-en", "xquad-en"), ("xquad-ru-en", "xquad-en")):
+        for half in ("tune", "held-out"):
+            path = out / f"{name}-absent" / f"{half}.jsonl"
+            asked = load_questions(path)
+            assert asked and all(q.out_of_scope for q in asked)
+            articles = {json.loads(line)["article"] for line in path.read_text().splitlines()}
+            catalogue = out / f"{archive}-absent" / half / "corpus" / "catalogue.toml"
+            titles = {entry["title"] for entry in tomllib.loads(catalogue.read_text()).values()}
+            assert len(titles) == 3 and not articles & titles
+    assert not (out / "squad2-absent").exists()  # it has unanswerable questions of its own

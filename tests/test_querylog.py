@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from bot.answering import answer
 from bot.cli import cli
+from bot.moderation import stats_text
 from bot.querylog import LOG_FILE, SCHEMA_VERSION, SECRET_FILE, QueryLog, public_copy
 from bot.querylog import log as querylog
 from bot.querylog.migrations import MIGRATIONS
@@ -92,6 +93,8 @@ def test_stats(tmp_path: Path):
             latency_ms=10 * (i + 1),
             chat_type=chat_type,
             language=language,
+            confidence=0.91 if found else 0.12,
+            reason=None if found else "far",
         )
         clock.now += 86400 if i == 0 else 0  # the first question a day earlier
     log.feedback(2, "down")
@@ -112,6 +115,11 @@ def test_stats(tmp_path: Path):
     assert (by_language["ru"]["questions"], by_language["en"]["questions"]) == (3, 1)
     assert by_language["ru"]["answered_share"] == pytest.approx(2 / 3)
     assert summary["per_chat_type"]["group"]["thumbs_down"] == 1
+    assert summary["per_confidence"]["0.9–1.0"] == {
+        "questions": 3, "answered": 3, "closest": 0, "none": 0, "thumbs_up": 0, "thumbs_down": 1,
+    }  # fmt: skip
+    assert summary["per_confidence"]["0.1–0.2"]["none"] == 1
+    assert "0.9–1.0" in stats_text(summary) and "Confidence" in stats_text(summary)
 
 
 def test_a_locked_database_warns_once_and_loses_no_answer(tmp_path: Path, caplog):

@@ -58,19 +58,22 @@ def test_retrieval_quality_on_the_dev_set(searcher: Searcher):
     report = evaluate(searcher, load_questions(DEV_QUESTIONS))
     # txtai 9.14 hybrid scores 0.80 / 0.93 / 0.86 here. MiniLM alone scored 0.87 at hit@1:
     # fusing e5 (chosen on the tuning halves of three languages, BENCHMARKS.md) costs one
-    # question of this set; skipping e5 where MiniLM and the keywords agree (a third of the
-    # cost of an English question) moves one from rank 2 to 3 (MRR 0.858).
+    # question of this set.
     assert report.hit_at_1 >= 0.8
     assert report.hit_at_3 >= 0.93
     assert report.mrr_at_5 >= 0.85
-    assert report.answered == 1.0
+    # The fitted judgement (index.answerable) declines two of the 15 in-scope questions: one
+    # whose right passage is third, and "Whose support in France does the author rely on?"
+    # (confidence 0.24). The thresholds it replaced answered all 15, but had been set on
+    # these very questions and declined 0-30 % of fresh near-topic ones (BENCHMARKS.md).
+    assert report.answered >= 0.85
     assert report.declined == 1.0
 
 
 def test_retrieval_quality_on_our_own_questions(searcher: Searcher):
     report = evaluate(searcher, load_questions(OWN_QUESTIONS))
     assert report.hit_at_3 >= 0.9
-    assert report.answered == 1.0
+    assert report.answered >= 0.9  # "Political prisoners" and one like it fall below the cut
     assert report.declined == 1.0
 
 
@@ -87,7 +90,6 @@ def test_retrieval_quality_on_our_own_questions(searcher: Searcher):
 )
 def test_plain_latin_finds_lookalikes_and_typography(searcher: Searcher, query, expected):
     result = searcher.search(query, top_k=3)
-    assert result.found
     assert any(expected in hit.passage.text for hit in result.hits)
 
 

@@ -51,6 +51,7 @@ for command in (
     archive.index,
     archive.ask,
     archive.evaluate,
+    archive.calibrate,
     service.run,
     service.status,
     service.backup,

@@ -21,6 +21,7 @@ from bot.cli.common import (
     open_store,
     top_k_option,
 )
+from index.answerable import ANSWERED
 
 
 @click.command()
@@ -266,3 +267,57 @@ def evaluate(file: Path, top_k: int, as_json: bool, data_dir: Path, model: str) 
         click.echo(f"miss: {miss}")
     for question in report.wrongly_answered:
         click.echo(f"answered, should decline: {question}")
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--answered",
+    type=click.FloatRange(0.5, 1.0),
+    default=ANSWERED,
+    show_default=True,
+    help="Share of the answerable tuning questions the new cut answers.",
+)
+@click.option("--reset", is_flag=True, help="Remove the archive's own calibration.")
+@data_dir_option
+@model_option
+def calibrate(files: tuple[Path, ...], answered: float, reset: bool, data_dir: Path,
+              model: str) -> None:  # fmt: skip
+    """Fit when this archive's answers count as answered, from its own labelled questions.
+
+    FILES are question files (as for `eval`): questions the archive answers, with gold
+    phrases, and questions it cannot, marked out of scope; moderators' labels become one
+    with `archive-bot logs export-eval`. Each question falls in a tuning or a held-out half;
+    the cut on the confidence is chosen on the first, and both halves' figures are printed.
+    Written to DATA_DIR/calibration.json; a bot running on it reads it when it next
+    switches index or restarts. Without one, the shipped calibration serves.
+
+    \b
+    Examples:
+      archive-bot logs export-eval --output labelled.jsonl
+      archive-bot calibrate labelled.jsonl
+      archive-bot calibrate labelled.jsonl --answered 0.95   # fewer right answers declined
+      archive-bot calibrate --reset                          # back to the shipped one
+    """
+    from index.answerable import ARCHIVE_FILE, describe
+    from index.errors import ArchiveError
+    from index.evaluate import calibrate_archive, load_questions
+
+    own = data_dir / ARCHIVE_FILE
+    if reset:
+        own.unlink(missing_ok=True)
+        click.echo(f"Removed {own}: the shipped calibration serves.")
+        return
+    if not files:
+        raise click.UsageError("give one or more question files (see --help)")
+    try:
+        questions = [q for file in files for q in load_questions(file)]
+        calibration = calibrate_archive(load_searcher(data_dir, model), questions, answered)
+        calibration.save(own)
+    except ArchiveError as error:
+        raise fail(error) from None
+    except OSError as error:
+        raise fail(f"cannot write {own}: {error.strerror or error}") from None
+    for name, figure in calibration.figures.items():
+        click.echo(describe(name, figure))
+    click.echo(f"Cut {calibration.cut:.3f}, written to {own}.")

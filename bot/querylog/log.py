@@ -35,7 +35,7 @@ DEFAULT_RETENTION_DAYS = 90
 # Everything but the asker's pseudonym, which never leaves the database.
 PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "outcome", "passages",
                   "top_passage", "latency_ms", "feedback", "feedback_time", "label",
-                  "out_of_scope")  # fmt: skip
+                  "out_of_scope", "confidence", "reason")  # fmt: skip
 BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
 WRITE_QUEUE = 1000  # writes waiting for the background writer; beyond it they are dropped
 DROPS_REPORTED_EVERY = 100  # a warning at the first dropped entry, then at every 100th
@@ -169,11 +169,14 @@ class QueryLog:
         asker: int | None = None,
         language: str | None = None,
         outcome: str | None = None,
+        confidence: float | None = None,
+        reason: str | None = None,
     ) -> int | None:
         """Log one answered question; return its id (None when the log is not writable).
 
         `outcome` is "answered", "closest" or "none" (default: "answered" when `found`, else
-        "none"); "closest" counts as not answered everywhere (`found` is false).
+        "none"); "closest" counts as not answered everywhere (`found` is false). `confidence`
+        and `reason` are the judgement's (index.search.SearchResult).
         """
         row = {
             "time": utc(self.clock()),
@@ -187,6 +190,8 @@ class QueryLog:
             "top_passage": passages[0][0] if passages else None,
             "latency_ms": round(latency_ms, 1),
             "out_of_scope": 0,  # one value for "not marked": never NULL
+            "confidence": confidence,
+            "reason": reason,
         }
         return self._write(lambda: self.db["queries"].insert(row, alter=False).last_pk)
 
@@ -205,6 +210,8 @@ class QueryLog:
             query=result.query,
             found=result.found,
             outcome=result.outcome,
+            confidence=result.confidence,
+            reason=result.reason,
             passages=[(hit.passage.passage_id, hit.score) for hit in result.hits],
             latency_ms=answer.latency_ms,
             chat_type=chat_type,

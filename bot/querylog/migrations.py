@@ -15,7 +15,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 MIGRATIONS = Migrations("archive-bot query log")
-SCHEMA_VERSION = 5  # the number of steps below
+SCHEMA_VERSION = 6  # the number of steps below
 
 
 @MIGRATIONS(name="1 queries")
@@ -81,6 +81,17 @@ def _label_text(db: sqlite_utils.Database) -> None:
     from the index they were made on."""
     if "text" not in db["labels"].columns_dict:
         db.execute("alter table labels add column text text")
+
+
+@MIGRATIONS(name="6 confidence")
+def _confidence(db: sqlite_utils.Database) -> None:
+    """The `confidence` (0–1) that the first passages answered, and the `reason` a question
+    was not answered: "far" or "time" (index.search). Questions logged before have neither."""
+    columns = db["queries"].columns_dict
+    if "confidence" not in columns:
+        db.execute("alter table queries add column confidence real")
+    if "reason" not in columns:
+        db.execute("alter table queries add column reason text")
 
 
 def _questions_view(db: sqlite_utils.Database, outcome: str) -> None:

@@ -32,6 +32,7 @@ def summary(rows: list[dict], today: date, days: int) -> dict:
         "per_chat_type": {
             k: _figures(v) for k, v in _groups(rows, lambda r: r["chat_type"] or "?").items()
         },
+        "per_confidence": {k: _outcomes(v) for k, v in _groups(rows, _band).items()},
         "top_questions": _most_asked(rows),
         "top_unanswered": _most_asked([r for r in rows if not r["found"]]),
     }
@@ -42,6 +43,27 @@ def _groups(rows: list[dict], key: Callable[[dict], str]) -> dict[str, list[dict
     for row in rows:
         groups.setdefault(key(row), []).append(row)
     return dict(sorted(groups.items()))
+
+
+def _band(row: dict) -> str:
+    """The tenth of the confidence range a question's judgement fell in ("0.6–0.7"); "?" for
+    questions logged before the log kept it."""
+    if row.get("confidence") is None:
+        return "?"
+    low = min(int(row["confidence"] * 10), 9) / 10
+    return f"{low:.1f}–{low + 0.1:.1f}"
+
+
+def _outcomes(rows: list[dict]) -> dict:
+    """How many of `rows` were answered, offered the closest passages, or found nothing; and
+    how they were rated."""
+    counts = Counter(r["outcome"] for r in rows)
+    return {
+        "questions": len(rows),
+        **{outcome: counts[outcome] for outcome in ("answered", "closest", "none")},
+        "thumbs_up": sum(r["feedback"] == "up" for r in rows),
+        "thumbs_down": sum(r["feedback"] == "down" for r in rows),
+    }
 
 
 def _week(day: date) -> str:

@@ -1,0 +1,125 @@
+"""Fit the shipped judgement (`index/calibration.json`) on the tuning halves of the question sets.
+
+    python -m scripts.external_sets                   # once: the real sets, in data/external
+    python -m scripts.calibrate [--sets data/external] [--answered 0.90] [--again]
+
+The sets: the real ones of `scripts/external_sets.py` (XQuAD en, ru, ru→en; KazQAD; SQuAD 2.0,
+split by article; the first four's questions also asked of the other half's articles, where
+nothing answers them: unanswerable questions in every language) and the letter's
+(`tests/questions_multilingual.jsonl`, with its near-topic questions of
+`tests/questions_honest.jsonl` and `tests/questions_near_topic.jsonl`), each searched with
+`archive-bot`'s own search (index.evaluate.labelled_evidence). The evidence is
+kept in `data/calibration-evidence.json` (`--again` searches anew). The decision is fitted on
+the tuning halves only, every set and kind of question (answerable, not) weighing the same;
+the figures of both halves are printed and stored in the calibration. An archive's own
+labelled questions refit it for that archive: `archive-bot calibrate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from index.answerable import ANSWERED, SHIPPED, describe, figures, fit
+from index.build import build_index
+from index.embed import load_embedder
+from index.evaluate import labelled_evidence, load_questions, parse_question
+from index.search import Searcher
+from index.store import IndexStore
+from scripts.benchlib import shipped_index
+from scripts.external_sets import ABSENT, SETS
+
+ROOT = Path(__file__).resolve().parent.parent
+HALVES = ("tune", "held-out")
+LETTER_FILES = ("questions_multilingual.jsonl", "questions_honest.jsonl",
+                "questions_near_topic.jsonl")  # fmt: skip
+
+
+def letter_questions(half: str, lang: str) -> list:
+    """The letter's questions of one half and language: in-scope ones about the letter,
+    unrelated and near-topic ones (not those about the archive, answered from its cards)."""
+    found = []
+    for name in LETTER_FILES:
+        for line in (ROOT / "tests" / name).read_text(encoding="utf-8").splitlines():
+            item = json.loads(line) if line.strip() else None
+            if item and (item["half"], item["lang"]) == (half, lang) and \
+                    item.get("topic") in ("letter", "unrelated", "near"):  # fmt: skip
+                found.append(parse_question({k: item[k] for k in ("q", "gold", "out_of_scope")
+                                             if k in item}))  # fmt: skip
+    return found
+
+
+def gather(sets: Path) -> dict[str, dict[str, tuple[list, list]]]:
+    """Search every set's halves; return {set: {half: (evidence rows, labels)}}."""
+    embedder = load_embedder()
+    evidence: dict[str, dict[str, tuple[list, list]]] = {}
+    letter = Searcher(IndexStore(shipped_index("calibrate")), embedder)
+    for lang in ("en", "ru", "kk"):
+        evidence[f"letter-{lang}"] = {
+            half: labelled_evidence(letter, letter_questions(half, lang)) for half in HALVES
+        }
+
+    def archive(folder: Path) -> Path:
+        """The data directory of the archive of `folder`/corpus, built when missing."""
+        if not (folder / "data" / "index").exists():
+            build_index(folder / "corpus", folder / "data", embedder=embedder)
+        return folder / "data"
+
+    for name, (folder, _) in SETS.items():
+        searcher = Searcher(IndexStore(archive(sets / folder)), embedder)
+        evidence[name] = {
+            half: labelled_evidence(searcher, load_questions(sets / name / f"{half}.jsonl"))
+            for half in HALVES
+        }
+        print(f"searched {name}", file=sys.stderr)
+    for name in ABSENT:
+        evidence[f"{name}-absent"] = {}
+        for half in HALVES:
+            searcher = Searcher(IndexStore(archive(sets / f"{SETS[name][0]}-absent" / half)),
+                                embedder)  # fmt: skip
+            questions = load_questions(sets / f"{name}-absent" / f"{half}.jsonl")
+            evidence[f"{name}-absent"][half] = labelled_evidence(searcher, questions)
+        print(f"searched {name}-absent", file=sys.stderr)
+    return evidence
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=Path, default=ROOT / "data" / "external")
+    parser.add_argument(
+        "--answered", type=float, default=ANSWERED,
+        help="share of the answerable tuning questions the cut answers",
+    )  # fmt: skip
+    parser.add_argument("--again", action="store_true", help="search anew, not the kept evidence")
+    parser.add_argument("--out", type=Path, default=SHIPPED)
+    args = parser.parse_args()
+    kept = ROOT / "data" / "calibration-evidence.json"
+    if args.again or not kept.exists():
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(json.dumps(gather(args.sets)), encoding="utf-8")
+    evidence = json.loads(kept.read_text(encoding="utf-8"))
+    rows, labels, weights = [], [], []
+    for halves in evidence.values():
+        x, y = halves["tune"]
+        counts = Counter(y)
+        rows += x
+        labels += y
+        weights += [1.0 / counts[label] for label in y]  # each set's kind weighs the same
+    calibration = fit(rows, labels, weights, args.answered,
+                      source="the tuning halves of " + ", ".join(evidence))  # fmt: skip
+    measured = {}
+    for name, halves in evidence.items():
+        for half, (x, y) in halves.items():
+            confidence = [calibration.confidence(features) for features in x]
+            measured[f"{name} {half}"] = figures(confidence, y, calibration.cut)
+            print(describe(f"{name} {half}", measured[f"{name} {half}"]))
+    calibration = calibration.with_figures(measured)
+    calibration.save(args.out)
+    print(f"wrote {args.out} (cut {calibration.cut:.3f})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

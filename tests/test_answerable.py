@@ -1,0 +1,122 @@
+"""index/answerable.py: the judgement's confidence, fitted on labelled questions, and its files;
+`archive-bot calibrate`, which re-fits the cut for one archive."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from index.answerable import ARCHIVE_FILE, FEATURES, SHIPPED, Calibration, fit
+from index.errors import ArchiveError
+from index.search import Searcher
+from index.store import IndexStore
+
+from .support.archive import ROOT
+
+
+def test_the_shipped_calibration_gives_a_confidence_between_0_and_1(searcher: Searcher):
+    shipped = Calibration.load(SHIPPED)
+    assert 0 < shipped.cut < 1 and "held-out" in " ".join(shipped.figures)
+    for question in ["Who was the French ambassador?", "How do I bake sourdough bread?"]:
+        result = searcher.search(question)
+        assert result.confidence == round(shipped.confidence(result.evidence.features()), 3)
+        assert 0 <= result.confidence <= 1
+        assert (result.found, result.reason) == ((True, None) if result.found else (False, "far"))
+
+
+def test_fit_learns_which_evidence_tells_and_the_cut_answers_the_share_asked():
+    rng = random.Random(3)
+    rows, labels = [], []
+    for _ in range(400):
+        label = rng.random() < 0.5
+        row = [rng.gauss(0, 1) for _ in FEATURES]
+        row[1] += 1.5 if label else -1.5  # the margin over the background tells; nothing else
+        rows.append(row)
+        labels.append(int(label))
+    calibration = fit(rows, labels, [1.0] * len(rows), answered=0.9)
+    assert abs(calibration.weights[1]) == max(abs(w) for w in calibration.weights)
+    confidence = [calibration.confidence(row) for row in rows]
+    answered = [c >= calibration.cut for c, y in zip(confidence, labels, strict=True) if y]
+    assert sum(answered) / len(answered) == pytest.approx(0.9, abs=0.01)
+
+
+def test_fit_refuses_labels_of_one_kind():
+    with pytest.raises(ArchiveError, match="both kinds"):
+        fit([[0.0] * len(FEATURES)] * 3, [1, 1, 1], [1.0] * 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{not json",
+        json.dumps(
+            {
+                "features": ["e5_similarity"],
+                "means": [0],
+                "scales": [1],
+                "weights": [1],
+                "bias": 0,
+                "cut": 0.5,
+            }
+        ),  # fmt: skip
+        json.dumps(
+            {
+                "features": list(FEATURES),
+                "means": [0],
+                "scales": [1],
+                "weights": [1],
+                "bias": 0,
+                "cut": 0.5,
+            }
+        ),  # fmt: skip
+        json.dumps({"features": list(FEATURES), "weights": []}),
+    ],
+    ids=["empty", "damaged", "other features", "short weights", "missing fields"],
+)
+def test_a_damaged_calibration_is_refused_and_the_archive_falls_back_to_the_shipped_one(
+    tmp_path: Path, text: str, caplog
+):
+    (tmp_path / ARCHIVE_FILE).write_text(text, encoding="utf-8")
+    with pytest.raises(ArchiveError, match="cannot read the calibration"):
+        Calibration.load(tmp_path / ARCHIVE_FILE)
+    with caplog.at_level(logging.WARNING):
+        assert Calibration.for_archive(tmp_path) == Calibration.load(SHIPPED)
+    assert "the shipped calibration serves instead" in caplog.text
+
+
+def test_calibrate_refits_the_cut_for_one_archive_and_reset_removes_it(data_dir: Path, embedder):
+    runner = CliRunner()
+    files = [str(ROOT / "tests" / name) for name in ("questions.jsonl", "questions_honest.jsonl")]
+    result = runner.invoke(cli, ["calibrate", *files, "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    own = Calibration.load(data_dir / ARCHIVE_FILE)
+    assert own.weights == Calibration.load(SHIPPED).weights  # a few labels refit the cut alone
+    assert "held-out, new cut" in result.stdout and f"Cut {own.cut:.3f}" in result.stdout
+    assert Searcher(IndexStore(data_dir), embedder).calibration == own
+    status = runner.invoke(cli, ["status", "--data-dir", str(data_dir)])
+    assert "this archive's own calibration" in status.stdout
+    reset = runner.invoke(cli, ["calibrate", "--reset", "--data-dir", str(data_dir)])
+    assert reset.exit_code == 0 and not (data_dir / ARCHIVE_FILE).exists()
+    assert "the shipped calibration" in runner.invoke(cli, ["status", "--data-dir",
+                                                            str(data_dir)]).stdout  # fmt: skip
+
+
+def test_calibrate_explains_what_it_needs(data_dir: Path, tmp_path: Path):
+    runner = CliRunner()
+    nothing = runner.invoke(cli, ["calibrate", "--data-dir", str(data_dir)])
+    assert nothing.exit_code == 2 and "give one or more question files" in nothing.output
+    answerable = tmp_path / "answerable.jsonl"
+    answerable.write_text('{"q": "Who was the French ambassador?", "gold": ["Smesov"]}\n')
+    one_kind = runner.invoke(cli, ["calibrate", str(answerable), "--data-dir", str(data_dir)])
+    assert one_kind.exit_code == 1 and "questions of both kinds" in one_kind.output
+    assert "Traceback" not in one_kind.output and not (data_dir / ARCHIVE_FILE).exists()
+    missing = runner.invoke(cli, ["calibrate", str(tmp_path / "none.jsonl"),
+                                  "--data-dir", str(data_dir)])  # fmt: skip
+    assert missing.exit_code != 0 and "Traceback" not in missing.output
