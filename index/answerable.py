@@ -2,12 +2,14 @@
 
 Search ranks the passages (`index.search`); this module judges them. The evidence is general,
 the same in every archive and language: how close in meaning both models find the question
-to the first passages, and the multilingual one to unrelated background texts; how far the
-first passage leads the next; how much of the question's rare words its best sentence and the
-whole passage hold; whether one passage holds all its words; and how much closer the passages
-are to the question than to its names alone (`index.names`). A logistic regression over that
-evidence, fitted on labelled questions, gives a confidence in [0, 1]; the question is
-answered when it reaches the calibration's cut.
+to the first passages, and the multilingual one to unrelated background texts (all of them,
+and those in the first passage's letters); how far the first passage leads the next; how much
+of the question's rare words the best sentence of the first passages and its whole passage
+hold; whether one passage holds all its words; how much closer the passages are to the
+question than to its names alone (`index.names`); and whether the first passage is written in
+other letters than the question (a Russian question, an English passage: closeness runs lower
+across languages). A logistic regression over that evidence, fitted on labelled questions,
+gives a confidence in [0, 1]; the question is answered when it reaches the calibration's cut.
 
 The weights and the cut are data: the shipped calibration (`calibration.json` beside this
 file, written by `python -m scripts.calibrate` from the tuning halves of the project's
@@ -33,9 +35,9 @@ ARCHIVE_FILE = "calibration.json"  # an archive's own calibration, in its data d
 # does not run for a question in Cyrillic letters; a question may name nothing) gives 0 and
 # its "has_" feature 0.
 FEATURES = (
-    "e5_similarity", "e5_margin", "minilm_similarity", "has_minilm", "score_gap",
-    "sentence_coverage", "passage_coverage", "every_word", "names_added_e5",
-    "names_added_minilm", "has_names", "content_words",
+    "e5_similarity", "e5_margin", "e5_margin_script", "minilm_similarity", "has_minilm",
+    "score_gap", "sentence_coverage", "passage_coverage", "every_word", "names_added_e5",
+    "names_added_minilm", "has_names", "content_words", "other_script",
 )  # fmt: skip
 L2 = 0.01  # the ridge of the fit, on standardised features
 NEWTON_STEPS = 30
@@ -53,14 +55,16 @@ class Evidence:
 
     e5_similarity: float  # the multilingual model's best cosine to a first passage
     e5_margin: float  # that, less its best cosine to a background text
+    e5_margin_script: float  # the same, to a background text in the first passage's letters
     minilm_similarity: float | None  # the English model's best cosine to a first passage
     score_gap: float  # the first passage's fused score less the second's
     sentence_coverage: float  # share of the question's rare words in the best sentence (IDF)
-    passage_coverage: float  # the same in the whole first passage
+    passage_coverage: float  # the same in the whole passage of that sentence
     every_word: bool  # one passage holds every content word of the question
     names_added_e5: float | None  # closer to the question than to its names alone, by e5
     names_added_minilm: float | None  # the same by the English model
     content_words: int  # how many content words the question has
+    other_script: bool  # the first passage is in other letters than the question (ru → en)
 
     def features(self) -> list[float]:
         """The evidence as numbers, in the order of FEATURES."""
@@ -70,11 +74,11 @@ class Evidence:
 
         names = self.names_added_e5 is not None or self.names_added_minilm is not None
         return [
-            self.e5_similarity, self.e5_margin,
+            self.e5_similarity, self.e5_margin, self.e5_margin_script,
             value(self.minilm_similarity), float(self.minilm_similarity is not None),
             self.score_gap, self.sentence_coverage, self.passage_coverage,
             float(self.every_word), value(self.names_added_e5), value(self.names_added_minilm),
-            float(names), math.log1p(self.content_words),
+            float(names), math.log1p(self.content_words), float(self.other_script),
         ]  # fmt: skip
 
 

@@ -18,7 +18,14 @@ from index.answerable import Calibration, Evidence
 from index.cards import ArchiveQuestion, archive_question, cards, named_documents, title_words
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
-from index.languages import STOPWORDS, is_cyrillic, query_terms, transliterate
+from index.languages import (
+    STOPWORDS,
+    is_cyrillic,
+    mostly_cyrillic,
+    query_terms,
+    transliterate,
+    word_list,
+)
 from index.names import Names
 from index.normalize import tokens
 from index.passages import sentence_spans
@@ -67,10 +74,9 @@ NAMES_CACHE = 10_000  # the vectors of this many questions' names are kept (1.5 
 # present (words beginning so: "Who is the current president?"; documents speak of their own
 # time). "Now" and "теперь" are left out: the letter itself says "now it is up to…".
 YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
-PRESENT_WORDS = (
-    "current", "today", "nowadays", "сейчас", "сегодня", "нынешн", "нынче", "текущ", "қазіргі",
-    "бүгін",
-)  # fmt: skip
+PRESENT_WORDS = tuple(
+    word_list("present-en") | word_list("present-ru") | word_list("present-kk")
+)  # beginnings of words, in index/words/
 # Distinct words in the index up to which misspellings are corrected: a look-up takes a few
 # milliseconds there (scripts/bench_spelling.py), and the vocabulary about 100 MB of memory.
 SPELLING_LIMIT = 1_000_000
@@ -141,11 +147,16 @@ def match_expression(
     return " AND ".join(f"({' OR '.join(group)})" for group in groups)
 
 
+def background_texts() -> list[str]:
+    """The unrelated texts of `background.txt`, in the three languages."""
+    lines = (Path(__file__).parent / "background.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
 @functools.cache
 def background(embedder: Embedder) -> np.ndarray:
-    """Return the multilingual vectors of the unrelated texts of `background.txt` (once)."""
-    lines = (Path(__file__).parent / "background.txt").read_text(encoding="utf-8").splitlines()
-    return embedder.encode([line for line in lines if line.strip() and not line.startswith("#")])
+    """Return the multilingual vectors of the background texts (once)."""
+    return embedder.encode(background_texts())
 
 
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
@@ -186,6 +197,11 @@ class Searcher:
         self.multilingual = load_embedder(MULTILINGUAL_MODEL)
         # Encoded here, before any question: not by each of the bot's threads at its first one.
         self.background = background(self.multilingual)
+        cyrillic = [mostly_cyrillic(text) for text in background_texts()]
+        self.background_in = {  # by script: written in Cyrillic letters or not
+            script: self.background[[i for i, c in enumerate(cyrillic) if c == script]]
+            for script in (True, False)
+        }
         # A passage's mean cosine to the background texts is its dot product with their mean: one
         # vector product per question (a matrix one made every answer 4 ms slower, measured).
         self.background_mean = self.background.mean(axis=0)
@@ -325,11 +341,19 @@ class Searcher:
         names = self.names.of(query)
         added = self._added_to_names(names, rows, e5, minilm) if names else {}
         words = [w for w in content_words(query, FOUND_WORD_LENGTH) if w not in naming]
-        sentence, passage = self._coverage(words, hits[0].passage.text)
+        # The passage of the first ones whose best sentence holds most of the question's words
+        # (like the closeness above, the best of the first DECIDED_BY).
+        sentence, passage = max(self._coverage(words, hit.passage.text)
+                                for hit in hits[:DECIDED_BY])  # fmt: skip
         every_word = match_expression(words, "AND", self._corrections(words))
+        first_cyrillic = bool(self.store.cyrillic(rows[:1]))
+        # Across languages e5's cosines run lower: the margin over the background texts in the
+        # first passage's letters compares like with like.
+        like = self.background_in[first_cyrillic]
         return Evidence(
             e5_similarity=e5_similarity,
             e5_margin=e5_similarity - float((self.background @ e5[0]).max()),
+            e5_margin_script=e5_similarity - float((like @ e5[0]).max()),
             minilm_similarity=minilm_similarity,
             score_gap=hits[0].score - (hits[1].score if len(hits) > 1 else 0.0),
             sentence_coverage=sentence,
@@ -338,13 +362,14 @@ class Searcher:
             names_added_e5=added.get(1),
             names_added_minilm=added.get(0),
             content_words=len(words),
+            other_script=first_cyrillic == (minilm is not None),
         )
 
     def _coverage(self, words: list[str], text: str) -> tuple[float, float]:
         """Return the share of `words` that the best sentence of `text` holds, and that the whole
         of it holds, each word weighted by its rarity in the archive (inverse document
         frequency), matched on its first STEM letters (in Latin letters too, for a Cyrillic
-        word)."""
+        word of the question or the passage: "Zhanaozen" ~ "Жанаозен")."""
         if not words:
             return 0.0, 0.0
         frequencies = self.store.document_frequencies(words)
@@ -353,7 +378,7 @@ class Searcher:
         total = sum(weight.values())
 
         def share(piece: str) -> float:
-            stems = {t[:STEM] for t in tokens(piece)}
+            stems = {form[:STEM] for t in tokens(piece) for form in (t, transliterate(t))}
             held = [v for w, v in weight.items()
                     if w[:STEM] in stems or transliterate(w)[:STEM] in stems]  # fmt: skip
             return sum(held) / total

@@ -1,7 +1,8 @@
 """Fit the shipped judgement (`index/calibration.json`) on the tuning halves of the question sets.
 
     python -m scripts.external_sets                   # once: the real sets, in data/external
-    python -m scripts.calibrate [--sets data/external] [--answered 0.90] [--again]
+    python -m scripts.calibrate [--sets data/external] [--answered 0.95] [--again]
+                                [--write BENCHMARKS.md]
 
 The sets: the real ones of `scripts/external_sets.py` (XQuAD en, ru, ru→en; KazQAD; SQuAD 2.0,
 split by article; the first four's questions also asked of the other half's articles, where
@@ -29,7 +30,7 @@ from index.embed import load_embedder
 from index.evaluate import labelled_evidence, load_questions, parse_question
 from index.search import Searcher
 from index.store import IndexStore
-from scripts.benchlib import shipped_index
+from scripts.benchlib import publish, shipped_index
 from scripts.external_sets import ABSENT, SETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +96,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--again", action="store_true", help="search anew, not the kept evidence")
     parser.add_argument("--out", type=Path, default=SHIPPED)
+    parser.add_argument("--write", type=Path, help="also write the figures into BENCHMARKS.md")
     args = parser.parse_args()
     kept = ROOT / "data" / "calibration-evidence.json"
     if args.again or not kept.exists():
@@ -119,6 +121,32 @@ def main() -> None:
     calibration = calibration.with_figures(measured)
     calibration.save(args.out)
     print(f"wrote {args.out} (cut {calibration.cut:.3f})", file=sys.stderr)
+    publish("calibrate", "The judgement", report(evidence, measured, calibration.cut), args.write,
+            how="after `python -m scripts.external_sets`; not run by `make bench`")  # fmt: skip
+
+
+def report(evidence: dict, measured: dict, cut: float) -> list[str]:
+    """The figures as a table for BENCHMARKS.md."""
+
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    lines = [
+        f"The fitted judgement at its cut ({cut:.3f}): answered, among the answerable questions "
+        "whose right passage came first; declined, among the unanswerable ones. Fitted on the "
+        "tuning halves; the held-out halves were not seen.",
+        "",
+        "| set | tuning: answered | declined | held-out: answered | declined | held-out counted |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in evidence:
+        tune, held = measured[f"{name} tune"], measured[f"{name} held-out"]
+        lines.append(
+            f"| {name} | {share(tune['answered'])} | {share(tune['declined'])} | "
+            f"{share(held['answered'])} | {share(held['declined'])} | "
+            f"{held['answerable'] + held['unanswerable']} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":

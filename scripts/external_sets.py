@@ -13,9 +13,10 @@ per article, its paragraphs in order, and `catalogue.toml`) and two question fil
 article, `tune.jsonl` and `held-out.jsonl`: choose on the first, report the second. A question's
 gold phrase is the sentence of its paragraph that holds the answer, verbatim (a passage holding
 it is the right one); an unanswerable one is `"out_of_scope": true`. `ru-en` asks XQuAD's
-Russian questions of its English articles. Each of these four also becomes a set of
-unanswerable questions, `NAME-absent` (`write_absent`): its questions asked of the other half's
-articles, where the one that answers them is absent.
+Russian questions of its English articles, `en-ru` its English questions of the Russian ones.
+Each set but SQuAD's also becomes a set of unanswerable questions, `NAME-absent`
+(`write_absent`): its questions asked of the other half's articles, where the one that answers
+them is absent.
 """
 
 from __future__ import annotations
@@ -35,12 +36,19 @@ SETS = {  # set: (its archive, what it asks), as the benchmarks and calibration 
     "xquad-en": ("xquad-en", "English questions, English articles"),
     "xquad-ru": ("xquad-ru", "Russian questions, Russian articles"),
     "xquad-ru-en": ("xquad-en", "Russian questions, English articles"),
+    "xquad-en-ru": ("xquad-ru", "English questions, Russian articles"),
     "kazqad-kk": ("kazqad-kk", "Kazakh questions, Kazakh articles"),
     "squad2": ("squad2", "English; about half unanswerable by their paragraph"),
 }
 # The sets whose questions are also asked of the other half's articles (`write_absent`).
-ABSENT = ("xquad-en", "xquad-ru", "xquad-ru-en", "kazqad-kk")
+ABSENT = ("xquad-en", "xquad-ru", "xquad-ru-en", "xquad-en-ru", "kazqad-kk")
 LICENCE = "CC BY-SA 4.0"
+# `--sample`: the first held-out articles of each set, up to five paragraphs of each, until
+# there are this many paragraphs and questions, in the folder the tests read
+# (tests/test_answerable.py checks the judgement there).
+SAMPLES = ROOT / "tests" / "samples"
+SAMPLE_PARAGRAPHS = 10
+SAMPLE_QUESTIONS = 40
 SOURCES = {
     "xquad": "XQuAD (Artetxe, Ruder, Yogatama 2019), github.com/google-deepmind/xquad",
     "kazqad": "KazQAD (Yeshpanov et al., LREC-COLING 2024), github.com/IS2AI/KazQAD",
@@ -155,28 +163,55 @@ def write_absent(out: Path, name: str, archive: str, source: str, articles, ques
     print(f"{name}-absent: the questions of each half asked of the other half's articles")
 
 
+def sample(articles) -> list:
+    """The first held-out articles of `articles`, five paragraphs of each at most, until they
+    hold SAMPLE_PARAGRAPHS paragraphs and SAMPLE_QUESTIONS questions."""
+    half, chosen, paragraphs_in, questions_in = halves(articles), [], 0, 0
+    for title, paragraphs in articles:
+        if half[title] == "held-out":
+            if paragraphs_in >= SAMPLE_PARAGRAPHS and questions_in >= SAMPLE_QUESTIONS:
+                break
+            chosen.append((title, paragraphs[:5]))
+            paragraphs_in += len(chosen[-1][1])
+            questions_in += sum(len(p["qas"]) for p in chosen[-1][1])
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared/eval/external")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "external")
+    parser.add_argument(
+        "--sample", action="store_true", help="also write each set's small sample to tests/samples"
+    )
     args = parser.parse_args()
     english = squad_articles(args.source / "xquad.en.json.gz")
     russian = squad_articles(args.source / "xquad.ru.json.gz")
     russian_asked = {qa["id"]: qa["question"] for _, ps in russian for p in ps for qa in p["qas"]}
+    english_asked = {qa["id"]: qa["question"] for _, ps in english for p in ps for qa in p["qas"]}
     kazqad = "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz"
     kazakh = kazqad_articles(args.source / kazqad)
-    for name, source, articles, asked in (
+    sets = (
         ("xquad-en", "xquad", english, None),
         ("xquad-ru", "xquad", russian, None),
         ("xquad-ru-en", "xquad", english, russian_asked),
+        ("xquad-en-ru", "xquad", russian, english_asked),
         ("kazqad-kk", "kazqad", kazakh, None),
-    ):
+    )
+    for name, source, articles, asked in sets:
         questions = questions_of(articles, asked)
         write_set(args.out, name, source, articles, questions)
         if name in ABSENT:
             write_absent(args.out, name, SETS[name][0], source, articles, questions)
     squad = squad_articles(args.source / "squad2-dev-v2.0-10-articles.json.gz")
     write_set(args.out, "squad2", "squad2", squad, questions_of(squad))
+    if args.sample:
+        for name, source, articles, asked in (
+            *sets, ("squad2", "squad2", squad, None),
+        ):  # fmt: skip
+            chosen = sample(articles)
+            held_out = [q | {"half": "held-out"} for q in questions_of(chosen, asked)]
+            write_set(SAMPLES, name, source, chosen, held_out)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,19 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from index.answerable import ARCHIVE_FILE, FEATURES, SHIPPED, Calibration, fit
+from index.answerable import ARCHIVE_FILE, FEATURES, SHIPPED, Calibration, figures, fit
+from index.build import build_index
 from index.errors import ArchiveError
+from index.evaluate import Question, labelled_evidence, load_questions
 from index.search import Searcher
 from index.store import IndexStore
+from scripts.external_sets import SETS
 
 from .support.archive import ROOT
+
+# A few held-out articles of each real set (python -m scripts.external_sets --sample; CC BY-SA
+# 4.0, each catalogue says whence), which the shipped calibration was not fitted on.
+SAMPLES = ROOT / "tests" / "samples"
 
 
 def test_the_shipped_calibration_gives_a_confidence_between_0_and_1(searcher: Searcher):
@@ -120,3 +127,49 @@ def test_calibrate_explains_what_it_needs(data_dir: Path, tmp_path: Path):
     missing = runner.invoke(cli, ["calibrate", str(tmp_path / "none.jsonl"),
                                   "--data-dir", str(data_dir)])  # fmt: skip
     assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory, embedder) -> dict[str, Searcher]:
+    """Each sample's archive, indexed once."""
+    searchers = {}
+    for name in SETS:
+        data_dir = tmp_path_factory.mktemp(name)
+        build_index(SAMPLES / name / "corpus", data_dir, embedder=embedder)
+        searchers[name] = Searcher(IndexStore(data_dir), embedder)
+    return searchers
+
+
+def judged(searcher: Searcher, questions: list[Question]) -> dict:
+    """The shipped judgement's figures on `questions` (index.answerable.figures)."""
+    rows, labels = labelled_evidence(searcher, questions)
+    calibration = searcher.calibration
+    return figures([calibration.confidence(row) for row in rows], labels, calibration.cut)
+
+
+@pytest.mark.parametrize(
+    ("name", "answered"),
+    [("xquad-en", 0.9), ("xquad-ru", 0.9), ("xquad-ru-en", 0.8), ("xquad-en-ru", 0.85),
+     ("kazqad-kk", 0.8), ("squad2", 0.85)],
+)  # fmt: skip
+def test_the_judgement_answers_most_questions_whose_right_passage_is_first(samples, name, answered):
+    """Floors a little below what the shipped calibration does on these held-out samples
+    (BENCHMARKS.md, "The judgement", has the whole held-out halves). SQuAD 2.0's unanswerable
+    questions, written against the paragraph that almost answers them, are still taken as
+    answered nearly always (the part of issue 29 that is not met)."""
+    found = judged(samples[name], load_questions(SAMPLES / name / "held-out.jsonl"))
+    assert found["answered"] >= answered, found
+
+
+@pytest.mark.parametrize(
+    ("asked", "archive"),
+    [("xquad-ru", "kazqad-kk"), ("kazqad-kk", "xquad-ru"), ("xquad-en", "kazqad-kk"),
+     ("squad2", "xquad-ru")],
+)  # fmt: skip
+def test_questions_asked_of_an_archive_without_their_article_are_declined(samples, asked, archive):
+    """Questions about one set's articles put to another's archive, on other subjects (and in
+    other languages): nothing there answers them."""
+    questions = [
+        Question(q.q, out_of_scope=True) for q in load_questions(SAMPLES / asked / "held-out.jsonl")
+    ]
+    assert judged(samples[archive], questions)["declined"] >= 0.75
