@@ -116,11 +116,12 @@ def test_a_passage_that_only_names_what_a_question_asks_about_does_not_answer_it
         assert searcher.search(question).outcome == "answered", question
 
 
-def test_a_question_is_answered_only_by_passages_holding_the_kind_of_fact_it_asks_for(
+def test_a_question_is_not_answered_by_passages_lacking_the_fact_it_asks_for(
     searcher: Searcher,
 ):
     """The letter speaks of Nazarbaev and Kazakhstan throughout but never of a birth or a
-    population (index.focus); it does speak of wives."""
+    population; it does speak of wives. No word list says so: the fitted judgement does
+    (index.answerable; it misses many near-topic questions still, BENCHMARKS.md)."""
     for question in [
         "Where was Nursultan Nazarbaev born?",
         "Сколько людей живёт в Казахстане?",
