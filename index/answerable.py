@@ -214,11 +214,12 @@ def figures(confidence: list[float], labels: list[int], cut: float) -> dict:
     }
 
 
+def shown(share: float | None) -> str:
+    """A share of `figures` as printed: two decimals, "—" where it was not measured."""
+    return "—" if share is None else f"{share:.2f}"
+
+
 def describe(name: str, figure: dict) -> str:
     """One line of `figures` for a person: "held-out  answered 0.92 of 48, declined …"."""
-
-    def share(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f}"
-
-    return (f"{name:<24} answered {share(figure['answered'])} of {figure['answerable']}, "
-            f"declined {share(figure['declined'])} of {figure['unanswerable']}")  # fmt: skip
+    return (f"{name:<24} answered {shown(figure['answered'])} of {figure['answerable']}, "
+            f"declined {shown(figure['declined'])} of {figure['unanswerable']}")  # fmt: skip

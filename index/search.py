@@ -147,16 +147,17 @@ def match_expression(
     return " AND ".join(f"({' OR '.join(group)})" for group in groups)
 
 
-def background_texts() -> list[str]:
-    """The unrelated texts of `background.txt`, in the three languages."""
+@functools.cache
+def background_texts() -> tuple[str, ...]:
+    """The unrelated texts of `background.txt`, in the three languages (read once)."""
     lines = (Path(__file__).parent / "background.txt").read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.strip() and not line.startswith("#")]
+    return tuple(line for line in lines if line.strip() and not line.startswith("#"))
 
 
 @functools.cache
 def background(embedder: Embedder) -> np.ndarray:
     """Return the multilingual vectors of the background texts (once)."""
-    return embedder.encode(background_texts())
+    return embedder.encode(list(background_texts()))
 
 
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
@@ -312,10 +313,9 @@ class Searcher:
 
         Answered when the calibrated confidence reaches its cut (index.answerable), the
         question has a content word, and it does not ask about a time the archive cannot speak
-        of. Not answered, the hits
-        are still on its subject ("closest") when they share a telling word with it or are
-        closer in meaning to it than any unrelated background text is (a Russian question
-        about an English letter may share no word with it).
+        of. Not answered, the hits are still on its subject ("closest") when they share a
+        telling word with it or are closer in meaning to it than any unrelated background text
+        is (a Russian question about an English letter may share no word with it).
         """
         evidence = self._evidence(query, hits, e5, minilm, naming)
         confidence = self.calibration.confidence(evidence.features())
@@ -341,10 +341,7 @@ class Searcher:
         names = self.names.of(query)
         added = self._added_to_names(names, rows, e5, minilm) if names else {}
         words = [w for w in content_words(query, FOUND_WORD_LENGTH) if w not in naming]
-        # The passage of the first ones whose best sentence holds most of the question's words
-        # (like the closeness above, the best of the first DECIDED_BY).
-        sentence, passage = max(self._coverage(words, hit.passage.text)
-                                for hit in hits[:DECIDED_BY])  # fmt: skip
+        sentence, passage = self._coverage(words, [hit.passage.text for hit in hits[:DECIDED_BY]])
         every_word = match_expression(words, "AND", self._corrections(words))
         first_cyrillic = bool(self.store.cyrillic(rows[:1]))
         # Across languages e5's cosines run lower: the margin over the background texts in the
@@ -365,11 +362,12 @@ class Searcher:
             other_script=first_cyrillic == (minilm is not None),
         )
 
-    def _coverage(self, words: list[str], text: str) -> tuple[float, float]:
-        """Return the share of `words` that the best sentence of `text` holds, and that the whole
-        of it holds, each word weighted by its rarity in the archive (inverse document
-        frequency), matched on its first STEM letters (in Latin letters too, for a Cyrillic
-        word of the question or the passage: "Zhanaozen" ~ "Жанаозен")."""
+    def _coverage(self, words: list[str], texts: list[str]) -> tuple[float, float]:
+        """Return the share of `words` that the best sentence of `texts` holds, and that its
+        whole text holds (like the closeness, the best of the first passages). Each word
+        weighs its rarity in the archive (inverse document frequency) and matches on its first
+        STEM letters, in Latin letters too for a Cyrillic word of the question or the passage
+        ("Zhanaozen" ~ "Жанаозен")."""
         if not words:
             return 0.0, 0.0
         frequencies = self.store.document_frequencies(words)
@@ -383,8 +381,11 @@ class Searcher:
                     if w[:STEM] in stems or transliterate(w)[:STEM] in stems]  # fmt: skip
             return sum(held) / total
 
-        spans = sentence_spans(text) or [(0, len(text))]
-        return max(share(text[a:b]) for a, b in spans), share(text)
+        def covered(text: str) -> tuple[float, float]:
+            spans = sentence_spans(text) or [(0, len(text))]
+            return max(share(text[a:b]) for a, b in spans), share(text)
+
+        return max(covered(text) for text in texts)
 
     def _about_archive(self, query: str, kind: ArchiveQuestion, top_k: int) -> SearchResult:
         """Answer a question about the archive itself from the catalogue cards (index.cards).

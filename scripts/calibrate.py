@@ -24,7 +24,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from index.answerable import ANSWERED, SHIPPED, describe, figures, fit
+from index.answerable import ANSWERED, SHIPPED, describe, figures, fit, shown
 from index.build import build_index
 from index.embed import load_embedder
 from index.evaluate import labelled_evidence, load_questions, parse_question
@@ -128,9 +128,6 @@ def main() -> None:
 def report(evidence: dict, measured: dict, cut: float) -> list[str]:
     """The figures as a table for BENCHMARKS.md."""
 
-    def share(value: float | None) -> str:
-        return "—" if value is None else f"{value:.2f}"
-
     lines = [
         f"The fitted judgement at its cut ({cut:.3f}): answered, among the answerable questions "
         "whose right passage came first; declined, among the unanswerable ones. Fitted on the "
@@ -142,8 +139,8 @@ def report(evidence: dict, measured: dict, cut: float) -> list[str]:
     for name in evidence:
         tune, held = measured[f"{name} tune"], measured[f"{name} held-out"]
         lines.append(
-            f"| {name} | {share(tune['answered'])} | {share(tune['declined'])} | "
-            f"{share(held['answered'])} | {share(held['declined'])} | "
+            f"| {name} | {shown(tune['answered'])} | {shown(tune['declined'])} | "
+            f"{shown(held['answered'])} | {shown(held['declined'])} | "
             f"{held['answerable'] + held['unanswerable']} |"
         )
     return lines

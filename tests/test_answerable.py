@@ -58,31 +58,17 @@ def test_fit_refuses_labels_of_one_kind():
         fit([[0.0] * len(FEATURES)] * 3, [1, 1, 1], [1.0] * 3)
 
 
+# A calibration file's fields with one weight: too few for FEATURES.
+ONE_WEIGHT = {"means": [0], "scales": [1], "weights": [1], "bias": 0, "cut": 0.5}
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "",
         "{not json",
-        json.dumps(
-            {
-                "features": ["e5_similarity"],
-                "means": [0],
-                "scales": [1],
-                "weights": [1],
-                "bias": 0,
-                "cut": 0.5,
-            }
-        ),  # fmt: skip
-        json.dumps(
-            {
-                "features": list(FEATURES),
-                "means": [0],
-                "scales": [1],
-                "weights": [1],
-                "bias": 0,
-                "cut": 0.5,
-            }
-        ),  # fmt: skip
+        json.dumps({"features": ["e5_similarity"], **ONE_WEIGHT}),
+        json.dumps({"features": list(FEATURES), **ONE_WEIGHT}),
         json.dumps({"features": list(FEATURES), "weights": []}),
     ],
     ids=["empty", "damaged", "other features", "short weights", "missing fields"],
