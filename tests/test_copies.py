@@ -40,6 +40,12 @@ def wait_for_file(pattern: str, folder: Path, seconds: float = 60) -> Path:
     raise AssertionError(f"no {pattern} in {folder}")
 
 
+def as_at_a_terminal() -> None:
+    """Give the child Ctrl-C's default meaning: a test suite started from a script in the
+    background inherits SIGINT ignored, and Python keeps it ignored (so a SIGINT case hung)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def dead_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
@@ -53,7 +59,8 @@ def test_an_interrupted_backup_leaves_nothing(data_dir: Path, searcher, tmp_path
     command = [sys.executable, "-m", "bot", "backup", str(dest), "--data-dir", str(data_dir)]
     with build_lock(data_dir):  # the backup waits for it with its partial copy begun
         backup = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)  # fmt: skip
+                                  stderr=subprocess.PIPE, text=True,
+                                  preexec_fn=as_at_a_terminal)  # fmt: skip
         try:
             wait_for_file(".today.partial-*", dest.parent)
             time.sleep(0.5)  # inside the lock's wait, not before it
@@ -108,6 +115,7 @@ def browse(data_dir: Path, tmp_path: Path) -> subprocess.Popen:
         [sys.executable, "-m", "scripts.browse_logs", "--data-dir", str(data_dir),
          "--port", "8999"],
         env=environment, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=as_at_a_terminal,
     )  # fmt: skip
 
 
