@@ -47,6 +47,7 @@ LICENCE = "CC BY-SA 4.0"
 # there are this many paragraphs and questions, in the folder the tests read
 # (tests/test_answerable.py checks the judgement there).
 SAMPLES = ROOT / "tests" / "samples"
+SAMPLE_PER_ARTICLE = 5  # paragraphs
 SAMPLE_PARAGRAPHS = 10
 SAMPLE_QUESTIONS = 40
 SOURCES = {
@@ -92,6 +93,11 @@ def kazqad_articles(path: Path) -> list[tuple[str, list[dict]]]:
         )
     return [(title, [{"context": c, "qas": qas} for c, qas in paragraphs.items()])
             for title, paragraphs in articles.items()]  # fmt: skip
+
+
+def wordings(articles) -> dict[str, str]:
+    """Each question of `articles` by its id: how a parallel set's questions are asked here."""
+    return {qa["id"]: qa["question"] for _, ps in articles for p in ps for qa in p["qas"]}
 
 
 def questions_of(articles, asked=None) -> list[dict]:
@@ -164,14 +170,14 @@ def write_absent(out: Path, name: str, archive: str, source: str, articles, ques
 
 
 def sample(articles) -> list:
-    """The first held-out articles of `articles`, five paragraphs of each at most, until they
-    hold SAMPLE_PARAGRAPHS paragraphs and SAMPLE_QUESTIONS questions."""
+    """The first held-out articles of `articles`, SAMPLE_PER_ARTICLE paragraphs of each at most,
+    until they hold SAMPLE_PARAGRAPHS paragraphs and SAMPLE_QUESTIONS questions."""
     half, chosen, paragraphs_in, questions_in = halves(articles), [], 0, 0
     for title, paragraphs in articles:
         if half[title] == "held-out":
             if paragraphs_in >= SAMPLE_PARAGRAPHS and questions_in >= SAMPLE_QUESTIONS:
                 break
-            chosen.append((title, paragraphs[:5]))
+            chosen.append((title, paragraphs[:SAMPLE_PER_ARTICLE]))
             paragraphs_in += len(chosen[-1][1])
             questions_in += sum(len(p["qas"]) for p in chosen[-1][1])
     return chosen
@@ -187,32 +193,27 @@ def main() -> None:
     args = parser.parse_args()
     english = squad_articles(args.source / "xquad.en.json.gz")
     russian = squad_articles(args.source / "xquad.ru.json.gz")
-    russian_asked = {qa["id"]: qa["question"] for _, ps in russian for p in ps for qa in p["qas"]}
-    english_asked = {qa["id"]: qa["question"] for _, ps in english for p in ps for qa in p["qas"]}
     kazqad = "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz"
     kazakh = kazqad_articles(args.source / kazqad)
+    squad = squad_articles(args.source / "squad2-dev-v2.0-10-articles.json.gz")
     sets = (
         ("xquad-en", "xquad", english, None),
         ("xquad-ru", "xquad", russian, None),
-        ("xquad-ru-en", "xquad", english, russian_asked),
-        ("xquad-en-ru", "xquad", russian, english_asked),
+        ("xquad-ru-en", "xquad", english, wordings(russian)),
+        ("xquad-en-ru", "xquad", russian, wordings(english)),
         ("kazqad-kk", "kazqad", kazakh, None),
+        ("squad2", "squad2", squad, None),
     )
     for name, source, articles, asked in sets:
         questions = questions_of(articles, asked)
         write_set(args.out, name, source, articles, questions)
         if name in ABSENT:
             write_absent(args.out, name, SETS[name][0], source, articles, questions)
-    squad = squad_articles(args.source / "squad2-dev-v2.0-10-articles.json.gz")
-    write_set(args.out, "squad2", "squad2", squad, questions_of(squad))
     if args.sample:
-        for name, source, articles, asked in (
-            *sets, ("squad2", "squad2", squad, None),
-        ):  # fmt: skip
+        for name, source, articles, asked in sets:
             chosen = sample(articles)
             held_out = [q | {"half": "held-out"} for q in questions_of(chosen, asked)]
             write_set(SAMPLES, name, source, chosen, held_out)
-
 
 if __name__ == "__main__":
     main()

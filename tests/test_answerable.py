@@ -18,13 +18,12 @@ from index.errors import ArchiveError
 from index.evaluate import Question, labelled_evidence, load_questions
 from index.search import Searcher
 from index.store import IndexStore
-from scripts.external_sets import SETS
+from scripts.external_sets import SAMPLES, SETS
 
 from .support.archive import ROOT
 
-# A few held-out articles of each real set (python -m scripts.external_sets --sample; CC BY-SA
-# 4.0, each catalogue says whence), which the shipped calibration was not fitted on.
-SAMPLES = ROOT / "tests" / "samples"
+# SAMPLES: a few held-out articles of each real set (python -m scripts.external_sets --sample;
+# CC BY-SA 4.0, each catalogue says whence), which the shipped calibration was not fitted on.
 
 
 def test_the_shipped_calibration_gives_a_confidence_between_0_and_1(searcher: Searcher):
