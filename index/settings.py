@@ -21,6 +21,7 @@ SETTINGS = {
     "ARCHIVE_BOT_LOG_RETENTION_DAYS": "days logged questions are kept",
     "ARCHIVE_BOT_LOG_SECRET": "the key of the askers' pseudonyms, 32 characters or more",
     "ARCHIVE_BOT_READ_LIMITS": "bounds on reading one file (`seconds=600,memory_mb=4096`)",
+    "ARCHIVE_BOT_THREADS": "threads per model pass: `question=N,build=N` (index.threads)",
     "ARCHIVE_BOT_LOG_TIMESTAMPS": "1: each log line starts with the time (`--timestamps`)",
     "XDG_CACHE_HOME": "where the exported model is kept, in its `archive-bot` folder",
 }

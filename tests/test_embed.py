@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.embed import DEFAULT_MODEL, ModelThread, load_embedder, model_location
+from index.embed import DEFAULT_MODEL, ModelLane, load_embedder, model_location
 from index.errors import ArchiveError
-from index.models import ONNX_FILE, cache_dir, export_key, load_onnx
+from index.models import ONNX_FILE, WEIGHTS_FILE, cache_dir, export_key, load_onnx
 
 from .support.archive import LETTER, ROOT
 
@@ -56,49 +56,60 @@ def test_questions_waiting_for_the_model_share_its_next_pass():
         release.wait(10)  # the model is busy with the first question
         return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
 
-    model = ModelThread(encode)
+    lane = ModelLane()
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(model.encode, ["first"], True)
+        first = pool.submit(lane.encode, encode, ["first"], True)
         _wait_until(lambda: passes)
-        later = [pool.submit(model.encode, [t], True) for t in ["a", "bb", "a", "ccc"]]
-        _wait_until(lambda: model._waiting.qsize() == 4)
+        later = [pool.submit(lane.encode, encode, [t], True) for t in ["a", "bb", "a", "ccc"]]
+        _wait_until(lambda: lane._waiting.qsize() == 4)
         release.set()
         assert first.result().tolist() == [[5.0, 1.0]]
         assert [f.result().tolist() for f in later] == [[[1, 1]], [[2, 1]], [[1, 1]], [[3, 1]]]
     assert passes == [["first"], ["a", "bb", "ccc"]]  # the waiting four in one pass, "a" once
 
 
-def test_every_pass_runs_on_the_one_model_thread_and_passages_are_a_pass_of_their_own():
-    passes: list[tuple[list[str], bool, int]] = []
+def test_every_pass_of_every_model_runs_on_the_one_lane_thread_one_at_a_time():
+    passes: list[tuple[str, list[str], bool, int]] = []
+    running = []  # passes under way: never more than one
     release = threading.Event()
 
-    def encode(texts: list[str], query: bool) -> np.ndarray:
-        passes.append((texts, query, threading.get_ident()))
-        release.wait(10)
-        return np.array([[float(len(t)), float(query)] for t in texts], dtype=np.float32)
+    def model(name: str):
+        def encode(texts: list[str], query: bool) -> np.ndarray:
+            running.append(name)
+            passes.append((name, texts, query, threading.get_ident()))
+            assert len(running) == 1
+            release.wait(10)
+            running.pop()
+            return np.array([[float(len(t)), float(query)] for t in texts], dtype=np.float32)
 
-    model = ModelThread(encode)
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(model.encode, ["busy"], True)
+        return encode
+
+    minilm, e5 = model("minilm"), model("e5")
+    lane = ModelLane()
+    with ThreadPoolExecutor(6) as pool:
+        first = pool.submit(lane.encode, minilm, ["busy"], True)
         _wait_until(lambda: passes)
         waiting = [
-            pool.submit(model.encode, ["q1"], True),
-            pool.submit(model.encode, ["a passage", "another", "a passage"], False),
-            pool.submit(model.encode, ["q22"], True),
+            pool.submit(lane.encode, minilm, ["q1"], True),
+            pool.submit(lane.encode, e5, ["q1"], True),
+            pool.submit(lane.encode, minilm, ["a passage", "another", "a passage"], False),
+            pool.submit(lane.encode, minilm, ["q22"], True),
+            pool.submit(lane.encode, e5, ["q333"], True),
         ]
-        _wait_until(lambda: model._waiting.qsize() == 3)
+        _wait_until(lambda: lane._waiting.qsize() == 5)
         release.set()
         first.result()
-        assert waiting[1].result().tolist() == [[9, 0], [7, 0], [9, 0]]
-        assert waiting[2].result().tolist() == [[3, 1]]
-    assert [(texts, query) for texts, query, _ in passes] == [
-        (["busy"], True),
-        (["q1"], True),  # the passages waiting next end the gathering of questions
-        (["a passage", "another"], False),
-        (["q22"], True),
+        assert waiting[2].result().tolist() == [[9, 0], [7, 0], [9, 0]]
+        assert waiting[3].result().tolist() == [[3, 1]]
+        assert waiting[4].result().tolist() == [[4, 1]]
+    assert [(name, texts, query) for name, texts, query, _ in passes] == [
+        ("minilm", ["busy"], True),
+        ("minilm", ["q1", "q22"], True),  # the questions waiting for one model, together
+        ("e5", ["q1", "q333"], True),
+        ("minilm", ["a passage", "another"], False),  # passages: a pass of their own
     ]
-    assert len({thread for _, _, thread in passes}) == 1
-    assert passes[0][2] != threading.get_ident()
+    assert len({thread for *_, thread in passes}) == 1
+    assert passes[0][3] != threading.get_ident()
 
 
 def test_a_failing_pass_fails_its_askers_and_the_next_pass_works():
@@ -110,10 +121,10 @@ def test_a_failing_pass_fails_its_askers_and_the_next_pass_works():
             raise RuntimeError("out of memory")
         return np.ones((len(texts), 2), dtype=np.float32)
 
-    model = ModelThread(encode)
+    lane = ModelLane()
     with pytest.raises(RuntimeError, match="out of memory"):
-        model.encode(["first"], True)
-    assert model.encode(["second"], True).shape == (1, 2)
+        lane.encode(encode, ["first"], True)
+    assert lane.encode(encode, ["second"], True).shape == (1, 2)
 
 
 def test_onnx_runtime_computes_the_vectors_and_token_counts_of_pytorch(embedder):
@@ -132,13 +143,15 @@ def test_an_unknown_backend_is_a_clear_error(monkeypatch):
         load_embedder()
 
 
-def test_a_damaged_export_is_made_again(tmp_path, monkeypatch):
+@pytest.mark.parametrize("damaged", [ONNX_FILE, WEIGHTS_FILE])
+def test_a_damaged_export_is_made_again(tmp_path, monkeypatch, damaged):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     location = model_location(DEFAULT_MODEL)
     first = load_onnx(location).encode(["Tokaev"])
-    exported = cache_dir() / export_key(location) / ONNX_FILE
+    exported = cache_dir() / export_key(location) / damaged
     assert exported.is_file() and str(tmp_path) in str(exported)
-    exported.write_bytes(b"not a model")
+    size = exported.stat().st_size
+    exported.write_bytes(b"not a model" if damaged == ONNX_FILE else exported.read_bytes()[:1000])
     earlier = cache_dir() / "0123456789abcdef"  # the export of a version before an upgrade
     earlier.mkdir()
     (earlier / "meta.json").write_text(json.dumps({"source": location}), encoding="utf-8")
@@ -146,7 +159,7 @@ def test_a_damaged_export_is_made_again(tmp_path, monkeypatch):
     other.mkdir()
     (other / "meta.json").write_text(json.dumps({"source": "/elsewhere"}), encoding="utf-8")
     assert np.allclose(load_onnx(location).encode(["Tokaev"]), first, atol=1e-6)
-    assert exported.stat().st_size > 1_000_000
+    assert exported.stat().st_size == size
     assert not earlier.exists() and other.exists()
 
 

@@ -18,6 +18,8 @@ import click
 from bot import __version__
 from bot.cli import archive, logs, service
 from bot.cli.common import chown_hint
+from index import threads
+from index.errors import ArchiveError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,7 +32,8 @@ from bot.cli.common import chown_hint
     help="Start each log line with the time, for plain log files (journald adds its own) "
     "[env: ARCHIVE_BOT_LOG_TIMESTAMPS].",
 )
-def cli(verbose: bool, timestamps: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool, timestamps: bool) -> None:
     """Answer questions about a document archive with verbatim quoted passages.
 
     \b
@@ -45,6 +48,12 @@ def cli(verbose: bool, timestamps: bool) -> None:
     )
     # httpx logs request URLs at INFO, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Before any command imports a model or faiss: they read it once, when they load.
+    try:
+        policy = threads.apply("build" if ctx.invoked_subcommand == "index" else "question")
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+    logging.getLogger(__name__).info("threads: %s", policy.describe())
 
 
 for command in (
