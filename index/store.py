@@ -3,6 +3,8 @@
     data/index -> index-<build id>/      a symlink, swapped atomically by each build
         manifest.json                    model, dimension, counts, build time, format version
         vectors.faiss                    exact inner-product index; vector i is passage row i
+        background.npy                   the multilingual model's vectors of the background
+                                         texts (index.answerable), computed once per build
         passages.db                      documents, passages, passages_fts (FTS5 on folded text),
                                          terms (how many passages hold each folded word),
                                          names (words written with a capital: index.names)
@@ -27,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.documents import METADATA_FIELDS, Document
 from index.errors import ArchiveError
 from index.languages import index_terms, mostly_cyrillic
 from index.names import archive_names
@@ -36,6 +37,7 @@ from index.normalize import fold, words
 if TYPE_CHECKING:
     import numpy as np
 
+    from index.documents import Document
     from index.passages import Passage
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ VECTORS_VALID_SINCE = (4, 5)
 CURRENT = "index"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"  # the first model's; the others' are vectors-1.faiss, …
+BACKGROUND = "background.npy"
 DATABASE = "passages.db"
 # Porter stemming over the folded text: "extradite" finds "extradition".
 FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -115,6 +118,7 @@ def write_index(
     vectors: list[np.ndarray],
     models: list[str],
     examples: dict[str, list[str]],
+    background: tuple[str, np.ndarray],
 ) -> dict:
     """Write a complete index and make it the current one atomically.
 
@@ -125,11 +129,15 @@ def write_index(
         vectors: per model, (len(passages), dimension) float32 unit vectors.
         models: the names of the models that made them, in the same order.
         examples: questions the archive answers well, by language (from the catalogue).
+        background: the key of the background texts and the multilingual model's vectors of
+            them (`index.answerable.background_key`): fixed data, stored so that no start of
+            the bot computes them.
 
     Returns:
         The manifest of the new index.
     """
     import faiss
+    import numpy as np
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -142,6 +150,7 @@ def write_index(
             faiss.write_index(index, str(staging / vector_file(number)))
 
         write_database(staging / DATABASE, documents, passages)
+        np.save(staging / BACKGROUND, background[1], allow_pickle=False)
 
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -152,6 +161,7 @@ def write_index(
             "passages": len(passages),
             "faiss_index": kind,
             "examples": examples,
+            "background": background[0],
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -446,6 +456,24 @@ class IndexStore:
             )
         self._lock = threading.Lock()
 
+    def background(self, key: str) -> np.ndarray | None:
+        """Return the stored vectors of the background texts whose key is `key` (None: this
+        index was built before they were stored, from other texts, or its file is damaged)."""
+        import numpy as np
+
+        if self.manifest.get("background") != key:
+            return None
+        try:
+            vectors = np.load((self.data_dir / CURRENT).resolve() / BACKGROUND)
+        except (OSError, ValueError, EOFError) as error:
+            logger.warning("the index's %s cannot be read (%s)", BACKGROUND, error)
+            return None
+        expected = self.manifest["dimensions"][-1]
+        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != expected:
+            logger.warning("the index's %s holds other vectors than expected", BACKGROUND)
+            return None
+        return vectors
+
     def check(self) -> str | None:
         """Return what is wrong with the database's file (None when it is sound).
 
@@ -568,6 +596,8 @@ class IndexStore:
 
     def document(self, doc_id: str) -> Document:
         """Return the document `doc_id` as it was indexed: text, metadata and hash."""
+        from index.documents import METADATA_FIELDS, Document  # the readers: only a build's
+
         (row,) = self._query(
             f"select id, text, sha256, catalogue_id, {', '.join(METADATA_FIELDS)} from documents "
             "where id = ?",
