@@ -82,6 +82,7 @@ def to_json(answer: Answer) -> dict:
             {
                 "text": hit.passage.text,
                 "score": round(hit.score, 4),
+                "highlight": list(hit.best_sentence) if hit.best_sentence else None,
                 "document": hit.passage.document,
                 "section": hit.passage.section,
                 "paragraph": hit.passage.paragraph,

@@ -88,8 +88,13 @@ def test_ask_json_follows_the_contract(runner, index_dir: Path):
     assert 0 <= answer["confidence"] <= 1 and answer["reason"] is None
     assert len(answer["passages"]) == 3
     first = answer["passages"][0]
-    assert set(first) == {"text", "score", "document", "section", "paragraph", "passage_id"}
+    assert set(first) == {
+        "text", "score", "highlight", "document", "section", "paragraph", "passage_id"
+    }  # fmt: skip
     assert "Serge Smesov" in first["text"] and first["text"] in LETTER
+    start, end = first["highlight"]  # the sentence that answers, as offsets into the text
+    assert 0 <= start < end <= len(first["text"]) and "Serge Smesov" in first["text"][start:end]
+    assert all(p["highlight"] is None or len(p["highlight"]) == 2 for p in answer["passages"])
     assert first["document"] == {
         "id": LETTER_ID,
         "title": "Open letter on the extradition of Mukhtar Ablyazov",
