@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 from bot.inbox import Inbox
+from index import threads
 from index.evaluate import load_questions
-from scripts.benchlib import publish, shipped_index
+from scripts.benchlib import busy_machine, publish, shipped_index
 from tests.support.botapi import BotAPI, message, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,19 +107,25 @@ def main() -> None:
     if max(args.askers) > len(questions):
         parser.error(f"at most {len(questions)} askers (one different question each)")
     lines = [
-        "| askers at once | rate limit | answered | replies/s | p50 reply latency "
+        "| machine | askers at once | rate limit | answered | replies/s | p50 reply latency "
         "| p95 reply latency |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for askers in args.askers:
-        for limit, rate in RATES.items():
-            r = asyncio.run(measure(data_dir, questions[:askers], rate))
-            lines.append(
-                f"| {r['askers']} | {limit} | {r['answered']} | {r['per_second']:.1f} | "
-                f"{1000 * r['p50']:.0f} ms | {1000 * r['p95']:.0f} ms |"
-            )
-            print(lines[-1], file=sys.stderr)
-    lifted = [float(line.split(" | ")[3]) for line in lines[2:] if "lifted" in line]
+
+    def crowds(machine: str) -> None:
+        for askers in args.askers:
+            for limit, rate in RATES.items():
+                r = asyncio.run(measure(data_dir, questions[:askers], rate))
+                lines.append(
+                    f"| {machine} | {r['askers']} | {limit} | {r['answered']} | "
+                    f"{r['per_second']:.1f} | {1000 * r['p50']:.0f} ms | {1000 * r['p95']:.0f} ms |"
+                )
+                print(lines[-1], file=sys.stderr)
+
+    crowds("idle")
+    with busy_machine() as load:
+        crowds("busy")
+    lifted = [float(line.split(" | ")[4]) for line in lines[2:] if "lifted" in line]
     cost = inbox_cost()
     inbox_line = (
         f"The inbox costs {cost:.1f} ms per question (receive and handled, each synced to "
@@ -134,7 +141,8 @@ def main() -> None:
             "stand-in (in the same process: it shares the 2 cores with the bot). Under "
             "Telegram's limit of 30 requests/s a bot answers at most 30 questions/s (at the "
             'limit it leaves out "typing…", which would take an answer\'s place); with the '
-            "limit lifted the row shows the machine's own capacity.",
+            "limit lifted the row shows the machine's own capacity. Idle, then "
+            f"{load} (the bot's thread policy: {threads.current().describe()}).",
             "",
             *lines,
             "",

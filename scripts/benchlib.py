@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from index.build import build_index
@@ -86,6 +89,24 @@ def peers(texts: list[str]):
         return sorted(fused.items(), key=lambda item: -item[1])[:5]
 
     yield "RRF (BM25 + e5)", rrf_search
+
+
+@contextmanager
+def busy_machine() -> Iterator[str]:
+    """Run one CPU-bound process per usable core beside the benchmark, as a small server has
+    while it reindexes, OCRs a batch of scans or runs a backup; yield how to say so."""
+    from index.threads import usable_cores
+
+    cores = usable_cores()
+    spinning = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)
+    ]  # fmt: skip
+    try:
+        yield f"busy: {cores} CPU-bound processes beside it, one per core"
+    finally:
+        for process in spinning:
+            process.kill()
+            process.wait()
 
 
 def machine() -> str:
@@ -176,7 +197,6 @@ def peak_rss(process, every: float = 0.02) -> list[int]:
 def timed_index(corpus: Path, data_dir: Path) -> dict:
     """Run `archive-bot index` as a new process; its time, peak memory (its reading worker
     included), exit status and output."""
-    import subprocess
     import time
 
     command = [sys.executable, "-m", "bot", "index", "--corpus", str(corpus),

@@ -215,5 +215,6 @@ def main() -> None:
             held_out = [q | {"half": "held-out"} for q in questions_of(chosen, asked)]
             write_set(SAMPLES, name, source, chosen, held_out)
 
+
 if __name__ == "__main__":
     main()
