@@ -48,7 +48,7 @@ def test_files_are_private(tmp_path: Path):
 
 def test_record_feedback_forget(tmp_path: Path):
     log = QueryLog(tmp_path)
-    first = log.record(query="q1", found=True, passages=[("p#1.1", 0.9)], latency_ms=12.3,
+    first = log.record(query="q1", found=True, passages=[("p#1.1", 0.9, None)], latency_ms=12.3,
                        chat_type="private", asker=7, language="en")  # fmt: skip
     log.record(query="q2", found=False, passages=[], latency_ms=5, chat_type="group", asker=8)
     log.record(query="q3", found=True, passages=[], latency_ms=5, chat_type="private", asker=7)
@@ -204,7 +204,15 @@ def test_a_bad_answer_from_finding_it_to_labelling_the_right_passage(
 ):
     log = QueryLog(data_dir)
     question = "Who was the French ambassador?"
-    query_id = log.record_answer(answer(searcher, question), "group", asker=1, language="en")
+    answered = answer(searcher, question)
+    query_id = log.record_answer(answered, "group", asker=1, language="en")
+    # Which span of each quote was shown in bold, as offsets into it.
+    logged = log.row(query_id)["passages"]
+    assert [p.get("highlight") for p in logged] == [
+        list(hit.best_sentence) if hit.best_sentence else None for hit in answered.result.hits
+    ]
+    start, end = logged[0]["highlight"]
+    assert "Serge Smesov" in answered.result.hits[0].passage.text[start:end]
     log.close()
     runner = CliRunner()
     env = {"ARCHIVE_BOT_DATA_DIR": str(data_dir)}

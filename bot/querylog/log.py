@@ -163,7 +163,7 @@ class QueryLog:
         *,
         query: str,
         found: bool,
-        passages: list[tuple[str, float]],
+        passages: list[tuple[str, float, tuple[int, int] | None]],
         latency_ms: float,
         chat_type: str,
         asker: int | None = None,
@@ -174,9 +174,11 @@ class QueryLog:
     ) -> int | None:
         """Log one answered question; return its id (None when the log is not writable).
 
-        `outcome` is "answered", "closest" or "none" (default: "answered" when `found`, else
-        "none"); "closest" counts as not answered everywhere (`found` is false). `confidence`
-        and `reason` are the judgement's (index.search.SearchResult).
+        `passages` are (passage id, score, highlight): the highlight is the span of the quoted
+        text shown in bold, offsets into it (None when none was). `outcome` is "answered",
+        "closest" or "none" (default: "answered" when `found`, else "none"); "closest" counts
+        as not answered everywhere (`found` is false). `confidence` and `reason` are the
+        judgement's (index.search.SearchResult).
         """
         row = {
             "time": utc(self.clock()),
@@ -186,7 +188,7 @@ class QueryLog:
             "query": query,
             "found": int(found),
             "outcome": outcome or ("answered" if found else "none"),
-            "passages": json.dumps([{"id": p, "score": round(s, 4)} for p, s in passages]),
+            "passages": json.dumps([_as_logged(*passage) for passage in passages]),
             "top_passage": passages[0][0] if passages else None,
             "latency_ms": round(latency_ms, 1),
             "out_of_scope": 0,  # one value for "not marked": never NULL
@@ -212,7 +214,7 @@ class QueryLog:
             outcome=result.outcome,
             confidence=result.confidence,
             reason=result.reason,
-            passages=[(hit.passage.passage_id, hit.score) for hit in result.hits],
+            passages=[(h.passage.passage_id, h.score, h.best_sentence) for h in result.hits],
             latency_ms=answer.latency_ms,
             chat_type=chat_type,
             asker=asker,
@@ -443,12 +445,29 @@ def _passages(row: dict) -> list[dict]:
     (edited by hand, say), so that one row never stops a review."""
     try:
         passages = json.loads(row["passages"] or "[]")
-        if all(isinstance(p["id"], str) and isinstance(p["score"], int | float) for p in passages):
+        if all(isinstance(p["id"], str) and isinstance(p["score"], int | float)
+               and _span(p.get("highlight")) for p in passages):  # fmt: skip
             return passages
     except (json.JSONDecodeError, TypeError, KeyError):
         pass
     logger.warning("logged question %s has damaged passages; shown without them", row["id"])
     return []
+
+
+def _as_logged(passage_id: str, score: float, highlight: tuple[int, int] | None) -> dict:
+    """A returned passage as the log keeps it: its id, its score and the span in bold."""
+    return {"id": passage_id, "score": round(score, 4)} | (
+        {"highlight": list(highlight)} if highlight else {}
+    )
+
+
+def _span(highlight) -> bool:
+    """Whether a logged highlight is absent or two offsets, start before end."""
+    if highlight is None:
+        return True
+    if not isinstance(highlight, list) or len(highlight) != 2:
+        return False
+    return all(type(x) is int for x in highlight) and 0 <= highlight[0] < highlight[1]
 
 
 def check_shared_memory(path: Path) -> None:
