@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from index.answerable import background_key, background_vectors
+from index.answerable import background_key, background_texts, background_vectors
 from index.documents import (
     CATALOGUE,
     Document,
@@ -323,7 +323,7 @@ def _background(previous: IndexStore | None) -> tuple[str, np.ndarray]:
     """The background texts' key and multilingual vectors: the previous index's when it holds
     them, else encoded (a second or two)."""
     key = background_key()
-    stored = previous.background(key) if previous else None
+    stored = previous.background(key, len(background_texts())) if previous else None
     if stored is not None:
         return key, stored
     return key, background_vectors(load_embedder(MULTILINGUAL_MODEL))

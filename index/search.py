@@ -208,7 +208,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.multilingual = load_embedder(MULTILINGUAL_MODEL)
-        self.background = store.background(background_key())
+        self.background = store.background(background_key(), len(background_texts()))
         if self.background is None:  # an index built before they were stored, or damaged
             logger.info("encoding the background texts; `archive-bot index` stores them")
             self.background = background_vectors(self.multilingual)

@@ -456,9 +456,10 @@ class IndexStore:
             )
         self._lock = threading.Lock()
 
-    def background(self, key: str) -> np.ndarray | None:
-        """Return the stored vectors of the background texts whose key is `key` (None: this
-        index was built before they were stored, from other texts, or its file is damaged)."""
+    def background(self, key: str, count: int) -> np.ndarray | None:
+        """Return the stored vectors of the `count` background texts whose key is `key` (None:
+        this index was built before they were stored, from other texts, or its file is
+        damaged)."""
         import numpy as np
 
         if self.manifest.get("background") != key:
@@ -468,8 +469,8 @@ class IndexStore:
         except (OSError, ValueError, EOFError) as error:
             logger.warning("the index's %s cannot be read (%s)", BACKGROUND, error)
             return None
-        expected = self.manifest["dimensions"][-1]
-        if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[1] != expected:
+        expected = (count, (self.manifest.get("dimensions") or [None])[-1])
+        if vectors.dtype != np.float32 or vectors.shape != expected:
             logger.warning("the index's %s holds other vectors than expected", BACKGROUND)
             return None
         return vectors

@@ -88,7 +88,7 @@ def test_a_malformed_policy_is_one_line_naming_the_variable(index_dir):
 
 
 def test_the_index_holds_the_background_vectors_and_a_search_uses_them(index_dir, searcher):
-    stored = IndexStore(index_dir).background(background_key())
+    stored = IndexStore(index_dir).background(background_key(), len(background_texts()))
     assert stored is not None and stored.shape == (len(background_texts()), 384)
     encoded = load_embedder(MULTILINGUAL_MODEL).encode(list(background_texts()))
     assert np.allclose(stored, encoded, atol=1e-5)
@@ -110,25 +110,25 @@ def test_an_index_without_them_answers_and_its_next_build_adds_them_embedding_no
 ):
     without_background(data_dir)
     store = IndexStore(data_dir)
-    assert store.background(background_key()) is None
+    assert store.background(background_key(), len(background_texts())) is None
     older = Searcher(store, embedder)  # computes them, as before
     question = "Who was the French ambassador?"
     assert older.search(question).hits == searcher.search(question).hits
     report = build_index(CORPUS, data_dir, embedder=embedder)
     assert report.passages_embedded == 0 and report.passages_total == store.manifest["passages"]
     rebuilt = IndexStore(data_dir)
-    assert rebuilt.background(background_key()) is not None
+    assert rebuilt.background(background_key(), len(background_texts())) is not None
     build_index(CORPUS, data_dir, embedder=embedder)  # now nothing to write
     assert IndexStore(data_dir).manifest["build_id"] == rebuilt.manifest["build_id"]
 
 
-@pytest.mark.parametrize("damage", [b"", b"not numpy at all", None])
+@pytest.mark.parametrize("damage", [b"", b"not numpy at all", (3, 7), (3, 384)])
 def test_damaged_background_vectors_are_computed_again_with_a_warning(
     data_dir, embedder, caplog, damage
 ):
     path = (data_dir / "index").resolve() / BACKGROUND
-    if damage is None:  # a well-formed file of other vectors
-        np.save(path, np.ones((3, 7), dtype=np.float32))
+    if isinstance(damage, tuple):  # a well-formed file of other vectors
+        np.save(path, np.ones(damage, dtype=np.float32))
     else:
         path.write_bytes(damage)
     searcher = Searcher(IndexStore(data_dir), embedder)
