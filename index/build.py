@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from index.answerable import background_key, background_texts, background_vectors
+from index.answerable import background_vectors
 from index.documents import (
     CATALOGUE,
     Document,
@@ -48,9 +48,6 @@ from index.store import (
     reusable_vectors,
     write_index,
 )
-
-if TYPE_CHECKING:
-    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +189,11 @@ def build_index(
         documents, keep, fresh = _compare(previous, documents, orphans, report)
         unchanged = previous and not fresh and not report.metadata_changed and not report.removed
         unchanged = unchanged and previous.manifest.get("examples") == examples
-        # An index built before the background texts' vectors were stored, or with other
-        # texts, is written anew with them (its passages' vectors are kept).
-        if dry_run or (unchanged and previous.manifest.get("background") == background_key()):
+        # An index without the background texts' vectors (built before they were stored, from
+        # other texts, or with a damaged file) is written anew with them; its passages'
+        # vectors are kept.
+        background = previous.background() if previous else None
+        if dry_run or (unchanged and background is not None):
             report.passages_total = previous.manifest["passages"] if previous else 0
             report.seconds = time.perf_counter() - started
             return report
@@ -211,8 +210,10 @@ def build_index(
             [v[order] for v in vectors],
             models,
             examples,
-            _background(previous),
-        )
+            background if background is not None else background_vectors(
+                load_embedder(MULTILINGUAL_MODEL)
+            ),
+        )  # fmt: skip
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
@@ -317,16 +318,6 @@ def _passages_and_vectors(
             np.vstack(pair) for pair in zip(vectors, new_vectors, strict=True)
         ]  # fmt: skip
     return passages + new, vectors, embedded
-
-
-def _background(previous: IndexStore | None) -> tuple[str, np.ndarray]:
-    """The background texts' key and multilingual vectors: the previous index's when it holds
-    them, else encoded (a second or two)."""
-    key = background_key()
-    stored = previous.background(key, len(background_texts())) if previous else None
-    if stored is not None:
-        return key, stored
-    return key, background_vectors(load_embedder(MULTILINGUAL_MODEL))
 
 
 def upgrade_index(

@@ -16,13 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from index.answerable import (
-    Calibration,
-    Evidence,
-    background_key,
-    background_texts,
-    background_vectors,
-)
+from index.answerable import Calibration, Evidence, background_texts, background_vectors
 from index.cards import ArchiveQuestion, archive_question, cards, named_documents, title_words
 from index.embed import DEFAULT_MODEL, MULTILINGUAL_MODEL, Embedder, load_embedder
 from index.errors import ArchiveError
@@ -208,7 +202,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.multilingual = load_embedder(MULTILINGUAL_MODEL)
-        self.background = store.background(background_key(), len(background_texts()))
+        self.background = store.background()
         if self.background is None:  # an index built before they were stored, or damaged
             logger.info("encoding the background texts; `archive-bot index` stores them")
             self.background = background_vectors(self.multilingual)
@@ -240,8 +234,8 @@ class Searcher:
             ArchiveError: the index is missing, damaged, or built with other models.
         """
         check_models(read_manifest(data_dir)["models"], model, f"the index in {data_dir}")
-        # The models load while the index is read: on a busy server a start with several
-        # threads to run gets more of the machine (BENCHMARKS.md, "cold start").
+        # The models load while the index is read: ONNX Runtime builds its session without
+        # holding Python's lock, so a cold start overlaps the two.
         with ThreadPoolExecutor(2, thread_name_prefix="load") as pool:
             loading = [pool.submit(load_embedder, name) for name in (model, MULTILINGUAL_MODEL)]
             store = IndexStore(data_dir)

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index.answerable import background_key, background_texts
 from index.errors import ArchiveError
 from index.languages import index_terms, mostly_cyrillic
 from index.names import archive_names
@@ -118,7 +119,7 @@ def write_index(
     vectors: list[np.ndarray],
     models: list[str],
     examples: dict[str, list[str]],
-    background: tuple[str, np.ndarray],
+    background: np.ndarray,
 ) -> dict:
     """Write a complete index and make it the current one atomically.
 
@@ -129,9 +130,9 @@ def write_index(
         vectors: per model, (len(passages), dimension) float32 unit vectors.
         models: the names of the models that made them, in the same order.
         examples: questions the archive answers well, by language (from the catalogue).
-        background: the key of the background texts and the multilingual model's vectors of
-            them (`index.answerable.background_key`): fixed data, stored so that no start of
-            the bot computes them.
+        background: the multilingual model's vectors of the background texts
+            (`index.answerable`): fixed data, stored under their key so that no start of the
+            bot computes them.
 
     Returns:
         The manifest of the new index.
@@ -150,7 +151,7 @@ def write_index(
             faiss.write_index(index, str(staging / vector_file(number)))
 
         write_database(staging / DATABASE, documents, passages)
-        np.save(staging / BACKGROUND, background[1], allow_pickle=False)
+        np.save(staging / BACKGROUND, background, allow_pickle=False)
 
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -161,7 +162,7 @@ def write_index(
             "passages": len(passages),
             "faiss_index": kind,
             "examples": examples,
-            "background": background[0],
+            "background": background_key(),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -456,20 +457,20 @@ class IndexStore:
             )
         self._lock = threading.Lock()
 
-    def background(self, key: str, count: int) -> np.ndarray | None:
-        """Return the stored vectors of the `count` background texts whose key is `key` (None:
+    def background(self) -> np.ndarray | None:
+        """Return the stored vectors of the background texts (`index.answerable`); None when
         this index was built before they were stored, from other texts, or its file is
-        damaged)."""
+        damaged."""
         import numpy as np
 
-        if self.manifest.get("background") != key:
+        if self.manifest.get("background") != background_key():
             return None
         try:
             vectors = np.load((self.data_dir / CURRENT).resolve() / BACKGROUND)
         except (OSError, ValueError, EOFError) as error:
             logger.warning("the index's %s cannot be read (%s)", BACKGROUND, error)
             return None
-        expected = (count, (self.manifest.get("dimensions") or [None])[-1])
+        expected = (len(background_texts()), (self.manifest.get("dimensions") or [None])[-1])
         if vectors.dtype != np.float32 or vectors.shape != expected:
             logger.warning("the index's %s holds other vectors than expected", BACKGROUND)
             return None

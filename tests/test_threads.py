@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index import threads
-from index.answerable import background_key, background_texts
+from index.answerable import background_texts
 from index.build import build_index
 from index.embed import MULTILINGUAL_MODEL, load_embedder
 from index.errors import ArchiveError
@@ -88,7 +88,7 @@ def test_a_malformed_policy_is_one_line_naming_the_variable(index_dir):
 
 
 def test_the_index_holds_the_background_vectors_and_a_search_uses_them(index_dir, searcher):
-    stored = IndexStore(index_dir).background(background_key(), len(background_texts()))
+    stored = IndexStore(index_dir).background()
     assert stored is not None and stored.shape == (len(background_texts()), 384)
     encoded = load_embedder(MULTILINGUAL_MODEL).encode(list(background_texts()))
     assert np.allclose(stored, encoded, atol=1e-5)
@@ -110,14 +110,14 @@ def test_an_index_without_them_answers_and_its_next_build_adds_them_embedding_no
 ):
     without_background(data_dir)
     store = IndexStore(data_dir)
-    assert store.background(background_key(), len(background_texts())) is None
+    assert store.background() is None
     older = Searcher(store, embedder)  # computes them, as before
     question = "Who was the French ambassador?"
     assert older.search(question).hits == searcher.search(question).hits
     report = build_index(CORPUS, data_dir, embedder=embedder)
     assert report.passages_embedded == 0 and report.passages_total == store.manifest["passages"]
     rebuilt = IndexStore(data_dir)
-    assert rebuilt.background(background_key(), len(background_texts())) is not None
+    assert rebuilt.background() is not None
     build_index(CORPUS, data_dir, embedder=embedder)  # now nothing to write
     assert IndexStore(data_dir).manifest["build_id"] == rebuilt.manifest["build_id"]
 
