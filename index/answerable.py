@@ -8,8 +8,15 @@ of the question's rare words the best sentence of the first passages and its who
 hold; whether one passage holds all its words; how much closer the passages are to the
 question than to its names alone (`index.names`); and whether the first passage is written in
 other letters than the question (a Russian question, an English passage: closeness runs lower
-across languages). A logistic regression over that evidence, fitted on labelled questions,
-gives a confidence in [0, 1]; the question is answered when it reaches the calibration's cut.
+across languages).
+
+Two logistic regressions over that evidence, fitted on labelled questions, decide. The first
+says whether the first passages are on the question's subject at all (`on_subject`): fitted
+on questions about the archive's subjects, answerable or not, against questions about
+subjects it does not hold (asked of an archive without their article; "Who painted The
+Starry Night?" of the letter). Off the subject, the bot quotes nothing. The second gives the
+confidence in [0, 1] that they answer it: the question is answered when it is on the subject
+and the confidence reaches the calibration's cut.
 
 The weights and the cut are data: the shipped calibration (`calibration.json` beside this
 file, written by `python -m scripts.calibrate` from the tuning halves of the project's
@@ -54,6 +61,9 @@ NEWTON_STEPS = 30
 # tuning halves answered 0.81-0.92 of the held-out ones (the letter's 0.84-0.90), 0.95 answers
 # 0.90-1.00 while declining fewer unanswerable ones (BENCHMARKS.md, "The judgement").
 ANSWERED = 0.95
+# The subject's cut keeps this share of the answerable questions whose right passage came first
+# (weighted) on the subject: one taken for off the subject loses its answer and its quotes.
+ON_SUBJECT = 0.99
 
 
 @functools.cache
@@ -116,18 +126,32 @@ class Calibration:
 
     means: list[float]
     scales: list[float]
-    weights: list[float]
+    weights: list[float]  # of the confidence that the first passages answer the question
     bias: float
     cut: float
+    subject_weights: list[float]  # of the probability that they are on its subject at all
+    subject_bias: float
+    subject_cut: float
     source: str = ""  # what it was fitted on, for `status` and the curious
     figures: dict = field(default_factory=dict)  # the fit's own figures (tuning, held-out)
 
     def confidence(self, features: list[float]) -> float:
         """The fitted probability that the first passages answer the question, from its
         evidence's `features` (Evidence.features)."""
-        z = self.bias + sum(
+        return self._probability(self.weights, self.bias, features)
+
+    def subject(self, features: list[float]) -> float:
+        """The fitted probability that the first passages are on the question's subject."""
+        return self._probability(self.subject_weights, self.subject_bias, features)
+
+    def on_subject(self, features: list[float]) -> bool:
+        """Whether the first passages are on the question's subject (else nothing is quoted)."""
+        return self.subject(features) >= self.subject_cut
+
+    def _probability(self, weights: list[float], bias: float, features: list[float]) -> float:
+        z = bias + sum(
             w * (x - m) / s
-            for w, x, m, s in zip(self.weights, features, self.means, self.scales, strict=True)
+            for w, x, m, s in zip(weights, features, self.means, self.scales, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -153,9 +177,12 @@ class Calibration:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.pop("features") != list(FEATURES):
                 raise ValueError("it was fitted on other features: run `archive-bot calibrate`")
+            if "subject_weights" not in data:  # written before 0.6.0, with the old weights
+                raise ValueError("it was written by an older version: run `archive-bot "
+                                 "calibrate` again")  # fmt: skip
             calibration = cls(**data)
-            if not all(len(v) == len(FEATURES) for v in
-                       (calibration.means, calibration.scales, calibration.weights)):  # fmt: skip
+            if not all(len(v) == len(FEATURES) for v in (calibration.means, calibration.scales,
+                       calibration.weights, calibration.subject_weights)):  # fmt: skip
                 raise ValueError("its weights do not match its features")
             return calibration
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
@@ -174,37 +201,53 @@ class Calibration:
         return cls.load(SHIPPED)
 
 
-def fit(rows: list[list[float]], labels: list[int], weights: list[float],
+def fit(rows: list[list[float]], labels: list[int], weights: list[float], off: list[bool],
         answered: float = ANSWERED, source: str = "") -> Calibration:  # fmt: skip
     """Fit the decision on labelled evidence: `rows` of features, `labels` 1 (the first passage
-    answers) or 0 (nothing in the archive does), each row weighted (a question set's rows
+    answers) or 0 (nothing in the archive does), `off` whether the question is off the
+    archive's subjects (its 0 is "far", not "near"), each row weighted (a question set's rows
     share one weight, so a large set does not drown a small one).
 
     Raises:
-        ArchiveError: the labels hold no answerable or no unanswerable question.
+        ArchiveError: the labels hold no answerable or no unanswerable question, or no
+            question is off the subject.
     """
     import numpy as np
 
     need_both_kinds(labels)
+    if not any(off) or all(off):
+        raise ArchiveError("fitting the subject needs questions on and off the subject")
     x, y, w = np.asarray(rows, float), np.asarray(labels, float), np.asarray(weights, float)
+    on = 1.0 - np.asarray(off, float)
     w = w / w.mean()
     means = (w[:, None] * x).sum(0) / w.sum()
     scales = np.sqrt((w[:, None] * (x - means) ** 2).sum(0) / w.sum())
     scales[scales < 1e-9] = 1.0  # a feature that never varies carries no weight
     z = np.c_[(x - means) / scales, np.ones(len(x))]
+    answer, p = _logistic(z, y, w)
+    subject, q = _logistic(z, on, w)
+    return Calibration(
+        means=means.tolist(), scales=scales.tolist(), weights=answer[:-1].tolist(),
+        bias=float(answer[-1]), cut=choose_cut(p, y, w, answered),
+        subject_weights=subject[:-1].tolist(), subject_bias=float(subject[-1]),
+        subject_cut=choose_cut(q, y, w, ON_SUBJECT), source=source,
+    )  # fmt: skip
+
+
+def _logistic(z, y, w):
+    """A weighted ridge logistic regression of `y` on the standardised `z` (its last column
+    ones, the unshrunk bias) by Newton's method; return its coefficients and probabilities."""
+    import numpy as np
+
     beta = np.zeros(z.shape[1])
     ridge = L2 * np.eye(len(beta))
-    ridge[-1, -1] = 0.0  # the bias is not shrunk
+    ridge[-1, -1] = 0.0
     for _ in range(NEWTON_STEPS):
         p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
         gradient = z.T @ (w * (p - y)) + ridge @ beta
         hessian = (z * (w * p * (1 - p))[:, None]).T @ z + ridge
         beta -= np.linalg.solve(hessian, gradient)
-    p = 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
-    return Calibration(
-        means=means.tolist(), scales=scales.tolist(), weights=beta[:-1].tolist(),
-        bias=float(beta[-1]), cut=choose_cut(p, y, w, answered), source=source,
-    )  # fmt: skip
+    return beta, 1.0 / (1.0 + np.exp(-np.clip(z @ beta, -30, 30)))
 
 
 def need_both_kinds(labels: list[int]) -> None:
@@ -229,14 +272,21 @@ def choose_cut(confidence, labels, weights, answered: float = ANSWERED) -> float
     return float(confidence[positive][order][min(reached, len(order) - 1)])
 
 
-def figures(confidence: list[float], labels: list[int], cut: float) -> dict:
+def figures(confidence: list[float], labels: list[int], cut: float,
+            subject: list[bool] | None = None) -> dict:  # fmt: skip
     """The share of answerable questions answered and of unanswerable ones declined at `cut`
-    (None where a kind is missing), with how many there are of each."""
-    answered = [c >= cut for c, y in zip(confidence, labels, strict=True) if y == 1]
-    declined = [c < cut for c, y in zip(confidence, labels, strict=True) if y == 0]
+    (None where a kind is missing), with how many there are of each. With `subject` (whether
+    each question's first passages are on its subject), a question off it is not answered,
+    and "none" is the share of the unanswerable ones found off the subject (nothing quoted)."""
+    on = subject or [True] * len(labels)
+    said = [c >= cut and o for c, o in zip(confidence, on, strict=True)]
+    answered = [a for a, y in zip(said, labels, strict=True) if y == 1]
+    declined = [not a for a, y in zip(said, labels, strict=True) if y == 0]
+    nothing = [not o for o, y in zip(on, labels, strict=True) if y == 0]
     return {
         "answered": round(sum(answered) / len(answered), 3) if answered else None,
         "declined": round(sum(declined) / len(declined), 3) if declined else None,
+        "none": round(sum(nothing) / len(nothing), 3) if nothing and subject else None,
         "answerable": len(answered),
         "unanswerable": len(declined),
     }
@@ -250,4 +300,5 @@ def shown(share: float | None) -> str:
 def describe(name: str, figure: dict) -> str:
     """One line of `figures` for a person: "held-out  answered 0.92 of 48, declined …"."""
     return (f"{name:<24} answered {shown(figure['answered'])} of {figure['answerable']}, "
-            f"declined {shown(figure['declined'])} of {figure['unanswerable']}")  # fmt: skip
+            f"declined {shown(figure['declined'])} of {figure['unanswerable']}"
+            f" (nothing quoted {shown(figure.get('none'))})")  # fmt: skip

@@ -175,7 +175,8 @@ def calibrate_archive(
 ) -> Calibration:
     """Re-fit the cut of the shipped calibration on an archive's own labelled questions.
 
-    The shipped weights stay (an archive's few hundred labels would overfit them); the cut is
+    The shipped weights and subject decision stay (an archive's few hundred labels would
+    overfit them, and its labels do not say which questions are off its subjects); the cut is
     the one that answers `answered` of the tuning half's answerable questions. The figures of
     both halves, at the shipped cut and at the new one, come with the calibration.
 
@@ -196,8 +197,9 @@ def calibrate_archive(
     measured = {}
     for half, (rows, labels) in evidence.items():
         confidence = [shipped.confidence(row) for row in rows]
+        subject = [shipped.on_subject(row) for row in rows]
         for name, value in (("shipped cut", shipped.cut), ("new cut", cut)):
-            measured[f"{half}, {name}"] = figures(confidence, labels, value)
+            measured[f"{half}, {name}"] = figures(confidence, labels, value, subject)
     return replace(shipped, cut=cut, figures=measured,
                    source=f"the shipped weights; the cut from {len(questions)} labelled "
                    "questions of this archive")  # fmt: skip

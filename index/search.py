@@ -296,7 +296,7 @@ class Searcher:
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
         ]
-        return self._judge(query, hits, e5, minilm, bool(keyword), naming)
+        return self._judge(query, hits, e5, minilm, naming)
 
     def _meaning(self, rows: list[int], e5, minilm) -> list[float]:
         """Return how close in meaning each of `rows` is to the question (its vectors `e5` and
@@ -316,31 +316,27 @@ class Searcher:
             ]
         return meaning
 
-    def _judge(
-        self, query: str, hits: list[Hit], e5, minilm, matched: bool, naming: set[str]
-    ) -> SearchResult:
+    def _judge(self, query: str, hits: list[Hit], e5, minilm, naming: set[str]) -> SearchResult:
         """Decide whether the first `hits` answer `query` (its vectors `e5` and `minilm`, the
-        latter None for a question in Cyrillic letters; `matched`: some passage shares a
-        telling word with it; `naming`: its words that name a document, "the letter", not
-        what it asks).
+        latter None for a question in Cyrillic letters; `naming`: its words that name a
+        document, "the letter", not what it asks).
 
-        Answered when the calibrated confidence reaches its cut (index.answerable), the
-        question has a content word, and it does not ask about a time the archive cannot speak
-        of. Not answered, the hits are still on its subject ("closest") when they share a
-        telling word with it or are closer in meaning to it than any unrelated background text
-        is (a Russian question about an English letter may share no word with it).
+        Both decisions are fitted (index.answerable). Off the question's subject, nothing is
+        related ("none"). On it, the question is answered when the confidence reaches its cut,
+        it has a content word, and it does not ask about a time the archive cannot speak of;
+        else the hits are offered as the closest.
         """
         evidence = self._evidence(query, hits, e5, minilm, naming)
-        confidence = self.calibration.confidence(evidence.features())
+        features = evidence.features()
+        confidence = self.calibration.confidence(features)
+        related = self.calibration.on_subject(features) and evidence.content_words > 0
         reason: Reason | None = None
-        if confidence < self.calibration.cut or not evidence.content_words:
+        if not related or confidence < self.calibration.cut:
             reason = "far"  # a question of stopwords and letters alone ("hi", "Ы") asks nothing
         elif self._asks_beyond_the_archive(query):
             reason = "time"
-        found = reason is None
-        near = evidence.e5_margin >= 0
         return SearchResult(
-            query, found, hits, related=found or matched or near,
+            query, reason is None, hits, related=related,
             confidence=round(confidence, 3), reason=reason, evidence=evidence,
         )  # fmt: skip
 

@@ -9,7 +9,9 @@ split by article; the first four's questions also asked of the other half's arti
 nothing answers them: unanswerable questions in every language) and the letter's
 (`tests/questions_multilingual.jsonl`, with its near-topic questions of
 `tests/questions_honest.jsonl` and `tests/questions_near_topic.jsonl`), each searched with
-`archive-bot`'s own search (index.evaluate.labelled_evidence). The evidence is
+`archive-bot`'s own search (index.evaluate.labelled_evidence). The letter's unrelated
+questions form the sets `letter-LANG-far`: with the `-absent` sets, they are the questions off
+the archive's subjects that the subject decision is fitted on. The evidence is
 kept in `data/calibration-evidence.json` (`--again` searches anew). The decision is fitted on
 the tuning halves only, every set and kind of question (answerable, not) weighing the same;
 the figures of both halves are printed and stored in the calibration. An archive's own
@@ -39,15 +41,21 @@ LETTER_FILES = ("questions_multilingual.jsonl", "questions_honest.jsonl",
                 "questions_near_topic.jsonl")  # fmt: skip
 
 
-def letter_questions(half: str, lang: str) -> list:
-    """The letter's questions of one half and language: in-scope ones about the letter,
-    unrelated and near-topic ones (not those about the archive, answered from its cards)."""
+# Sets of questions off the archive's subjects: asked of an archive without their article, or
+# of the letter about unrelated things. The subject decision is fitted on them.
+OFF_SUBJECT = ("-absent", "-far")
+
+
+def letter_questions(half: str, lang: str, topics: tuple[str, ...]) -> list:
+    """The letter's questions of one half and language and of `topics`: "letter" (in scope),
+    "near" (near its subject, not answered by it), "unrelated" (off its subject); not those
+    about the archive, answered from its cards."""
     found = []
     for name in LETTER_FILES:
         for line in (ROOT / "tests" / name).read_text(encoding="utf-8").splitlines():
             item = json.loads(line) if line.strip() else None
             if item and (item["half"], item["lang"]) == (half, lang) and \
-                    item.get("topic") in ("letter", "unrelated", "near"):  # fmt: skip
+                    item.get("topic") in topics:  # fmt: skip
                 found.append(parse_question({k: item[k] for k in ("q", "gold", "out_of_scope")
                                              if k in item}))  # fmt: skip
     return found
@@ -59,9 +67,10 @@ def gather(sets: Path) -> dict[str, dict[str, tuple[list, list]]]:
     evidence: dict[str, dict[str, tuple[list, list]]] = {}
     letter = Searcher(IndexStore(shipped_index("calibrate")), embedder)
     for lang in ("en", "ru", "kk"):
-        evidence[f"letter-{lang}"] = {
-            half: labelled_evidence(letter, letter_questions(half, lang)) for half in HALVES
-        }
+        for name, topics in ((f"letter-{lang}", ("letter", "near")),
+                             (f"letter-{lang}-far", ("unrelated",))):  # fmt: skip
+            evidence[name] = {half: labelled_evidence(letter, letter_questions(half, lang, topics))
+                              for half in HALVES}  # fmt: skip
 
     def archive(folder: Path) -> Path:
         """The data directory of the archive of `folder`/corpus, built when missing."""
@@ -103,20 +112,22 @@ def main() -> None:
         kept.parent.mkdir(exist_ok=True)
         kept.write_text(json.dumps(gather(args.sets)), encoding="utf-8")
     evidence = json.loads(kept.read_text(encoding="utf-8"))
-    rows, labels, weights = [], [], []
-    for halves in evidence.values():
+    rows, labels, weights, off = [], [], [], []
+    for name, halves in evidence.items():
         x, y = halves["tune"]
         counts = Counter(y)
         rows += x
         labels += y
         weights += [1.0 / counts[label] for label in y]  # each set's kind weighs the same
-    calibration = fit(rows, labels, weights, args.answered,
+        off += [name.endswith(OFF_SUBJECT)] * len(y)
+    calibration = fit(rows, labels, weights, off, args.answered,
                       source="the tuning halves of " + ", ".join(evidence))  # fmt: skip
     measured = {}
     for name, halves in evidence.items():
         for half, (x, y) in halves.items():
             confidence = [calibration.confidence(features) for features in x]
-            measured[f"{name} {half}"] = figures(confidence, y, calibration.cut)
+            subject = [calibration.on_subject(features) for features in x]
+            measured[f"{name} {half}"] = figures(confidence, y, calibration.cut, subject)
             print(describe(f"{name} {half}", measured[f"{name} {half}"]))
     calibration = calibration.with_figures(measured)
     calibration.save(args.out)
@@ -130,18 +141,21 @@ def report(evidence: dict, measured: dict, cut: float) -> list[str]:
 
     lines = [
         f"The fitted judgement at its cut ({cut:.3f}): answered, among the answerable questions "
-        "whose right passage came first; declined, among the unanswerable ones. Fitted on the "
-        "tuning halves; the held-out halves were not seen.",
+        "whose right passage came first; declined, among the unanswerable ones; nothing quoted, "
+        'among those the share found off the archive\'s subjects (outcome "none"; the sets '
+        "named -far and -absent are off them, the others near them). Fitted on the tuning "
+        "halves; the held-out halves were not seen.",
         "",
-        "| set | tuning: answered | declined | held-out: answered | declined | held-out counted |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| set | tuning: answered | declined | nothing quoted | held-out: answered | declined "
+        "| nothing quoted | held-out counted |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name in evidence:
         tune, held = measured[f"{name} tune"], measured[f"{name} held-out"]
         lines.append(
             f"| {name} | {shown(tune['answered'])} | {shown(tune['declined'])} | "
-            f"{shown(held['answered'])} | {shown(held['declined'])} | "
-            f"{held['answerable'] + held['unanswerable']} |"
+            f"{shown(tune['none'])} | {shown(held['answered'])} | {shown(held['declined'])} | "
+            f"{shown(held['none'])} | {held['answerable'] + held['unanswerable']} |"
         )
     return lines
 

@@ -36,29 +36,50 @@ def test_the_shipped_calibration_gives_a_confidence_between_0_and_1(searcher: Se
         assert (result.found, result.reason) == ((True, None) if result.found else (False, "far"))
 
 
-def test_fit_learns_which_evidence_tells_and_the_cut_answers_the_share_asked():
+def test_fit_learns_which_evidence_tells_and_the_cuts_keep_the_shares_asked():
+    """The confidence learns from the evidence that tells answerable questions from the others,
+    the subject from what tells questions off the archive's subjects; each cut keeps its share
+    of the answerable questions."""
     rng = random.Random(3)
-    rows, labels = [], []
-    for _ in range(400):
-        label = rng.random() < 0.5
+    rows, labels, off = [], [], []
+    for _ in range(600):
+        kind = rng.choice(["answerable", "near", "far"])
         row = [rng.gauss(0, 1) for _ in FEATURES]
-        row[1] += 1.5 if label else -1.5  # the margin over the background tells; nothing else
+        row[6] += 1.5 if kind == "answerable" else -1.5  # the coverage tells an answer
+        row[1] += -2.0 if kind == "far" else 1.0  # the margin tells the subject
         rows.append(row)
-        labels.append(int(label))
-    calibration = fit(rows, labels, [1.0] * len(rows), answered=0.9)
-    assert abs(calibration.weights[1]) == max(abs(w) for w in calibration.weights)
-    confidence = [calibration.confidence(row) for row in rows]
-    answered = [c >= calibration.cut for c, y in zip(confidence, labels, strict=True) if y]
+        labels.append(int(kind == "answerable"))
+        off.append(kind == "far")
+    calibration = fit(rows, labels, [1.0] * len(rows), off, answered=0.9)
+    assert abs(calibration.weights[6]) == max(abs(w) for w in calibration.weights)
+    assert abs(calibration.subject_weights[1]) == max(abs(w) for w in calibration.subject_weights)
+    answerable = [row for row, label in zip(rows, labels, strict=True) if label]
+    answered = [calibration.confidence(row) >= calibration.cut for row in answerable]
     assert sum(answered) / len(answered) == pytest.approx(0.9, abs=0.01)
+    on_subject = [calibration.on_subject(row) for row in answerable]
+    assert sum(on_subject) / len(on_subject) == pytest.approx(0.99, abs=0.01)
+    far = [calibration.on_subject(row) for row, o in zip(rows, off, strict=True) if o]
+    assert sum(far) / len(far) < 0.2
 
 
 def test_fit_refuses_labels_of_one_kind():
     with pytest.raises(ArchiveError, match="both kinds"):
-        fit([[0.0] * len(FEATURES)] * 3, [1, 1, 1], [1.0] * 3)
+        fit([[0.0] * len(FEATURES)] * 3, [1, 1, 1], [1.0] * 3, [False] * 3)
+    with pytest.raises(ArchiveError, match="on and off the subject"):
+        fit([[0.0] * len(FEATURES)] * 3, [1, 0, 0], [1.0] * 3, [False] * 3)
 
 
 # A calibration file's fields with one weight: too few for FEATURES.
-ONE_WEIGHT = {"means": [0], "scales": [1], "weights": [1], "bias": 0, "cut": 0.5}
+ONE_WEIGHT = {
+    "means": [0],
+    "scales": [1],
+    "weights": [1],
+    "bias": 0,
+    "cut": 0.5,
+    "subject_weights": [1],
+    "subject_bias": 0,
+    "subject_cut": 0.5,
+}
 
 
 @pytest.mark.parametrize(
@@ -69,8 +90,18 @@ ONE_WEIGHT = {"means": [0], "scales": [1], "weights": [1], "bias": 0, "cut": 0.5
         json.dumps({"features": ["e5_similarity"], **ONE_WEIGHT}),
         json.dumps({"features": list(FEATURES), **ONE_WEIGHT}),
         json.dumps({"features": list(FEATURES), "weights": []}),
+        json.dumps(
+            {
+                "features": list(FEATURES),
+                **{
+                    k: v
+                    for k, v in json.loads(SHIPPED.read_text()).items()
+                    if not k.startswith("subject")
+                },
+            }
+        ),
     ],
-    ids=["empty", "damaged", "other features", "short weights", "missing fields"],
+    ids=["empty", "damaged", "other features", "short weights", "missing fields", "older"],
 )
 def test_a_damaged_calibration_is_refused_and_the_archive_falls_back_to_the_shipped_one(
     tmp_path: Path, text: str, caplog
@@ -129,19 +160,21 @@ def judged(searcher: Searcher, questions: list[Question]) -> dict:
     """The shipped judgement's figures on `questions` (index.answerable.figures)."""
     rows, labels = labelled_evidence(searcher, questions)
     calibration = searcher.calibration
-    return figures([calibration.confidence(row) for row in rows], labels, calibration.cut)
+    return figures([calibration.confidence(row) for row in rows], labels, calibration.cut,
+                   [calibration.on_subject(row) for row in rows])  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("name", "answered"),
-    [("xquad-en", 0.9), ("xquad-ru", 0.9), ("xquad-ru-en", 0.8), ("xquad-en-ru", 0.85),
-     ("kazqad-kk", 0.8), ("squad2", 0.85)],
+    [("xquad-en", 0.9), ("xquad-ru", 0.9), ("xquad-ru-en", 0.72), ("xquad-en-ru", 0.8),
+     ("kazqad-kk", 0.75), ("squad2", 0.85)],
 )  # fmt: skip
 def test_the_judgement_answers_most_questions_whose_right_passage_is_first(samples, name, answered):
-    """Floors a little below what the shipped calibration does on these held-out samples
-    (BENCHMARKS.md, "The judgement", has the whole held-out halves). SQuAD 2.0's unanswerable
-    questions, written against the paragraph that almost answers them, are still taken as
-    answered nearly always (the part of issue 29 that is not met)."""
+    """Floors a little below what the shipped calibration does on these held-out samples,
+    its subject decision included (BENCHMARKS.md, "The judgement", has the whole held-out
+    halves: 0.88-0.98; these samples of 16-93 questions run lower across languages). SQuAD
+    2.0's unanswerable questions, written against the paragraph that almost answers them, are
+    still taken as answered nearly always (the part of issue 29 that is not met)."""
     found = judged(samples[name], load_questions(SAMPLES / name / "held-out.jsonl"))
     assert found["answered"] >= answered, found
 

@@ -109,9 +109,9 @@ def test_a_passage_that_only_names_what_a_question_asks_about_does_not_answer_it
     searcher: Searcher,
 ):
     """The letter names France and Kazakhstan on every page and says nothing of a currency or
-    a language: the passages shown are offered as the closest, not as an answer."""
+    a language: its passages are not an answer (offered as the closest, or not at all)."""
     for question in ["What currency does France use?", "На каких языках говорят в Казахстане?"]:
-        assert searcher.search(question).outcome == "closest", question
+        assert searcher.search(question).outcome in ("closest", "none"), question
     for question in ["When was Ablyazov arrested in France?", "Кто был послом Франции?"]:
         assert searcher.search(question).outcome == "answered", question
 

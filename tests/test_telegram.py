@@ -435,13 +435,14 @@ LANGUAGES = {"ru": "ru", "kk": "kk", "en": "en", "de": "en", None: "en"}  # clie
 
 OUTCOMES = [  # asker's language, question, outcome
     ("en", "Who was the French ambassador?", "answered"),
-    ("en", "What is the weather in Paris tomorrow?", "closest"),
-    ("en", "What currency does France use?", "closest"),  # names France, asks what it lacks
+    ("en", "Where was Nursultan Nazarbaev born?", "closest"),  # names him, not his birth
+    ("en", "What is the weather in Paris tomorrow?", "none"),  # off the letter's subjects
     ("en", "How do I bake bread?", "none"),
     ("ru", "Кто был послом Франции?", "answered"),
     ("ru", "Какой любимый цвет Токаева?", "closest"),
     ("ru", "На каких языках говорят в Казахстане?", "closest"),
     ("ru", "Рецепт борща", "none"),
+    ("ru", "Кто написал «Войну и мир»?", "none"),
     ("kk", "Францияның Қазақстандағы елшісі кім болды?", "answered"),
     ("kk", "Тоқаевтың сүйікті түсі қандай?", "closest"),
     ("kk", "Назарбаев қай жерде туған?", "closest"),  # asks for a birth the letter lacks
