@@ -156,13 +156,13 @@ def best_sentence(text: str, query: str) -> tuple[int, int] | None:
     """Return the span of the sentence of `text` that shares most content words with `query`.
 
     Words match on their first five letters (a cheap stem: "extradite" ~ "extradition"); a
-    Cyrillic word also in Latin letters ("Жакиянов" ~ "Zhakiyanov"). None when no sentence
-    shares a word, or the text is a single sentence.
+    Cyrillic word also in Latin letters ("Жакиянов" ~ "Zhakiyanov"). A text of one sentence
+    is that sentence, whole. None when no sentence shares a word.
     """
     words = content_words(query)
     wanted = {w[:5] for w in words} | {transliterate(w)[:5] for w in words if is_cyrillic(w)}
     spans = sentence_spans(text)
-    if not wanted or len(spans) < 2:
+    if not wanted or not spans:
         return None
     overlaps = [len(wanted & {t[:5] for t in tokens(text[s:e])}) for s, e in spans]
     best = max(range(len(spans)), key=lambda i: (overlaps[i], -i))

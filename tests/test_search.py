@@ -160,7 +160,8 @@ def test_best_sentence_is_the_one_sharing_most_words():
     text = "Nothing here. The ambassador was Serge Smesov. Other words."
     start, end = best_sentence(text, "Who was the French ambassador?")
     assert text[start:end] == "The ambassador was Serge Smesov."
-    assert best_sentence("One sentence only.", "sentence") is None
+    assert best_sentence("One sentence only.", "sentence") == (0, 18)  # the whole of it
+    assert best_sentence("One sentence only.", "ambassador") is None
 
 
 def test_parts_of_one_paragraph_come_back_as_one_quote(tmp_path: Path, embedder):
