@@ -1,0 +1,71 @@
+"""Real files from other projects' test suites (tests/real_files, README there) through the real
+readers: each is read or refused in one line, every passage is a slice of its text, and the
+facts checked by hand hold at least as often as they did when the corpus came (issue 44;
+`scripts/bench_real_files.py` reports them all, the question facts included).
+
+The scans that take OCR more than a few seconds (several pages, or pages turned every way)
+are read by the bench only, to keep the suite short.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .support.real_files import CORPUS, entries, judged, read, shares
+
+SLOW_SCANS = {  # seconds of OCR on this 2-core machine, idle
+    "scan/ocrmypdf-cardinal.pdf",  # 4 pages, each turned another way: 150
+    "scan/ocrmypdf-rotated-skew.pdf",  # 21
+    "scan/unlv-8087_054.tif",  # 17
+    "scan/unlv-8071_093.tif",  # 15
+    "scan/ocrmypdf-typewriter.png",  # 9
+    "scan/ocrmypdf-c02-22.pdf",  # 8
+}
+# Facts held per kind (of the files read here) when the corpus came, before any reader was
+# changed for it (83 of 107, 35/58, 7/11, 31/47, 12/13): a reader change may raise these,
+# never lower them. Issue 44 asks 0.95 of each.
+FLOORS = {"web": 0.77, "pdf": 0.60, "scan": 0.63, "office": 0.65, "epub": 0.92}
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """The corpus without its slow scans, read once: (corpus, passages by document)."""
+    corpus = tmp_path_factory.mktemp("real") / "corpus"
+    for entry in entries():
+        if entry["file"] not in SLOW_SCANS:
+            (corpus / entry["file"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(CORPUS / entry["file"], corpus / entry["file"])
+    return read(embedder, corpus)
+
+
+def test_the_corpus_is_what_its_readme_and_facts_say():
+    files = {p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file()}
+    named = [entry["file"] for entry in entries()]
+    assert sorted(named) == sorted(files) and len(files) >= 60
+    readme = (CORPUS.parent / "README.md").read_text(encoding="utf-8")
+    assert all(f"| {name} |" in readme for name in named)
+    assert all(entry["repo"] and len(entry["commit"]) == 40 for entry in entries())
+
+
+def test_each_file_is_read_or_refused_in_one_line(real):
+    corpus, _ = real
+    read_ = {d.id for d in corpus.documents} | {p.path for p in corpus.problems}
+    assert read_ == {e["file"] for e in entries() if e["file"] not in SLOW_SCANS}
+    for problem in corpus.problems:
+        assert "\n" not in problem.reason and "Traceback" not in problem.reason
+
+
+def test_every_passage_is_a_slice_of_the_text_as_read(real):
+    corpus, passages = real
+    for document in corpus.documents:
+        for passage in passages[document.id]:
+            assert document.text[passage.start : passage.end] == passage.text, document.id
+
+
+def test_the_facts_hold_at_least_as_often_as_when_the_corpus_came(real):
+    facts = [f for f in judged(*real) if f.file not in SLOW_SCANS]
+    for kind, (held, total) in shares(facts).items():
+        if kind in FLOORS and total:
+            assert held / total >= FLOORS[kind], (kind, held, total)
