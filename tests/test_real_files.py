@@ -24,9 +24,10 @@ SLOW_SCANS = {  # seconds of OCR on this 2-core machine, idle
     "scan/ocrmypdf-c02-22.pdf",  # 8
 }
 # Facts held per kind (of the files read here) when the corpus came, before any reader was
-# changed for it (83 of 107, 35/58, 7/11, 31/47, 12/13): a reader change may raise these,
+# changed for it (83 of 107, 35/58, 7/11, 31/47, 12/13), raised as readers were fixed (web:
+# 90 of 107, a page inside one <form>): a reader change may raise these,
 # never lower them. Issue 44 asks 0.95 of each.
-FLOORS = {"web": 0.77, "pdf": 0.60, "scan": 0.63, "office": 0.65, "epub": 0.92}
+FLOORS = {"web": 0.84, "pdf": 0.60, "scan": 0.63, "office": 0.65, "epub": 0.92}
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +70,11 @@ def test_the_facts_hold_at_least_as_often_as_when_the_corpus_came(real):
     for kind, (held, total) in shares(facts).items():
         if kind in FLOORS and total:
             assert held / total >= FLOORS[kind], (kind, held, total)
+
+
+def test_a_page_whose_body_sits_in_one_form_keeps_its_article(real):
+    """ASP.NET sites put the whole page in one <form>: its controls are not the article, its
+    content is (football.ua's page was "no text")."""
+    corpus, passages = real
+    texts = " ".join(p.text for p in passages["web/football-ua-podolski.html"])
+    assert "В футболке Бундестим он провел 129 матчей, забив в них 48 голов." in texts

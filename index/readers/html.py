@@ -64,8 +64,9 @@ def decode_html(raw: bytes) -> str:
 class _HTMLText(HTMLParser):
     """Collects the main text of a page: blocks and headings, without page chrome."""
 
-    CHROME = set("script style nav header footer aside form noscript template svg button select "
-                 "iframe menu".split())  # fmt: skip
+    # Not "form": ASP.NET sites put the whole page in one (its controls are chrome still).
+    CHROME = set("script style nav header footer aside noscript template svg button select "
+                 "textarea iframe menu".split())  # fmt: skip
     BLOCKS = set("p div li blockquote pre td th tr section article main dd dt figcaption table "
                  "ul ol br hr body".split())  # fmt: skip
     HEADINGS = set("h1 h2 h3 h4 h5 h6".split())
