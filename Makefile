@@ -97,6 +97,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) -m scripts.bench_server --write BENCHMARKS.md
 	$(PY) -m scripts.bench_honest --write BENCHMARKS.md
 	$(PY) -m scripts.bench_documents --write BENCHMARKS.md
+	$(PY) -m scripts.bench_real_files --write BENCHMARKS.md
 	$(PY) -m scripts.bench_spelling --write BENCHMARKS.md
 	$(PY) -m scripts.bench_sentences --write BENCHMARKS.md
 	$(PY) -m scripts.external_sets
