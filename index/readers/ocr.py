@@ -1,7 +1,11 @@
 """Scans: images (PNG, JPEG, TIFF) and PDF pages without a text layer, read by Tesseract.
 
-Russian, Kazakh and English data are tried together on every page; without Tesseract a scan
-is refused with the command that installs it (`make ocr` does it).
+Tesseract's orientation and script detection looks at each page first: a page scanned upside
+down or sideways is turned upright, and a page in Latin letters is read with the English data
+alone (read with the Russian and Kazakh data too, English words got Cyrillic letters). Other
+pages, and pages too sparse for the detection, are read with Russian, Kazakh and English data
+together. Without Tesseract a scan is refused with the command that installs it (`make ocr`
+does it).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from collections.abc import Callable
 from index.normalize import latin_lookalikes
 from index.readers.text import Extracted, rejoined
 
-OCR_LANGUAGES = "rus+kaz+eng"  # Tesseract's models, tried together on every page
+OCR_LANGUAGES = "rus+kaz+eng"  # Tesseract's models, tried together on a page
+LATIN_LANGUAGES = "eng"  # for a page the detection finds in Latin letters
 OCR_DPI = 300  # a scanned PDF page is rendered at this resolution for OCR
 OCR_INSTALL = "sudo apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz"
 
@@ -34,8 +39,12 @@ def recognise(image: bytes) -> list[str]:
     tesseract = shutil.which("tesseract")
     if tesseract is None:
         raise ValueError(f"a scan: its text needs OCR; install Tesseract: `{OCR_INSTALL}`")
+    turn, script = _orientation(tesseract, image)
+    if turn:
+        image = _turned(image, turn)
+    languages = LATIN_LANGUAGES if script == "Latin" else OCR_LANGUAGES
     done = subprocess.run(
-        [tesseract, "stdin", "stdout", "-l", OCR_LANGUAGES],
+        [tesseract, "stdin", "stdout", "-l", languages],
         input=image,
         capture_output=True,
         check=False,
@@ -54,6 +63,30 @@ def recognise(image: bytes) -> list[str]:
         if text:
             paragraphs.append(latin_lookalikes(text))
     return paragraphs
+
+
+def _orientation(tesseract: str, image: bytes) -> tuple[int, str | None]:
+    """Return how many degrees clockwise the page must turn to stand upright, and the script
+    it is written in ("Latin", "Cyrillic", …), as Tesseract's detection says; (0, None) when it
+    cannot tell (too few letters on the page)."""
+    import subprocess
+
+    done = subprocess.run(
+        [tesseract, "stdin", "stdout", "--psm", "0"], input=image, capture_output=True, check=False
+    )
+    report = done.stdout.decode("utf-8", "replace") if done.returncode == 0 else ""
+    turn = re.search(r"^Rotate: (\d+)$", report, re.MULTILINE)
+    script = re.search(r"^Script: (\w+)$", report, re.MULTILINE)
+    return (int(turn.group(1)) % 360 if turn else 0), (script.group(1) if script else None)
+
+
+def _turned(image: bytes, degrees: int) -> bytes:
+    """The PNG of `image` turned `degrees` clockwise."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(image)).rotate(-degrees, expand=True).save(out, "PNG")
+    return out.getvalue()
 
 
 def read_image(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Extracted:
