@@ -64,7 +64,9 @@ def read_odt(raw: bytes) -> Extracted:
         raise ValueError(f"not a readable OpenDocument text ({type(error).__name__})") from error
     blocks = []
     for element in content.iter(f"{_ODF_TEXT}h", f"{_ODF_TEXT}p"):
-        if any(True for _ in element.iterancestors(f"{_ODF_TEXT}note")):
+        # A note is read after its paragraph; tracked changes keep deleted text, unseen.
+        if any(True for _ in element.iterancestors(f"{_ODF_TEXT}note",
+                                                   f"{_ODF_TEXT}tracked-changes")):  # fmt: skip
             continue
         text = " ".join(_odf_text(element).split())
         if text:
@@ -142,14 +144,20 @@ def read_docx(raw: bytes) -> Extracted:
     notes = {kind: _word_notes(raw, kind) for kind in ("footnote", "endnote")}
     numbers = {"footnote": 0, "endnote": 0}
     blocks = []
+    drop_cap = ""  # a drop cap is a paragraph of its own, the first letter of the next one
     for block in document.iter_inner_content():  # paragraphs and tables, in reading order
         if isinstance(block, docx.table.Table):
             blocks += _table_rows(block)
             continue
-        text = " ".join(block.text.split())
+        text = drop_cap + _word_text(block._p)
+        if block._p.xpath("./w:pPr/w:framePr[@w:dropCap and @w:dropCap != 'none']"):
+            drop_cap = text
+            continue
+        drop_cap = ""
         style = block.style.name if block.style is not None else ""
         if text:
             blocks.append(f"# {text}" if style.startswith("Heading") or style == "Title" else text)
+        blocks += [t for box in _text_boxes(block._p) if (t := _word_text(box))]
         # The paragraph's foot- and endnotes follow it, each a block, numbered as Word shows
         # them: a note is quoted right after what it annotates.
         for reference in block._p.xpath(".//w:footnoteReference | .//w:endnoteReference"):
@@ -162,6 +170,43 @@ def read_docx(raw: bytes) -> Extracted:
     properties = document.core_properties
     metadata = {k: v for k, v in (("title", properties.title), ("author", properties.author)) if v}
     return Extracted("\n\n".join(blocks), metadata)
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# What a reader of the Word file does not see in a paragraph's flow: deleted and moved-away
+# text (tracked changes, accepted as Word shows them), text boxes (blocks of their own), and
+# the older copy of a drawing Word keeps for other programs.
+_UNSEEN = {f"{_W}del", f"{_W}moveFrom", f"{_W}txbxContent", f"{_MC}Fallback"}
+
+
+def _word_text(paragraph) -> str:
+    """The text of a Word paragraph (a `w:p` element) as Word shows it with its changes
+    accepted: insertions and moved text included, deletions, hidden text (`w:vanish`) and
+    field codes left out; text boxes are read as blocks of their own (`_text_boxes`)."""
+    parts = []
+    for node in paragraph.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        run, seen = node.getparent(), True
+        ancestor = run
+        while ancestor is not None and ancestor is not paragraph:
+            if ancestor.tag in _UNSEEN or (ancestor.tag == f"{_W}p"):
+                seen = False  # unseen, or a paragraph of a text box inside this one
+                break
+            ancestor = ancestor.getparent()
+        if seen and run.find(f"{_W}rPr/{_W}vanish") is None:
+            parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
+    return " ".join("".join(parts).split())
+
+
+def _text_boxes(paragraph) -> list:
+    """The paragraphs of the text boxes anchored in a Word paragraph, in order (each box once:
+    not its copy for older programs)."""
+    return [
+        inner
+        for box in paragraph.iter(f"{_W}txbxContent")
+        if not any(a.tag == f"{_MC}Fallback" for a in box.iterancestors())
+        for inner in box.iter(f"{_W}p")
+    ]
 
 
 def _word_notes(raw: bytes, kind: str) -> dict[str, str]:
