@@ -140,13 +140,18 @@ class Calibration:
         evidence's `features` (Evidence.features)."""
         return self._probability(self.weights, self.bias, features)
 
-    def subject(self, features: list[float]) -> float:
-        """The fitted probability that the first passages are on the question's subject."""
-        return self._probability(self.subject_weights, self.subject_bias, features)
-
     def on_subject(self, features: list[float]) -> bool:
-        """Whether the first passages are on the question's subject (else nothing is quoted)."""
-        return self.subject(features) >= self.subject_cut
+        """Whether the first passages are on the question's subject (else nothing is quoted):
+        the fitted probability that they are reaches the subject's cut."""
+        probability = self._probability(self.subject_weights, self.subject_bias, features)
+        return probability >= self.subject_cut
+
+    def measure(self, rows: list[list[float]], labels: list[int], cut: float | None = None) -> dict:
+        """The `figures` of this calibration on labelled evidence `rows`, at its own cut or
+        `cut`, its subject decision included."""
+        confidence = [self.confidence(row) for row in rows]
+        subject = [self.on_subject(row) for row in rows]
+        return figures(confidence, labels, self.cut if cut is None else cut, subject)
 
     def _probability(self, weights: list[float], bias: float, features: list[float]) -> float:
         z = bias + sum(

@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from index.answerable import ANSWERED, SHIPPED, Calibration, choose_cut, figures, need_both_kinds
+from index.answerable import ANSWERED, SHIPPED, Calibration, choose_cut, need_both_kinds
 from index.errors import ArchiveError
 from index.normalize import fold
 from index.search import Fusion, Mode, Searcher
@@ -196,10 +196,8 @@ def calibrate_archive(
     cut = choose_cut(confidence, np.array(labels), np.ones(len(labels)), answered)
     measured = {}
     for half, (rows, labels) in evidence.items():
-        confidence = [shipped.confidence(row) for row in rows]
-        subject = [shipped.on_subject(row) for row in rows]
         for name, value in (("shipped cut", shipped.cut), ("new cut", cut)):
-            measured[f"{half}, {name}"] = figures(confidence, labels, value, subject)
+            measured[f"{half}, {name}"] = shipped.measure(rows, labels, value)
     return replace(shipped, cut=cut, figures=measured,
                    source=f"the shipped weights; the cut from {len(questions)} labelled "
                    "questions of this archive")  # fmt: skip

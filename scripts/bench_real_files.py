@@ -42,8 +42,9 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-real-files-"))
     build_index(CORPUS, data_dir, embedder=embedder)
     searcher = Searcher(IndexStore(data_dir), embedder)
+    listed = entries()
     answers = {}
-    for entry in entries():
+    for entry in listed:
         if entry.get("question"):
             hits = searcher.search(entry["question"], 3).hits[:3]
             answers[entry["file"]] = any(
@@ -55,11 +56,11 @@ def main() -> None:
     for fact in facts:
         if not fact.held:
             print(f"  not held: {fact.file} {fact.what}: {fact.expected[:80]}", file=sys.stderr)
-    files = Counter(entry["kind"] for entry in entries())
+    files = Counter(entry["kind"] for entry in listed)
     counted = shares(facts)
     lines = [
         "",
-        f"{len(entries())} files; read in {reading:.1f} s with the real readers (OCR where "
+        f"{len(listed)} files; read in {reading:.1f} s with the real readers (OCR where "
         f"needed). Could not be read: {len(corpus.problems)}"
         + "".join(f"; {p.path}: {p.reason}" for p in corpus.problems)
         + ".",

@@ -26,7 +26,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from index.answerable import ANSWERED, SHIPPED, describe, figures, fit, shown
+from index.answerable import ANSWERED, SHIPPED, describe, fit, shown
 from index.build import build_index
 from index.embed import load_embedder
 from index.evaluate import labelled_evidence, load_questions, parse_question
@@ -125,9 +125,7 @@ def main() -> None:
     measured = {}
     for name, halves in evidence.items():
         for half, (x, y) in halves.items():
-            confidence = [calibration.confidence(features) for features in x]
-            subject = [calibration.on_subject(features) for features in x]
-            measured[f"{name} {half}"] = figures(confidence, y, calibration.cut, subject)
+            measured[f"{name} {half}"] = calibration.measure(x, y)
             print(describe(f"{name} {half}", measured[f"{name} {half}"]))
     calibration = calibration.with_figures(measured)
     calibration.save(args.out)

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from index.answerable import ARCHIVE_FILE, FEATURES, SHIPPED, Calibration, figures, fit
+from index.answerable import ARCHIVE_FILE, FEATURES, SHIPPED, Calibration, fit
 from index.build import build_index
 from index.errors import ArchiveError
 from index.evaluate import Question, labelled_evidence, load_questions
@@ -159,9 +159,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory, embedder) -> dict[str, Sea
 def judged(searcher: Searcher, questions: list[Question]) -> dict:
     """The shipped judgement's figures on `questions` (index.answerable.figures)."""
     rows, labels = labelled_evidence(searcher, questions)
-    calibration = searcher.calibration
-    return figures([calibration.confidence(row) for row in rows], labels, calibration.cut,
-                   [calibration.on_subject(row) for row in rows])  # fmt: skip
+    return searcher.calibration.measure(rows, labels)
 
 
 @pytest.mark.parametrize(

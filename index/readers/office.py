@@ -189,8 +189,8 @@ def _word_text(paragraph) -> str:
         run, seen = node.getparent(), True
         ancestor = run
         while ancestor is not None and ancestor is not paragraph:
-            if ancestor.tag in _UNSEEN or (ancestor.tag == f"{_W}p"):
-                seen = False  # unseen, or a paragraph of a text box inside this one
+            if ancestor.tag in _UNSEEN:  # a text box's paragraphs sit in its w:txbxContent
+                seen = False
                 break
             ancestor = ancestor.getparent()
         if seen and run.find(f"{_W}rPr/{_W}vanish") is None:
@@ -216,10 +216,9 @@ def _word_notes(raw: bytes, kind: str) -> dict[str, str]:
     name = f"word/{kind}s.xml"
     if name not in archive.namelist():
         return {}
-    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     return {
-        note.get(f"{w}id"): " ".join("".join(t.text or "" for t in note.iter(f"{w}t")).split())
-        for note in _xml(archive.read(name)).iter(f"{w}{kind}")
+        note.get(f"{_W}id"): " ".join("".join(t.text or "" for t in note.iter(f"{_W}t")).split())
+        for note in _xml(archive.read(name)).iter(f"{_W}{kind}")
     }
 
 
