@@ -2,7 +2,9 @@
 
 A page is read in the charset it declares; trafilatura tells the article from the site's
 menus, notices and footers, and `furniture` drops what is left of the site in three languages.
-Headings come out as Markdown `#` lines.
+Headings come out as Markdown `#` lines. The title is the start of the page's `<title>` that
+its `<h1>` or `og:title` confirms; the author, the first of its `<meta name="author">` and
+trafilatura's byline that reads as people's names.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ import codecs
 import re
 from html.parser import HTMLParser
 
+from index.normalize import fold
 from index.readers.text import GUESS_BYTES, Extracted, decode
 
 _CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 #: What an HTML <title> puts between a page's name and its site's ("… | Новости").
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|::)\s+")
 _SITE_NAME_WORDS = 4
+#: Lower-case words a person's name may hold ("Ludwig van Beethoven", "Gabriel García de la…").
+_NAME_PARTICLES = set("de da di do dos du del della der den la le van von ten ter bin ibn al el y e"
+                      .split())  # fmt: skip
 LAYOUT_CELL = 500  # characters: a table cell this long holds an article, not data
 FURNITURE_WORDS = 25
 ARTICLE_WORDS = 4  # a block this long is the article's wherever trafilatura's text holds it
@@ -99,10 +105,11 @@ class _HTMLText(HTMLParser):
             self._chrome += 1
         elif tag == "meta":
             values = dict(attrs)
-            if values.get("name") and values.get("content"):
-                self.meta[values["name"].lower()] = values["content"]
-        elif tag == "title":
-            self._in_title = True
+            name = values.get("name") or values.get("property")  # og:title has a property
+            if name and values.get("content"):
+                self.meta.setdefault(name.lower(), values["content"])
+        elif tag == "title" and not self._chrome and not self.title:
+            self._in_title = True  # the page's own, not an <svg> icon's inside a button
         elif tag in self.BLOCKS or tag in self.HEADINGS:
             self._flush()
             if tag in self.HEADINGS:
@@ -136,24 +143,31 @@ def read_html(source: str, page: bool = True) -> Extracted:
     parser.close()
     parser._flush()
     metadata = {k: parser.meta[k] for k in ("author", "date") if k in parser.meta}
-    title = _page_title(" ".join(parser.title.split()), parser.first_h1)
+    blocks, found = parser.blocks, None
+    if page:
+        blocks, found = _article(blocks, source)
+        blocks = [b for b in blocks if not furniture(b.lstrip("# "))]
+    tag, shared = " ".join(parser.title.split()), parser.meta.get("og:title", "")
+    title = _page_title(tag, parser.first_h1, shared, found.sitename if found else None)
     if title:
         metadata["title"] = title
-    blocks = parser.blocks
-    if page:
-        blocks = [b for b in _article(blocks, source) if not furniture(b.lstrip("# "))]
+    authors = [parser.meta.get("author"), found.author if found else None]
+    metadata.pop("author", None)
+    if author := next((a for a in authors if a and _names(a)), None):
+        metadata["author"] = _names(author)
     return Extracted("\n\n".join(blocks), metadata)
 
 
-def _article(blocks: list[str], source: str) -> list[str]:
-    """Return the blocks of a web page that belong to its article, as trafilatura finds it.
+def _article(blocks: list[str], source: str) -> tuple[list[str], object | None]:
+    """Return the blocks of a web page that belong to its article, as trafilatura finds it,
+    and what trafilatura found (its title, author and site name; None when nothing).
 
     trafilatura tells the article from menus, cookie notices, related links and footers
     (measured against the rules of `_HTMLText` alone: scripts/bench_documents.py); the blocks
     themselves stay ours, so headings stay headings. A heading is kept when a block of its
     section is. An old page laid out with tables holds its article in a table cell, which
     trafilatura would keep whole as a data table: a table with a cell of more than
-    LAYOUT_CELL characters is read as `<div>`s. When trafilatura finds nothing, every block.
+    LAYOUT_CELL characters is read as `<div>`s. When trafilatura finds no article, every block.
     """
     import lxml.html
     import trafilatura
@@ -162,16 +176,20 @@ def _article(blocks: list[str], source: str) -> list[str]:
     try:
         tree = lxml.html.document_fromstring(source)
     except (etree.ParserError, ValueError):
-        return blocks
+        return blocks, None
     for table in list(tree.iter("table")):
         if any(len(cell.text_content()) > LAYOUT_CELL for cell in table.iter("td", "th")):
             for element in table.iter("table", "tbody", "thead", "tfoot", "tr", "td", "th"):
                 element.tag = "div"
     found = trafilatura.bare_extraction(
-        tree, favor_precision=True, include_comments=False, include_formatting=False
+        tree,
+        favor_precision=True,
+        include_comments=False,
+        include_formatting=False,
+        with_metadata=True,
     )
     if found is None or found.body is None:
-        return blocks
+        return blocks, found
     text = " ".join("\n".join(found.body.itertext()).split())
     lines = {" ".join(line.split()) for line in "\n".join(found.body.itertext()).splitlines()}
     kept = [b in lines or (len(b.split()) >= ARTICLE_WORDS and b in text) for b in blocks]
@@ -181,7 +199,7 @@ def _article(blocks: list[str], source: str) -> list[str]:
             kept[i], section_kept = section_kept, False
         else:
             section_kept = section_kept or kept[i]
-    return [b for b, keep in zip(blocks, kept, strict=True) if keep]
+    return [b for b, keep in zip(blocks, kept, strict=True) if keep], found
 
 
 def furniture(block: str) -> bool:
@@ -194,18 +212,44 @@ def furniture(block: str) -> bool:
     return any(pattern.search(block) for pattern in _FURNITURE)
 
 
-def _page_title(title: str, h1: str) -> str:
-    """Return a page's own name: its <title> without the site's name, else its main heading.
+def _page_title(tag: str, h1: str, shared: str = "", site: str | None = None) -> str:
+    """Return a page's own name: its <title> (`tag`) without the site's name, else its <h1>.
 
-    The site's name is the title's short last part ("… | Новости", "… - BBC News"); a title
-    that holds the <h1> and more is the <h1> with the site's name around it.
+    The name is the shortest start of the <title>, up to a separator ("… | Education | The
+    Guardian"), or the whole, that is the <h1> or the title the page gives for sharing
+    (`og:title`). A <title> that is only the `site`'s name (trafilatura's) gives way to them. Where
+    they agree on nothing: the <h1> where the <title> holds it and more; else the <title>
+    without a short last part, the site's name ("… | Новости", "… - BBC News").
     """
-    if not title:
+    if not tag or (site and fold(tag) == fold(site)):
+        return h1 or shared or tag
+    others = [fold(source) for source in (h1, shared) if source]
+    separators = list(_TITLE_SEPARATOR.finditer(tag))
+    for start in (*(tag[: m.start()] for m in separators), tag):
+        if fold(start) in others:
+            return start
+    site_part = tag[separators[-1].end() :] if separators else ""
+    if h1 and h1 in tag and h1 != site_part:
         return h1
-    separators = list(_TITLE_SEPARATOR.finditer(title))
-    site = title[separators[-1].end() :] if separators else ""
-    if h1 and h1 in title and h1 != site:
-        return h1
-    if site and len(site.split()) <= _SITE_NAME_WORDS:
-        return title[: separators[-1].start()]
-    return title
+    if site_part and len(site_part.split()) <= _SITE_NAME_WORDS:
+        return tag[: separators[-1].start()]
+    return tag
+
+
+def _names(author: str) -> str | None:
+    """Return `author` as one or more people's names ("A. Smith; B. Jones", repeats in
+    another case dropped), or None when it does not read as names: a site's name with its
+    address, a date, a photo credit ("Фото из Инстаграма …"). A name's words start with a
+    capital letter, bar particles such as "van" or "de"."""
+    names: list[str] = []
+    for name in re.split(r"\s*;\s*|\s+and\s+|\s+и\s+", author.strip()):
+        words = name.split()
+        if not 1 <= len(words) <= 6:
+            return None
+        if any(not re.fullmatch(r"[^\W\d_][\w.'’-]*", w, re.U) for w in words):
+            return None
+        if any(not w[0].isupper() and w not in _NAME_PARTICLES for w in words):
+            return None
+        if fold(name) not in map(fold, names):
+            names.append(name)
+    return "; ".join(names) or None
