@@ -28,6 +28,7 @@ from index.headings import first_heading
 from index.languages import detect_language
 from index.limits import Limits
 from index.readers import CONVERT, FORMATS, MARKDOWN_HEADINGS
+from index.readers.text import tool_made
 from index.readers.worker import Reader
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,6 @@ IGNORE_FILE = ".archiveignore"  # files of the corpus not to index, in gitignore
 ARCHIVE_TABLE = "archive"  # the catalogue's table about the archive itself, not a document
 ARCHIVE_FIELDS = ("examples",)
 METADATA_FIELDS = ("title", "author", "date", "source", "note", "language")
-#: Titles and authors that writing tools fill in by themselves: no metadata at all.
-TOOL_DEFAULTS = {"untitled", "anonymous", "unknown", "author", "title", "python-docx"}
 
 
 @dataclass(frozen=True)
@@ -231,9 +230,12 @@ def read_document(
     for name, value in extracted.metadata.items():
         if name not in METADATA_FIELDS or value is None:
             continue
-        if str(value).strip().strip("()[]<>").lower() in TOOL_DEFAULTS:
+        if name in ("title", "author") and tool_made(str(value)):
             logger.warning(
-                "%s: its %s %r is a tool's default; ignored", printable(doc_id), name, value
+                "%s: its %s %r is a tool's or a file's name; ignored",
+                printable(doc_id),
+                name,
+                value,
             )
             continue
         metadata[name] = value

@@ -225,7 +225,7 @@ def test_a_court_ruling_in_pdf_keeps_its_header_and_headings(corpus: Path, embed
     document, passages = passages_of(corpus, embedder, "prigovor-1-234.pdf")
     # A tool's "untitled, anonymous" is no metadata: the first heading names the document.
     assert (document.title, document.author) == ("ПРИГОВОР", None)
-    assert "'untitled' is a tool's default" in caplog.text
+    assert "'untitled' is a tool's or a file's name" in caplog.text
     assert [(p.section, p.text) for p in passages] == [
         (None, "\n".join(RULING_HEADER)),  # court, date, case number: their own paragraph
         ("ПРИГОВОР", RULING_BODY[0][1]),

@@ -2,8 +2,11 @@
 
 A line in larger type is a heading (`#`); a wider gap or a short line ending a sentence ends a
 paragraph; a paragraph broken by a page runs on; running headers, footers and page numbers
-repeated from page to page are left out. A page without a text layer is rendered and read by
-OCR (index.readers.ocr). `Extracted.pages` records where each page starts.
+repeated from page to page, and lines printed sideways in the margin, are left out. A page
+without a text layer, or whose text layer is not text (fonts without a Unicode map give
+glyph codes), is rendered and read by OCR (index.readers.ocr). The title is the file's own
+unless a tool or a file name made it, else the first page's line in the largest type.
+`Extracted.pages` records where each page starts.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 
 from index.headings import heading
 from index.readers.ocr import OCR_DPI, recognise
-from index.readers.text import Extracted, rejoined
+from index.readers.text import Extracted, rejoined, tool_made
 
 PAGE_EDGE_LINES = 2  # lines at the top and at the foot of a PDF page that may be furniture
 PAGE_MARGIN = 0.07  # of a page's height: headers and footers stand there, body text not
@@ -25,6 +28,12 @@ _PAGE_NUMBER = re.compile(
 )
 PARAGRAPH_GAP = 1.4  # a gap this many times the usual line spacing ends a PDF paragraph
 HEADING_SIZE = 1.15  # a PDF line in type this many times the body's is a heading
+TITLE_LINES = 4  # a title in the first page's largest type runs over this many lines at most
+TITLE_SPACING = 1.6  # of its type's size: the lines of one title stand this close at most
+#: A word as a text layer that is text gives it: letters in one case, or capitalised, with
+#: quotes and punctuation around and hyphens or apostrophes inside.
+_WORD = re.compile(r"[(\[\"'«“„]*([^\W\d_]+(?:[-'’.][^\W\d_]+)*)[)\]\"'»”.,;:!?]*")
+TEXT_SHARE = 0.3  # a text layer with fewer of its words so shaped is glyph codes, not text
 
 
 _PARAGRAPH_END = re.compile(r"[.!?:\"”»]$")  # a line that may end a paragraph
@@ -38,6 +47,7 @@ class _Line:
     y: float | None = None
     size: float = 0.0
     margin: bool = True  # in the page's top or bottom margin (or where, unknown)
+    upright: bool = True  # written left to right, not sideways or upside down
 
 
 def _page_lines(page) -> list[_Line]:
@@ -55,6 +65,8 @@ def _page_lines(page) -> list[_Line]:
             if piece.strip() and lines[-1].y is None:
                 lines[-1].y = cm[5] + tm[5] * cm[3]
                 lines[-1].size = abs(size * (tm[3] or 1) * (cm[3] or 1))
+                across, up = tm[0] * cm[0] + tm[1] * cm[2], tm[0] * cm[1] + tm[1] * cm[3]
+                lines[-1].upright = across > 0 and abs(up) < 0.1 * across
             lines[-1].text += piece
 
     page.extract_text(visitor_text=visit)
@@ -68,13 +80,14 @@ def _page_lines(page) -> list[_Line]:
 
 
 def _without_page_furniture(pages: list[list[_Line]]) -> list[list[_Line]]:
-    """Drop each page's running header and footer and its page number.
+    """Drop each page's running header and footer, its page number, and lines printed
+    sideways on a page of upright lines (a repository's stamp, a printer's code in the margin).
 
-    Only the first or last PAGE_EDGE_LINES lines of a page that stand in its top or bottom
-    margin (PAGE_MARGIN of its height) are candidates. A page number is a line of a number
-    alone, or with "page", "стр." or "-бет" ("— 157 —", "Page 3 of 40"). A running header or
-    footer is a line, of 15 words at most, that recurs, digits aside, at the edge of at least
-    half of the pages (and of two or more).
+    Only lines that stand in a page's top or bottom margin (PAGE_MARGIN of its height) are
+    candidates. A page number is a line of a number alone, or with "page", "стр." or "-бет"
+    ("— 157 —", "Page 3 of 40"), among the first or last PAGE_EDGE_LINES lines. A running
+    header or footer is a line that recurs, digits aside, in the margin of at least half of
+    the pages (and of two or more); where pypdf runs two of them into one line, the line.
     """
 
     def shape(text: str) -> str:
@@ -85,23 +98,62 @@ def _without_page_furniture(pages: list[list[_Line]]) -> list[list[_Line]]:
 
     counts: dict[str, int] = {}
     for lines in pages:
-        for text in {shape(line.text) for line in edges(lines)}:
+        for text in {shape(line.text) for line in lines if line.margin}:
             counts[text] = counts.get(text, 0) + 1
-    recurring = {
-        t for t, n in counts.items() if n >= max(2, len(pages) / 2) and len(t.split()) <= 15
-    }
-    return [
-        [
+    recurring = sorted((t for t, n in counts.items() if n >= max(2, len(pages) / 2)), key=len)
+
+    def repeated(text: str) -> bool:  # recurring lines, one or several run together
+        rest = shape(text)
+        while rest and (start := next((t for t in reversed(recurring) if rest.startswith(t)), "")):
+            rest = rest[len(start) :].lstrip()
+        return not rest
+
+    kept = []
+    for lines in pages:
+        upright = 2 * sum(line.upright for line in lines) > len(lines)
+        kept.append([
             line
             for line in lines
-            if not (
+            if (line.upright or not upright) and not (
                 line.margin
-                and any(line is edge for edge in edges(lines))
-                and (_PAGE_NUMBER.fullmatch(line.text) or shape(line.text) in recurring)
+                and (repeated(line.text)
+                     or _PAGE_NUMBER.fullmatch(line.text) and any(line is e for e in edges(lines)))
             )
-        ]
-        for lines in pages
-    ]
+        ])  # fmt: skip
+    return kept
+
+
+def _not_text(lines: list[_Line]) -> bool:
+    """Whether a page's text layer holds glyph codes instead of text ("3HQČåQt SURVWĜHGN\\"
+    from a font without a Unicode map): fewer than TEXT_SHARE of its words with letters are
+    shaped as words are (one case or capitalised, letters only inside)."""
+    words = [w for line in lines for w in line.text.split() if any(c.isalpha() for c in w)]
+    shaped = 0
+    for word in words:
+        match = _WORD.fullmatch(word)
+        letters = match.group(1).replace("-", "").replace(".", "") if match else ""
+        shaped += bool(letters) and (
+            letters.islower() or letters.isupper() or letters.istitle() or len(letters) == 1
+        )
+    return bool(words) and shaped < TEXT_SHARE * len(words)
+
+
+def _cover_title(lines: list[_Line]) -> str | None:
+    """The title printed on a first page: its lines in the page's largest type, when that is
+    larger than its body's (HEADING_SIZE), the first run of them one under the other
+    (TITLE_LINES at most, TITLE_SPACING apart) joined."""
+    sizes = sorted(line.size for line in lines)
+    if not sizes or sizes[-1] <= HEADING_SIZE * sizes[len(sizes) // 2]:
+        return None
+    run: list[_Line] = []
+    for line in lines:
+        near = not run or (run[-1].y is not None and line.y is not None
+                           and 0 < run[-1].y - line.y <= TITLE_SPACING * line.size)  # fmt: skip
+        if line.size == sizes[-1] and near:
+            run.append(line)
+        elif run:
+            break
+    return " ".join(line.text for line in run) if len(run) <= TITLE_LINES else None
 
 
 def _pdf_paragraphs(lines: list[_Line]) -> list[str]:
@@ -170,19 +222,22 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
         # A PDF with an owner password only (no printing, say) opens with an empty password.
         if reader.is_encrypted and not reader.decrypt(""):
             raise ValueError("encrypted PDF: it needs a password to open; save it without one")
-        pages = _without_page_furniture([_page_lines(page) for page in reader.pages])
+        pages = [_page_lines(page) for page in reader.pages]
+        pages = _without_page_furniture([[] if _not_text(p) else p for p in pages])
         info = reader.metadata or {}
     except ValueError:
         raise
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"not a readable PDF ({type(error).__name__}: {error})") from error
     text, starts, scanned = "", [], []
+    cover = _cover_title(pages[0]) if pages else None  # the first page's title
     to_read = sum(not lines for lines in pages)
     for number, lines in enumerate(pages):
         if lines:
             paragraphs = _pdf_paragraphs(lines)
         else:  # no text layer: a scanned page
-            paragraphs = recognise(render_page(raw, number))
+            page = recognise(render_page(raw, number))
+            paragraphs, cover = page.paragraphs, cover or (page.title if not number else None)
             scanned.append(number + 1)
             if ocr_page:
                 ocr_page(to_read)
@@ -202,6 +257,8 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
         for key, value in (("title", info.get("/Title")), ("author", info.get("/Author")))
         if value and str(value).strip()
     }
+    if tool_made(metadata.get("title", "untitled")) and cover:
+        metadata["title"] = cover
     return Extracted(text, metadata, pages=starts, scanned=scanned)
 
 

@@ -15,6 +15,16 @@ import yaml
 
 GUESS_BYTES = 64 * 1024  # enough text to tell an encoding, never the whole of a huge file
 FRONT_MATTER_BYTES = 64 * 1024  # YAML front matter is a few lines of metadata
+#: Titles and authors that writing tools fill in by themselves (Word's placeholder account in
+#: English, Russian, Kazakh and the languages of the real files tried): no metadata at all.
+TOOL_DEFAULTS = {
+    "untitled", "anonymous", "unknown", "author", "title", "python-docx", "adobe photoshop pdf",
+    "microsoft account", "microsoft office user", "учетная запись майкрософт",
+    "пользователь microsoft office", "microsoft тіркелгісі", "proprietario", "owner", "user",
+    "admin", "administrator", "пользователь", "windows user",
+}  # fmt: skip
+#: A converter's name before a file's: "Microsoft Word - report.doc".
+_CONVERTED_FROM = re.compile(r"^(microsoft (word|powerpoint|excel)|adobe \w+) - ", re.I)
 
 
 @dataclass
@@ -98,6 +108,22 @@ class _NoAliasLoader(yaml.SafeLoader):
                 None, None, "aliases (*name) are not allowed in front matter", event.start_mark
             )
         return super().compose_node(parent, index)
+
+
+def tool_made(value: str) -> bool:
+    """Whether a title or author a file's metadata gives is a tool's, not the document's: a
+    tool's default ("Untitled", Word's "Microsoft account"), or a file's name ("Microsoft Word -
+    report.doc", "Binder1.pdf", "OECS12_Matthiesen-Atature", "Chapter1": one word of letters
+    with a digit or an underscore, or a name ending in a file's suffix), or a login ("ibm",
+    "jsmith": one word, all in small letters)."""
+    plain = value.strip().strip("()[]<>").lower()
+    return bool(
+        plain in TOOL_DEFAULTS
+        or _CONVERTED_FROM.match(plain)
+        or re.search(r"\w\.[a-z][a-z0-9]{1,3}$", plain)
+        or (" " not in plain and re.search(r"[^\W\d_]", plain) and re.search(r"[\d_]", plain))
+        or (" " not in plain and value.strip().islower())
+    )
 
 
 def rejoined(previous: str, line: str) -> str | None:
