@@ -26,7 +26,8 @@ def read_rtf(raw: bytes) -> Extracted:
     """Read an RTF file (court rulings here): its text in the code page it declares.
 
     `\\'xx` escapes are read in the document's code page (`\\ansicpg1251`), `\\uN` escapes as
-    Unicode; every line of the result is a paragraph.
+    Unicode; every line of the result is a paragraph. Hidden text is left out and footnotes
+    follow their paragraph (`_rtf_as_shown`).
     """
     from striprtf.striprtf import rtf_to_text
 
@@ -39,9 +40,55 @@ def read_rtf(raw: bytes) -> Extracted:
         codecs.lookup(encoding)
     except LookupError:
         encoding = "cp1252"
-    text = rtf_to_text(source, encoding=encoding, errors="replace")
+    text = rtf_to_text(_rtf_as_shown(source), encoding=encoding, errors="replace")
     lines = (" ".join(line.split()) for line in text.splitlines())
     return Extracted("\n\n".join(line for line in lines if line))
+
+
+_RTF_TOKEN = re.compile(r"\\([a-zA-Z]+)(-?\d+)? ?|\\'[0-9a-fA-F]{2}|\\.|[{}]|[^\\{}]+", re.S)
+
+
+def _rtf_as_shown(source: str) -> str:
+    """The RTF `source` as a word processor shows it, for striprtf (which drops footnotes and
+    keeps hidden text): text formatted hidden (`\\v` up to `\\v0`, `\\plain` or its group's
+    end) left out, and each footnote group moved after the paragraph that cites it, as a
+    paragraph of its own marked `[1]`, `[2]`, … (the mark `\\chftn` Word numbers)."""
+    out: list[str] = []
+    hidden, stack = False, []
+    note: list[str] | None = None  # the footnote being read, its tokens
+    depth_of_note, notes, count = 0, [], 0
+    for match in _RTF_TOKEN.finditer(source):
+        token, word, number = match.group(), match.group(1), match.group(2)
+        target = out if note is None else note
+        if token == "{":
+            stack.append(hidden)
+        elif token == "}":
+            hidden = stack.pop() if stack else False
+            if note is not None and len(stack) < depth_of_note:
+                notes.append("{" + "".join(note) + "}\\par ")
+                note = None
+                continue
+        elif word == "footnote" and note is None and out and out[-1] == "{":
+            out.pop()
+            note, depth_of_note = [], len(stack)
+            continue
+        elif word == "chftn" and note is not None:
+            count += 1
+            token = f" [{count}] "
+        elif word == "v":
+            hidden = number != "0"
+        elif word == "plain":
+            hidden = False
+        elif hidden and (word == "u" or token.startswith("\\'") or not token.startswith("\\")):
+            continue  # text (a run, an escaped letter), hidden
+        target.append(token)
+        if note is None and notes and (word == "par" or token in ("\\\n", "\\\r")):
+            out += notes
+            notes = []
+    if note is not None:  # a damaged file: its last footnote never ends
+        notes.append("{" + "".join(note) + "}")
+    end = len(out) - 1 if out and out[-1] == "}" else len(out)  # the document's own group
+    return "".join(out[:end] + notes + out[end:])
 
 
 def _xml(data: bytes):
