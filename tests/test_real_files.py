@@ -132,9 +132,9 @@ def test_tracked_deletions_are_not_read(real):
         ),  # fmt: skip
         # A photo credit ("Фото из Инстаграма …") is not an author.
         ("web/football-ua-podolski.html", "Подольски завершил карьеру в сборной", ""),
-        # "Microsoft Word - AVE2008 Report.doc" and "ibm": a converter's and a login's names;
-        # the title is the first page's line in the largest type.
-        ("pdf/grobid-wang-ave2008.pdf", "Information Synthesis for Answer Validation", ""),
+        # "Microsoft Word - AVE2008 Report.doc" is a converter's name for a file's: the title
+        # is the first page's lines in the largest type ("Proprietario" is Word's "Owner").
+        ("pdf/grobid-wang-ave2008.pdf", "Information Synthesis for Answer Validation", None),
         (
             "pdf/grobid-footnotes.pdf",
             "OVERVIEW OF THE CLEF 2008 MULTILINGUAL QUESTION ANSWERING TRACK",

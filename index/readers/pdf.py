@@ -34,6 +34,8 @@ TITLE_SPACING = 1.6  # of its type's size: the lines of one title stand this clo
 #: quotes and punctuation around and hyphens or apostrophes inside.
 _WORD = re.compile(r"[(\[\"'«“„]*([^\W\d_]+(?:[-'’.][^\W\d_]+)*)[)\]\"'»”.,;:!?]*")
 TEXT_SHARE = 0.3  # a text layer with fewer of its words so shaped is glyph codes, not text
+RUN_TOGETHER = 20  # letters: a word this long in small letters is words without spaces
+RUN_TOGETHER_SHARE = 0.05  # of a page's words: its text layer lost its spaces
 
 
 _PARAGRAPH_END = re.compile(r"[.!?:\"”»]$")  # a line that may end a paragraph
@@ -124,18 +126,24 @@ def _without_page_furniture(pages: list[list[_Line]]) -> list[list[_Line]]:
 
 
 def _not_text(lines: list[_Line]) -> bool:
-    """Whether a page's text layer holds glyph codes instead of text ("3HQČåQt SURVWĜHGN\\"
-    from a font without a Unicode map): fewer than TEXT_SHARE of its words with letters are
-    shaped as words are (one case or capitalised, letters only inside)."""
+    """Whether a page's text layer is not its text: glyph codes ("3HQČåQt SURVWĜHGN\\" from a
+    font without a Unicode map: fewer than TEXT_SHARE of its words with letters are shaped as
+    words are, one case or capitalised, letters only inside), or words without the spaces
+    between them ("Theansweristhatscienceuses…": RUN_TOGETHER_SHARE of its words are runs of
+    RUN_TOGETHER small letters or more, which no language here writes as often)."""
     words = [w for line in lines for w in line.text.split() if any(c.isalpha() for c in w)]
-    shaped = 0
+    shaped = run_together = 0
     for word in words:
         match = _WORD.fullmatch(word)
         letters = match.group(1).replace("-", "").replace(".", "") if match else ""
         shaped += bool(letters) and (
             letters.islower() or letters.isupper() or letters.istitle() or len(letters) == 1
         )
-    return bool(words) and shaped < TEXT_SHARE * len(words)
+        runs = re.findall(rf"[^\W\d_]{{{RUN_TOGETHER},}}", letters)
+        run_together += any(run[1:].islower() for run in runs)
+    return bool(words) and (
+        shaped < TEXT_SHARE * len(words) or run_together >= RUN_TOGETHER_SHARE * len(words)
+    )
 
 
 def _cover_title(lines: list[_Line]) -> str | None:

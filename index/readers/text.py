@@ -114,15 +114,13 @@ def tool_made(value: str) -> bool:
     """Whether a title or author a file's metadata gives is a tool's, not the document's: a
     tool's default ("Untitled", Word's "Microsoft account"), or a file's name ("Microsoft Word -
     report.doc", "Binder1.pdf", "OECS12_Matthiesen-Atature", "Chapter1": one word of letters
-    with a digit or an underscore, or a name ending in a file's suffix), or a login ("ibm",
-    "jsmith": one word, all in small letters)."""
+    with a digit or an underscore, or a name ending in a file's suffix)."""
     plain = value.strip().strip("()[]<>").lower()
     return bool(
         plain in TOOL_DEFAULTS
         or _CONVERTED_FROM.match(plain)
         or re.search(r"\w\.[a-z][a-z0-9]{1,3}$", plain)
         or (" " not in plain and re.search(r"[^\W\d_]", plain) and re.search(r"[\d_]", plain))
-        or (" " not in plain and value.strip().islower())
     )
 
 
