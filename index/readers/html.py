@@ -1,7 +1,8 @@
 """Web pages saved from websites: the article's blocks, its title, author and date.
 
 A page is read in the charset it declares; trafilatura tells the article from the site's
-menus, notices and footers, and `furniture` drops what is left of the site in three languages.
+menus, notices and footers, and `furniture` drops what is left of the site in three languages,
+as well as blocks that are only a link ("Continue reading the main story").
 Headings come out as Markdown `#` lines. The title is the start of the page's `<title>` that
 its `<h1>` or `og:title` confirms; the author, the first of its `<meta name="author">` and
 trafilatura's byline that reads as people's names.
@@ -26,6 +27,7 @@ _NAME_PARTICLES = set("de da di do dos du del della der den la le van von ten te
 LAYOUT_CELL = 500  # characters: a table cell this long holds an article, not data
 FURNITURE_WORDS = 25
 ARTICLE_WORDS = 4  # a block this long is the article's wherever trafilatura's text holds it
+LINKED = 0.9  # of a block's characters inside links: it only leads elsewhere ("Continue reading")
 _FURNITURE = [
     re.compile(pattern, re.I)
     for pattern in (
@@ -80,19 +82,24 @@ class _HTMLText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.blocks: list[str] = []
+        self.links: set[str] = set()  # blocks that are a link and nothing else
         self.meta: dict[str, str] = {}
         self.title = ""
         self.first_h1 = ""
         self._current: list[str] = []
+        self._linked = 0  # characters of the current block inside <a>
+        self._in_link = 0
         self._chrome = 0
         self._in_title = False
         self._heading: str | None = None
 
     def _flush(self) -> None:
         text = " ".join("".join(self._current).split())
-        self._current = []
+        linked, self._current, self._linked = self._linked, [], 0
         if not text:
             return
+        if not self._heading and linked >= LINKED * len(text.replace(" ", "")):
+            self.links.add(text)
         if self._heading:
             self.blocks.append(f"# {text}")
             if self._heading == "h1" and not self.first_h1:
@@ -108,6 +115,8 @@ class _HTMLText(HTMLParser):
             name = values.get("name") or values.get("property")  # og:title has a property
             if name and values.get("content"):
                 self.meta.setdefault(name.lower(), values["content"])
+        elif tag == "a":
+            self._in_link += 1
         elif tag == "title" and not self._chrome and not self.title:
             self._in_title = True  # the page's own, not an <svg> icon's inside a button
         elif tag in self.BLOCKS or tag in self.HEADINGS:
@@ -118,6 +127,8 @@ class _HTMLText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self.CHROME:
             self._chrome = max(0, self._chrome - 1)
+        elif tag == "a":
+            self._in_link = max(0, self._in_link - 1)
         elif tag == "title":
             self._in_title = False
         elif tag in self.BLOCKS or tag in self.HEADINGS:
@@ -130,6 +141,7 @@ class _HTMLText(HTMLParser):
             self.title += data
         elif not self._chrome:
             self._current.append(data)
+            self._linked += len("".join(data.split())) if self._in_link else 0
 
 
 def read_html(source: str, page: bool = True) -> Extracted:
@@ -146,7 +158,7 @@ def read_html(source: str, page: bool = True) -> Extracted:
     blocks, found = parser.blocks, None
     if page:
         blocks, found = _article(blocks, source)
-        blocks = [b for b in blocks if not furniture(b.lstrip("# "))]
+        blocks = [b for b in blocks if not furniture(b.lstrip("# ")) and b not in parser.links]
     tag, shared = " ".join(parser.title.split()), parser.meta.get("og:title", "")
     title = _page_title(tag, parser.first_h1, shared, found.sitename if found else None)
     if title:
