@@ -41,7 +41,7 @@ READERS = (
     Format((".md",), text.read_markdown, headings=True),
     Format((".html", ".htm"), html.read_page, headings=True),
     Format((".pdf",), pdf.read_pdf, headings=True, ocr=True),
-    Format((".png", ".jpg", ".jpeg", ".tif", ".tiff"), ocr.read_image, ocr=True),
+    Format((".png", ".jpg", ".jpeg", ".tif", ".tiff"), ocr.read_image, headings=True, ocr=True),
     Format((".docx",), office.read_docx, headings=True, zipped=True),
     Format((".odt",), office.read_odt, headings=True, zipped=True),
     Format((".epub",), office.read_epub, headings=True, zipped=True),

@@ -5,8 +5,8 @@ down or sideways is turned upright, and a page in Latin letters is read with the
 alone (read with the Russian and Kazakh data too, English words got Cyrillic letters). Other
 pages, and pages too sparse for the detection, are read with Russian, Kazakh and English data
 together. Without Tesseract a scan is refused with the command that installs it (`make ocr`
-does it). Tesseract gives each word with its box: a page's title is its first lines in letters
-far taller than its body's (TITLE_HEIGHT).
+does it). Tesseract gives each word with its box: a paragraph in letters far taller than the
+page's (HEADING_HEIGHT) is a `#` heading, and a scan's first heading is its title.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from index.normalize import latin_lookalikes
 from index.readers.text import Extracted, rejoined
@@ -23,23 +22,17 @@ OCR_LANGUAGES = "rus+kaz+eng"  # Tesseract's models, tried together on a page
 LATIN_LANGUAGES = "eng"  # for a page the detection finds in Latin letters
 OCR_DPI = 300  # a scanned PDF page is rendered at this resolution for OCR
 OCR_INSTALL = "sudo apt-get install tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz"
-TITLE_HEIGHT = 1.5  # a line this many times as tall as a page's usual line is its title's
-TITLE_LINES = 4  # a title runs over this many lines at most
+HEADING_HEIGHT = 1.5  # a paragraph in letters this many times as tall as the page's is a heading
+HEADING_LINES = 4  # a heading runs over this many lines at most
 
 
-@dataclass
-class Page:
-    """What OCR reads on one page: its paragraphs, and its title when it prints one."""
+def recognise(image: bytes) -> list[str]:
+    """Return the paragraphs Tesseract reads in an image (PNG, JPEG or TIFF bytes).
 
-    paragraphs: list[str]
-    title: str | None = None
-
-
-def recognise(image: bytes) -> Page:
-    """Return the paragraphs Tesseract reads in an image (PNG, JPEG or TIFF bytes), and the
-    page's title: its first run of lines TITLE_HEIGHT times as tall as its median line.
-
-    A paragraph's lines are joined, and a word hyphenated at a line's end is joined again.
+    A paragraph's lines are joined, and a word hyphenated at a line's end is joined again. A
+    paragraph of HEADING_LINES at most, in letters HEADING_HEIGHT times as tall as the page's
+    median line's, is a `#` heading (a line's height is its words' median: a skewed scan's
+    line boxes are all tall).
 
     Raises:
         ValueError: Tesseract or its Russian, Kazakh or English data is not installed (the
@@ -72,33 +65,22 @@ def recognise(image: bytes) -> Page:
         if len(cells) == 12 and cells[11].strip() and cells[9].isdigit():
             key = tuple(cells[1:5])  # page, block, paragraph, line
             lines.setdefault(key, []).append((int(cells[9]), cells[11].strip()))
-    paragraphs: list[str] = []
-    last = None
-    for key, words in lines.items():
-        line = " ".join(word for _, word in words)
-        if key[:3] == last and paragraphs:
-            paragraphs[-1] = rejoined(paragraphs[-1], line) or f"{paragraphs[-1]} {line}"
-        else:
-            paragraphs.append(line)
-        last = key[:3]
-    return Page([latin_lookalikes(p) for p in paragraphs], _title(list(lines.values())))
-
-
-def _title(lines: list[list[tuple[int, str]]]) -> str | None:
-    """The page's first run of lines in letters TITLE_HEIGHT times as tall as its median
-    line's (TITLE_LINES at most), joined; None when none is. A line's height is its words'
-    median: a skewed scan's line boxes are all tall."""
-    heights = [sorted(h for h, _ in words)[len(words) // 2] for words in lines]
-    if len(heights) < 3:
-        return None
-    tall = TITLE_HEIGHT * sorted(heights)[len(heights) // 2]
-    run: list[str] = []
-    for height, words in zip(heights, lines, strict=True):
-        if height >= tall and any(c.isalpha() for _, word in words for c in word):
-            run.append(latin_lookalikes(" ".join(word for _, word in words)))
-        elif run:
-            break
-    return " ".join(run) if 0 < len(run) <= TITLE_LINES else None
+    heights = {key: sorted(h for h, _ in words)[len(words) // 2] for key, words in lines.items()}
+    tall = HEADING_HEIGHT * sorted(heights.values())[len(heights) // 2] if heights else 0
+    paragraphs: dict[tuple[str, ...], list[tuple[str, ...]]] = {}  # each one's lines' keys
+    for key in lines:
+        paragraphs.setdefault(key[:3], []).append(key)  # by page, block, paragraph
+    found = []
+    for keys in paragraphs.values():
+        text = ""
+        for key in keys:
+            line = " ".join(word for _, word in lines[key])
+            text = rejoined(text, line) or f"{text} {line}".strip()
+        heading = len(heights) >= 3 and len(keys) <= HEADING_LINES and any(map(str.isalpha, text))
+        if heading and all(heights[key] >= tall for key in keys):
+            text = f"# {text}"
+        found.append(latin_lookalikes(text))
+    return found
 
 
 def _orientation(tesseract: str, image: bytes) -> tuple[int, str | None]:
@@ -146,14 +128,12 @@ def read_image(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> E
     return scanned_pages(pages)
 
 
-def scanned_pages(pages: list[Page]) -> Extracted:
-    """The text of pages read by OCR, each paragraph a block, each page marked scanned; the
-    first page's title, when it prints one, is the title."""
+def scanned_pages(pages: list[list[str]]) -> Extracted:
+    """The text of pages read by OCR, each paragraph a block, each page marked scanned."""
     text, starts = "", []
-    for page in pages:
-        if text and page.paragraphs:
+    for paragraphs in pages:
+        if text and paragraphs:
             text += "\n\n"
         starts.append(len(text))
-        text += "\n\n".join(page.paragraphs)
-    title = {"title": pages[0].title} if pages and pages[0].title else {}
-    return Extracted(text, title, pages=starts, scanned=list(range(1, len(pages) + 1)))
+        text += "\n\n".join(paragraphs)
+    return Extracted(text, pages=starts, scanned=list(range(1, len(pages) + 1)))

@@ -238,14 +238,12 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
     except Exception as error:  # noqa: BLE001
         raise ValueError(f"not a readable PDF ({type(error).__name__}: {error})") from error
     text, starts, scanned = "", [], []
-    cover = _cover_title(pages[0]) if pages else None  # the first page's title
     to_read = sum(not lines for lines in pages)
     for number, lines in enumerate(pages):
         if lines:
             paragraphs = _pdf_paragraphs(lines)
         else:  # no text layer: a scanned page
-            page = recognise(render_page(raw, number))
-            paragraphs, cover = page.paragraphs, cover or (page.title if not number else None)
+            paragraphs = recognise(render_page(raw, number))
             scanned.append(number + 1)
             if ocr_page:
                 ocr_page(to_read)
@@ -265,6 +263,7 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
         for key, value in (("title", info.get("/Title")), ("author", info.get("/Author")))
         if value and str(value).strip()
     }
+    cover = _cover_title(pages[0]) if pages else None  # None for a scanned page: its heading
     if tool_made(metadata.get("title", "untitled")) and cover:
         metadata["title"] = cover
     return Extracted(text, metadata, pages=starts, scanned=scanned)
