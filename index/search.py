@@ -153,20 +153,25 @@ def match_expression(
 
 
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
-    """Return the span of the sentence of `text` that shares most content words with `query`.
+    """Return the span of the sentence of `text` that shares most content words with `query`
+    (the first on a tie; `sentence_overlaps`). A text of one sentence is that sentence, whole.
+    None when no sentence shares a word."""
+    span, shared = max(sentence_overlaps(text, query), key=lambda item: item[1], default=(None, 0))
+    return span if shared else None
+
+
+def sentence_overlaps(text: str, query: str) -> list[tuple[tuple[int, int], int]]:
+    """Return each sentence's span in `text` with how many of `query`'s content words it holds.
 
     Words match on their first five letters (a cheap stem: "extradite" ~ "extradition"); a
-    Cyrillic word also in Latin letters ("Жакиянов" ~ "Zhakiyanov"). A text of one sentence
-    is that sentence, whole. None when no sentence shares a word.
+    Cyrillic word also in Latin letters ("Жакиянов" ~ "Zhakiyanov").
     """
     words = content_words(query)
     wanted = {w[:5] for w in words} | {transliterate(w)[:5] for w in words if is_cyrillic(w)}
     spans = sentence_spans(text)
-    if not wanted or not spans:
-        return None
-    overlaps = [len(wanted & {t[:5] for t in tokens(text[s:e])}) for s, e in spans]
-    best = max(range(len(spans)), key=lambda i: (overlaps[i], -i))
-    return spans[best] if overlaps[best] else None
+    return [
+        (span, len(wanted & {t[:5] for t in tokens(text[span[0] : span[1]])})) for span in spans
+    ]
 
 
 @functools.lru_cache(maxsize=STEMS_CACHE)
@@ -296,7 +301,28 @@ class Searcher:
             replace(hit, best_sentence=best_sentence(hit.passage.text, query))
             for hit in self._merge_neighbours(hits)[:top_k]
         ]
+        if hits:
+            hits[0] = replace(
+                hits[0], best_sentence=self._highlight(hits[0].passage.text, e5, query)
+            )
         return self._judge(query, hits, e5, minilm, naming)
+
+    def _highlight(self, text: str, e5: np.ndarray, query: str) -> tuple[int, int] | None:
+        """The sentence of the first passage to show in bold: the one sharing most of the
+        question's words, or, where words cannot tell (no sentence shares one, or two share
+        as many; the letter in English asked in Russian or Kazakh), the one closest in meaning
+        to the question by the multilingual model, shared words adding to it. Only the first
+        passage is read so (about 50 ms a sentence on this machine; BENCHMARKS.md): it is the
+        one that answers."""
+        overlaps = sentence_overlaps(text, query)
+        most = sorted((shared for _, shared in overlaps), reverse=True)
+        if len(most) <= 1 or most[0] > most[1]:
+            return best_sentence(text, query)
+        spans = [span for span, _ in overlaps]
+        closeness = self.multilingual.encode([text[a:b] for a, b in spans]) @ e5.ravel()
+        scores = [shared / (most[0] or 1) + float(close)
+                  for (_, shared), close in zip(overlaps, closeness, strict=True)]  # fmt: skip
+        return spans[max(range(len(spans)), key=scores.__getitem__)]
 
     def _meaning(self, rows: list[int], e5, minilm) -> list[float]:
         """Return how close in meaning each of `rows` is to the question (its vectors `e5` and

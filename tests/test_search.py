@@ -164,6 +164,24 @@ def test_best_sentence_is_the_one_sharing_most_words():
     assert best_sentence("One sentence only.", "ambassador") is None
 
 
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        ("Что сделали с родственниками Жакиянова?", "inflicted bodily harm to Zhakiyanov’s"),
+        ("Кому принадлежали казахстанские СМИ?", "owned by Dariga Nazarbaeva"),
+    ],
+)
+def test_where_words_cannot_tell_the_highlight_is_the_sentence_closest_in_meaning(
+    searcher: Searcher, query: str, answer: str
+):
+    """Asked in Russian, the English letter's sentences share one word ("Жакиянов") at most:
+    the multilingual model chooses the sentence in bold of the first passage."""
+    hit = searcher.search(query, 3).hits[0]
+    start, end = hit.best_sentence
+    assert answer in hit.passage.text[start:end]
+    assert answer not in hit.passage.text[slice(*best_sentence(hit.passage.text, query))]
+
+
 def test_parts_of_one_paragraph_come_back_as_one_quote(tmp_path: Path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
