@@ -308,15 +308,17 @@ class Searcher:
         return self._judge(query, hits, e5, minilm, naming)
 
     def _highlight(self, text: str, e5: np.ndarray, query: str) -> tuple[int, int] | None:
-        """The sentence of the first passage to show in bold: the one sharing most of the
-        question's words, or, where words cannot tell (no sentence shares one, or two share
-        as many; the letter in English asked in Russian or Kazakh), the one closest in meaning
-        to the question by the multilingual model, shared words adding to it. Only the first
-        passage is read so (about 50 ms a sentence on this machine; BENCHMARKS.md): it is the
-        one that answers."""
+        """The sentence of the first passage to show in bold: the passage itself when it is
+        one sentence; else the one sharing most of the question's words, or, where words
+        cannot tell (no sentence shares one, or two share as many: the letter in English asked
+        in Russian or Kazakh), the one closest in meaning to the question by the multilingual
+        model, shared words adding to it. Only the first passage is read so (about 50 ms a
+        sentence on this machine): it is the one that answers."""
         overlaps = sentence_overlaps(text, query)
         most = sorted((shared for _, shared in overlaps), reverse=True)
-        if len(most) <= 1 or most[0] > most[1]:
+        if len(most) == 1:
+            return overlaps[0][0]  # the passage is the sentence
+        if not most or most[0] > most[1]:
             return best_sentence(text, query)
         spans = [span for span, _ in overlaps]
         closeness = self.multilingual.encode([text[a:b] for a, b in spans]) @ e5.ravel()
