@@ -89,6 +89,7 @@ SPELLING_LIMIT = 1_000_000
 FOUND_WORD_LENGTH = 3
 STEM = 5
 STEMS_CACHE = 2048  # passages whose words' stems are kept (`stems_of`): a few KB each
+SENTENCES_CACHE = 4096  # sentences whose multilingual vectors are kept: 1.5 KB each
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,13 @@ def sentence_overlaps(text: str, query: str) -> list[tuple[tuple[int, int], int]
     return [
         (span, len(wanted & {t[:5] for t in tokens(text[span[0] : span[1]])})) for span in spans
     ]
+
+
+@functools.lru_cache(maxsize=SENTENCES_CACHE)
+def sentence_vector(model: Embedder, sentence: str) -> np.ndarray:
+    """The multilingual model's vector of one sentence of a passage, kept: the first passages
+    of an archive's questions recur."""
+    return model.encode([sentence])[0]
 
 
 @functools.lru_cache(maxsize=STEMS_CACHE)
@@ -313,7 +321,7 @@ class Searcher:
         cannot tell (no sentence shares one, or two share as many: the letter in English asked
         in Russian or Kazakh), the one closest in meaning to the question by the multilingual
         model, shared words adding to it. Only the first passage is read so (about 50 ms a
-        sentence on this machine): it is the one that answers."""
+        sentence on this machine, once: `sentence_vector`): it is the one that answers."""
         overlaps = sentence_overlaps(text, query)
         most = sorted((shared for _, shared in overlaps), reverse=True)
         if len(most) == 1:
@@ -321,8 +329,9 @@ class Searcher:
         if not most or most[0] > most[1]:
             return best_sentence(text, query)
         spans = [span for span, _ in overlaps]
-        closeness = self.multilingual.encode([text[a:b] for a, b in spans]) @ e5.ravel()
-        scores = [shared / (most[0] or 1) + float(close)
+        vectors = [sentence_vector(self.multilingual, text[a:b]) for a, b in spans]
+        closeness = [float(vector @ e5.ravel()) for vector in vectors]
+        scores = [shared / (most[0] or 1) + close
                   for (_, shared), close in zip(overlaps, closeness, strict=True)]  # fmt: skip
         return spans[max(range(len(spans)), key=scores.__getitem__)]
 
