@@ -152,11 +152,14 @@ def test_titles_and_authors_are_the_documents_own(real, name: str, title: str, a
 
 def test_page_furniture_of_a_pdf_is_not_quoted(real):
     """A printer's line at the foot of every page, which pypdf runs into another on some
-    pages, and a repository's stamp printed sideways in the margin are not read."""
+    pages, a repository's stamp printed sideways in the margin, and a copyright notice are
+    not read."""
     corpus, passages = real
     register = " ".join(p.text for p in passages["pdf/federal-register-2020-17221.pdf"])
     assert "VerDate" not in register and "DSKJLSW7X2PROD" not in register
     assert "Federal Register / Vol. 85" not in register
+    geobase = " ".join(p.text for p in passages["pdf/pypdf-geobase.pdf"])
+    assert "Her Majesty the Queen" not in geobase  # its copyright page's notice
     paper = next(d for d in corpus.documents if d.id == "pdf/grobid-arxiv-0908.0054.pdf")
     assert "arXiv:0908.0054v1" not in paper.text and "Ultra light bosonic" in paper.text
 

@@ -15,7 +15,7 @@ import re
 from html.parser import HTMLParser
 
 from index.normalize import fold
-from index.readers.text import GUESS_BYTES, Extracted, decode
+from index.readers.text import GUESS_BYTES, NOTICE_WORDS, Extracted, copyright_notice, decode
 
 _CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 #: What an HTML <title> puts between a page's name and its site's ("… | Новости").
@@ -25,15 +25,12 @@ _SITE_NAME_WORDS = 4
 _NAME_PARTICLES = set("de da di do dos du del della der den la le van von ten ter bin ibn al el y e"
                       .split())  # fmt: skip
 LAYOUT_CELL = 500  # characters: a table cell this long holds an article, not data
-FURNITURE_WORDS = 25
 ARTICLE_WORDS = 4  # a block this long is the article's wherever trafilatura's text holds it
 LINKED = 0.9  # of a block's characters inside links: it only leads elsewhere ("Continue reading")
 _FURNITURE = [
     re.compile(pattern, re.I)
     for pattern in (
         r"\bcookies?\b|файл\w* cookie",
-        r"^\s*(©|\(c\)|copyright\b)|all rights reserved|все права защищены|"
-        r"барлық құқықтар қорғалған",
         r"^[^.!?]*\S\s+(›|»|→|>|/)\s+\S[^.!?]*\s(›|»|→|>|/)\s+\S",  # Home › Society › Regions
         r"\d\s(views|просмотр(а|ов)?|қаралым)\b",
         r"^(share|поделиться|бөлісу)\b\W",
@@ -217,11 +214,11 @@ def _article(blocks: list[str], source: str) -> tuple[list[str], object | None]:
 def furniture(block: str) -> bool:
     """Whether a short block of a web page is the site's, not the article's: a cookie notice,
     breadcrumbs, a byline with a view count, share or subscribe lines, a "read also" or advert
-    label, a © line — in English, Russian or Kazakh. A block of more than FURNITURE_WORDS words
+    label, a © line — in English, Russian or Kazakh. A block of more than NOTICE_WORDS words
     is always the article's."""
-    if len(block.split()) > FURNITURE_WORDS:
+    if len(block.split()) > NOTICE_WORDS:
         return False
-    return any(pattern.search(block) for pattern in _FURNITURE)
+    return copyright_notice(block) or any(pattern.search(block) for pattern in _FURNITURE)
 
 
 def _page_title(tag: str, h1: str, shared: str = "", site: str | None = None) -> str:

@@ -2,10 +2,11 @@
 
 A line in larger type is a heading (`#`); a wider gap or a short line ending a sentence ends a
 paragraph; a paragraph broken by a page runs on; running headers, footers and page numbers
-repeated from page to page, and lines printed sideways in the margin, are left out. A page
-without a text layer, or whose text layer is not text (fonts without a Unicode map give
-glyph codes), is rendered and read by OCR (index.readers.ocr). The title is the file's own
-unless a tool or a file name made it, else the first page's line in the largest type.
+repeated from page to page, lines printed sideways in the margin, and copyright notices are
+left out. A page without a text layer, or whose text layer is not text (fonts without a
+Unicode map give glyph codes), is rendered and read by OCR (index.readers.ocr). The title is
+the file's own unless a tool or a file name made it, else the first page's line in the
+largest type.
 `Extracted.pages` records where each page starts.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from index.headings import heading
 from index.readers.ocr import OCR_DPI, recognise
-from index.readers.text import Extracted, rejoined, tool_made
+from index.readers.text import Extracted, copyright_notice, rejoined, tool_made
 
 PAGE_EDGE_LINES = 2  # lines at the top and at the foot of a PDF page that may be furniture
 PAGE_MARGIN = 0.07  # of a page's height: headers and footers stand there, body text not
@@ -241,7 +242,7 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
     to_read = sum(not lines for lines in pages)
     for number, lines in enumerate(pages):
         if lines:
-            paragraphs = _pdf_paragraphs(lines)
+            paragraphs = [p for p in _pdf_paragraphs(lines) if not copyright_notice(p)]
         else:  # no text layer: a scanned page
             paragraphs = recognise(render_page(raw, number))
             scanned.append(number + 1)

@@ -23,6 +23,12 @@ TOOL_DEFAULTS = {
     "пользователь microsoft office", "microsoft тіркелгісі", "proprietario", "owner", "user",
     "admin", "administrator", "пользователь", "windows user",
 }  # fmt: skip
+#: A copyright notice, in English, Russian or Kazakh: the publisher's, not the document's text.
+COPYRIGHT = re.compile(
+    r"^\s*(©|\(c\)|copyright\b)|all rights reserved|все права защищены|барлық құқықтар қорғалған",
+    re.I,
+)
+NOTICE_WORDS = 25  # a block longer than this is text, whatever it holds
 #: A converter's name before a file's: "Microsoft Word - report.doc".
 _CONVERTED_FROM = re.compile(r"^(microsoft (word|powerpoint|excel)|adobe \w+) - ", re.I)
 
@@ -122,6 +128,12 @@ def tool_made(value: str) -> bool:
         or re.search(r"\w\.[a-z][a-z0-9]{1,3}$", plain)
         or (" " not in plain and re.search(r"[^\W\d_]", plain) and re.search(r"[\d_]", plain))
     )
+
+
+def copyright_notice(block: str) -> bool:
+    """Whether a block (a web page's, a PDF's paragraph) is a copyright notice: "© 2004 Her
+    Majesty…", "All rights reserved", of NOTICE_WORDS words at most."""
+    return len(block.split()) <= NOTICE_WORDS and bool(COPYRIGHT.search(block))
 
 
 def rejoined(previous: str, line: str) -> str | None:
