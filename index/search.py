@@ -306,13 +306,10 @@ class Searcher:
         passages = self.store.passages(ranked[: top_k * 3])
         hits = [Hit(passages[row], scores[row]) for row in ranked[: top_k * 3]]
         hits = [
-            replace(hit, best_sentence=best_sentence(hit.passage.text, query))
-            for hit in self._merge_neighbours(hits)[:top_k]
-        ]
-        if hits:
-            hits[0] = replace(
-                hits[0], best_sentence=self._highlight(hits[0].passage.text, e5, query)
-            )
+            replace(hit, best_sentence=self._highlight(hit.passage.text, e5, query) if not rank
+                    else best_sentence(hit.passage.text, query))  # the first passage by meaning
+            for rank, hit in enumerate(self._merge_neighbours(hits)[:top_k])
+        ]  # fmt: skip
         return self._judge(query, hits, e5, minilm, naming)
 
     def _highlight(self, text: str, e5: np.ndarray, query: str) -> tuple[int, int] | None:
@@ -323,11 +320,11 @@ class Searcher:
         model, shared words adding to it. Only the first passage is read so (about 50 ms a
         sentence on this machine, once: `sentence_vector`): it is the one that answers."""
         overlaps = sentence_overlaps(text, query)
+        if len(overlaps) <= 1:
+            return overlaps[0][0] if overlaps else None  # the passage is the sentence
         most = sorted((shared for _, shared in overlaps), reverse=True)
-        if len(most) == 1:
-            return overlaps[0][0]  # the passage is the sentence
-        if not most or most[0] > most[1]:
-            return best_sentence(text, query)
+        if most[0] > most[1]:
+            return next(span for span, shared in overlaps if shared == most[0])
         spans = [span for span, _ in overlaps]
         vectors = [sentence_vector(self.multilingual, text[a:b]) for a, b in spans]
         closeness = [float(vector @ e5.ravel()) for vector in vectors]

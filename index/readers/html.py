@@ -151,7 +151,7 @@ def read_html(source: str, page: bool = True) -> Extracted:
     parser.feed(source)
     parser.close()
     parser._flush()
-    metadata = {k: parser.meta[k] for k in ("author", "date") if k in parser.meta}
+    metadata = {"date": parser.meta["date"]} if "date" in parser.meta else {}
     blocks, found = parser.blocks, None
     if page:
         blocks, found = _article(blocks, source)
@@ -161,9 +161,8 @@ def read_html(source: str, page: bool = True) -> Extracted:
     if title:
         metadata["title"] = title
     authors = [parser.meta.get("author"), found.author if found else None]
-    metadata.pop("author", None)
-    if author := next((a for a in authors if a and _names(a)), None):
-        metadata["author"] = _names(author)
+    if names := next((n for a in authors if a and (n := _names(a))), None):
+        metadata["author"] = names
     return Extracted("\n\n".join(blocks), metadata)
 
 

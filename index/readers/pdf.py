@@ -6,8 +6,7 @@ repeated from page to page, lines printed sideways in the margin, and copyright 
 left out. A page without a text layer, or whose text layer is not text (fonts without a
 Unicode map give glyph codes), is rendered and read by OCR (index.readers.ocr). The title is
 the file's own unless a tool or a file name made it, else the first page's line in the
-largest type.
-`Extracted.pages` records where each page starts.
+largest type. `Extracted.pages` records where each page starts.
 """
 
 from __future__ import annotations
