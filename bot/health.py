@@ -26,7 +26,7 @@ from bot.texts import index_size
 from index.answerable import ARCHIVE_FILE
 from index.build import lock_file
 from index.errors import ArchiveError
-from index.store import read_manifest
+from index.store import current_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def status(data_dir: Path) -> dict:
     running = bot_running(data_dir)
     age = poll_age(report) if running else None
     try:
-        manifest = read_manifest(data_dir)
+        manifest = current_manifest(data_dir)
         index = {k: manifest.get(k) for k in INDEX_FIELDS}
     except ArchiveError as error:
         index = {"error": str(error)}

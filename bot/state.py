@@ -18,7 +18,7 @@ from bot.texts import index_size
 from bot.throttle import Throttle
 from index.errors import ArchiveError
 from index.search import Searcher
-from index.store import REBUILD_HINT, IndexStore, read_manifest
+from index.store import REBUILD_HINT, open_index
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +96,11 @@ class BotState:
         """
         current = self.searcher.store
         try:
-            if read_manifest(self.data_dir)["build_id"] == current.manifest["build_id"]:
+            if current.latest_build() == current.manifest["build_id"]:
                 if verify and (problem := current.check()):
                     raise ArchiveError(f"the index in use is damaged ({problem}): {REBUILD_HINT}")
                 return None
-            searcher = Searcher(IndexStore(self.data_dir), self.searcher.embedder)
+            searcher = Searcher(open_index(self.data_dir), self.searcher.embedder)
         except ArchiveError as error:
             message = f"kept the current index: {error}"
             if message != self._last_problem:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from index.answerable import background_vectors
 from index.documents import (
@@ -42,12 +42,17 @@ from index.store import (
     REBUILD_HINT,
     IndexStore,
     StoredPassage,
+    current_manifest,
+    database_url,
     format_version,
-    read_manifest,
+    open_index,
     remove_stale,
     reusable_vectors,
     write_index,
 )
+
+if TYPE_CHECKING:
+    from index.postgres import PostgresStore
 
 logger = logging.getLogger(__name__)
 
@@ -120,14 +125,26 @@ def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
                 ) from None
             logger.warning("another `archive-bot index` is running; waiting for it to finish")
             fcntl.flock(file, fcntl.LOCK_EX)
-        yield
+        if (url := database_url()) is None:
+            yield
+            return
+        from index import postgres  # builds on other machines: the database's own lock
+
+        with postgres.build_lock(url, wait):
+            yield
 
 
-def _previous(data_dir: Path, models: list[str], full: bool) -> IndexStore | None:
+def _previous(data_dir: Path, models: list[str], full: bool) -> IndexStore | PostgresStore | None:
     """Return the current index when its passages can be reused, else None."""
-    if full or not (data_dir / CURRENT).exists():
+    url = database_url()
+    if full or (url is None and not (data_dir / CURRENT).exists()):
         return None
-    if (version := format_version(data_dir)) not in (None, FORMAT_VERSION):
+    if url is not None:
+        from index import postgres
+
+        if postgres.current_build(url) is None:
+            return None
+    elif (version := format_version(data_dir)) not in (None, FORMAT_VERSION):
         logger.warning(
             "the index in %s has format version %s, this version reads %s: rebuilding it, "
             "keeping every stored vector this version computes the same", data_dir, version,
@@ -135,10 +152,10 @@ def _previous(data_dir: Path, models: list[str], full: bool) -> IndexStore | Non
         )  # fmt: skip
         return None
     try:
-        if read_manifest(data_dir)["models"] != models:
+        if current_manifest(data_dir)["models"] != models:
             logger.warning("the index was built with other models; rebuilding everything")
             return None
-        return IndexStore(data_dir)
+        return open_index(data_dir)
     except ArchiveError as error:
         logger.warning("rebuilding everything: %s", str(error).removesuffix(f": {REBUILD_HINT}"))
         return None
@@ -184,7 +201,9 @@ def build_index(
                 f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}"
             )
         report = BuildReport(problems=problems, skipped=skipped)
-        remove_stale(data_dir)  # what a killed build left behind
+        url = database_url()
+        if url is None:
+            remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, models, full)
         documents, keep, fresh = _compare(previous, documents, orphans, report)
         unchanged = previous and not fresh and not report.metadata_changed and not report.removed
@@ -198,13 +217,13 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
         # An index of an older format: its vectors this version would compute the same.
-        reuse = reusable_vectors(data_dir, models) if previous is None and not full else []
+        older = previous is None and not full and url is None
+        reuse = reusable_vectors(data_dir, models) if older else []
         passages, vectors, report.passages_embedded = _passages_and_vectors(
             previous, keep, fresh, report, models, embedder, reuse, progress
         )
         order = sorted(range(len(passages)), key=lambda i: passages[i].sort_key)
-        write_index(
-            data_dir,
+        index = (
             documents,
             [passages[i] for i in order],
             [v[order] for v in vectors],
@@ -214,13 +233,19 @@ def build_index(
                 load_embedder(MULTILINGUAL_MODEL)
             ),
         )  # fmt: skip
+        if url is None:
+            write_index(data_dir, *index)
+        else:
+            from index import postgres
+
+            postgres.write_index(url, *index)
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _compare(
-    previous: IndexStore | None,
+    previous: IndexStore | PostgresStore | None,
     documents: list[Document],
     orphans: dict[str, dict],
     report: BuildReport,
@@ -277,7 +302,7 @@ def _compare(
 
 
 def _passages_and_vectors(
-    previous: IndexStore | None,
+    previous: IndexStore | PostgresStore | None,
     keep: list[Document],
     fresh: list[Document],
     report: BuildReport,

@@ -118,12 +118,13 @@ def index_terms(words: list[str]) -> list[str]:
 
 
 def query_terms(word: str) -> list[str]:
-    """Return the FTS5 terms one question word matches: itself, and for a Cyrillic word its
-    stems and Latin forms (stems of four letters or more as prefixes, "stem"*)."""
+    """Return the keyword terms one question word matches (`index.store.Keywords`): itself,
+    and for a Cyrillic word its stems and Latin forms (stems of four letters or more as
+    prefixes, "stem*")."""
     if not is_cyrillic(word):
-        return [f'"{word}"']
-    terms = [f'"{word}"', f'"{transliterate(word)}"']
+        return [word]
+    terms = [word, transliterate(word)]
     roots = stems(word)
     for form in dict.fromkeys([*roots, *(transliterate(r) for r in roots)]):
-        terms.append(f'"{form}"*' if len(form) >= MIN_STEM else f'"{form}"')
+        terms.append(f"{form}*" if len(form) >= MIN_STEM else form)
     return list(dict.fromkeys(terms))

@@ -32,10 +32,12 @@ from index.names import Names
 from index.normalize import tokens
 from index.passages import sentence_spans
 from index.spelling import Vocabulary
-from index.store import IndexStore, StoredPassage, read_manifest
+from index.store import IndexStore, Keywords, StoredPassage, current_manifest, open_index
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from index.postgres import PostgresStore
 
 logger = logging.getLogger(__name__)
 
@@ -139,18 +141,16 @@ def match_expression(
     words: list[str],
     operator: Literal["OR", "AND"] = "OR",
     corrections: dict[str, list[str]] | None = None,
-) -> str:
-    """Return the FTS5 MATCH expression for `words` ("" when there are none).
+) -> Keywords:
+    """Return the keyword query for `words` (false when there are none).
 
     Each Russian or Kazakh word also matches its stems and Latin forms (`index.languages`),
     and a misspelled word the archive's words spelled like it (`corrections`); with "AND",
     every word must match in one of its forms.
     """
     corrections = corrections or {}
-    groups = [query_terms(w) + [f'"{c}"' for c in corrections.get(w, [])] for w in words]
-    if operator == "OR":
-        return " OR ".join(term for group in groups for term in group)
-    return " AND ".join(f"({' OR '.join(group)})" for group in groups)
+    groups = tuple(tuple(query_terms(w) + corrections.get(w, [])) for w in words)
+    return Keywords(groups, every=operator == "AND")
 
 
 def best_sentence(text: str, query: str) -> tuple[int, int] | None:
@@ -210,7 +210,7 @@ class Searcher:
     """Answers questions from one loaded index with its models: the primary one (given) and the
     multilingual one (loaded here, once per process)."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+    def __init__(self, store: IndexStore | PostgresStore, embedder: Embedder) -> None:
         check_models(store.manifest["models"], embedder.name, "the index")
         self.store = store
         self.embedder = embedder
@@ -246,12 +246,12 @@ class Searcher:
         Raises:
             ArchiveError: the index is missing, damaged, or built with other models.
         """
-        check_models(read_manifest(data_dir)["models"], model, f"the index in {data_dir}")
+        check_models(current_manifest(data_dir)["models"], model, "the index")
         # The models load while the index is read: ONNX Runtime builds its session without
         # holding Python's lock, so a cold start overlaps the two.
         with ThreadPoolExecutor(2, thread_name_prefix="load") as pool:
             loading = [pool.submit(load_embedder, name) for name in (model, MULTILINGUAL_MODEL)]
-            store = IndexStore(data_dir)
+            store = open_index(data_dir)
             embedder, _ = (future.result() for future in loading)
         return cls(store, embedder)
 
@@ -451,7 +451,7 @@ class Searcher:
         year that no passage names."""
         if any(word.startswith(PRESENT_WORDS) for word in tokens(query)):
             return True
-        return any(not self.store.holds(f'"{year}"') for year in YEAR.findall(query))
+        return any(not self.store.holds(Keywords(((year,),))) for year in YEAR.findall(query))
 
     def _added_to_names(
         self, names: str, rows: list[int], e5: np.ndarray, minilm: np.ndarray | None

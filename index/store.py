@@ -34,12 +34,14 @@ from index.errors import ArchiveError
 from index.languages import index_terms, mostly_cyrillic
 from index.names import archive_names
 from index.normalize import fold, words
+from index.settings import value
 
 if TYPE_CHECKING:
     import numpy as np
 
     from index.documents import Document
     from index.passages import Passage
+    from index.postgres import PostgresStore
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,30 @@ class StoredPassage:
     text: str
     document: dict[str, str | None]
     scanned: bool = False  # read by OCR from a scanned page
+
+
+@dataclass(frozen=True)
+class Keywords:
+    """A keyword query, the same for every backend: groups of terms, each a folded word (one
+    ending in "*" matches the words it begins). Any term of any group matches, or with
+    `every`, a term of each group."""
+
+    groups: tuple[tuple[str, ...], ...]
+    every: bool = False
+
+    def __bool__(self) -> bool:
+        return any(self.groups)
+
+    def fts5(self) -> str:
+        """The FTS5 MATCH expression of this query."""
+
+        def term(word: str) -> str:
+            quoted = '"' + word.removesuffix("*").replace('"', '""') + '"'
+            return quoted + "*" if word.endswith("*") else quoted
+
+        if not self.every:
+            return " OR ".join(term(w) for group in self.groups for w in group)
+        return " AND ".join(f"({' OR '.join(map(term, group))})" for group in self.groups)
 
 
 CARD_PARAGRAPH = 0  # a catalogue card's paragraph number: before the document's first
@@ -189,59 +215,67 @@ def write_index(
     return manifest
 
 
-def write_database(path: Path, documents: list[Document], passages: list[Passage]) -> None:
-    """Write an index's SQLite database at `path`: the documents with their texts, the
-    passages (row = vector row) with their folded text and its full-text index, the words'
-    document frequencies and the names the archive writes with a capital."""
-    import sqlite_utils
-
-    db = sqlite_utils.Database(path)
+def database_rows(
+    documents: list[Document], passages: list[Passage]
+) -> tuple[list[dict], list[dict], Counter, list[str]]:
+    """Return what an index's database holds, whatever holds it: the documents with their
+    texts, the passages (`id` = vector row) with their folded text, each folded word's document
+    frequency, and the names the archive writes with a capital."""
     counts = {d.id: 0 for d in documents}
     for passage in passages:
         counts[passage.doc_id] += 1
-    db["documents"].insert_all(
-        (
-            {
-                **d.metadata(),
-                "text": d.text,
-                "sha256": d.sha256,
-                "passages": counts[d.id],
-                "catalogue_id": d.catalogue_id,
-            }  # fmt: skip
-            for d in documents
-        ),
-        pk="id",
-        columns={"catalogue_id": str},
-    )
+    document_rows = [
+        {
+            **d.metadata(),
+            "text": d.text,
+            "sha256": d.sha256,
+            "passages": counts[d.id],
+            "catalogue_id": d.catalogue_id,
+        }  # fmt: skip
+        for d in documents
+    ]
     folded = [keyword_text(p.search_text) for p in passages]
     document_frequency = Counter(word for text in folded for word in set(words(text)))
+    passage_rows = [
+        {
+            "id": row,
+            "passage_id": p.passage_id,
+            "doc_id": p.doc_id,
+            "paragraph": p.paragraph,
+            "part": p.part,
+            "section": p.section,
+            "heading": p.heading,
+            "page": p.page,
+            "scanned": int(p.scanned),
+            "start": p.start,
+            "end": p.end,
+            "text": p.text,
+            "folded": folded[row],
+            "cyrillic": int(mostly_cyrillic(p.text)),
+        }
+        for row, p in enumerate(passages)
+    ]
+    names = archive_names(p.text for p in passages)
+    return document_rows, passage_rows, document_frequency, names
+
+
+def write_database(path: Path, documents: list[Document], passages: list[Passage]) -> None:
+    """Write an index's SQLite database at `path` (`database_rows`), with the full-text index
+    of the passages' folded text."""
+    import sqlite_utils
+
+    document_rows, passage_rows, document_frequency, names = database_rows(documents, passages)
+    db = sqlite_utils.Database(path)
+    db["documents"].insert_all(document_rows, pk="id", columns={"catalogue_id": str})
     db["terms"].insert_all(
         ({"term": term, "df": df} for term, df in document_frequency.items()),
         pk="term",
         columns={"term": str, "df": int},
     )
     db["names"].create({"name": str}, pk="name")  # an empty archive has none
-    db["names"].insert_all({"name": name} for name in archive_names(p.text for p in passages))
+    db["names"].insert_all({"name": name} for name in names)
     db["passages"].insert_all(
-        (
-            {
-                "id": row,
-                "passage_id": p.passage_id,
-                "doc_id": p.doc_id,
-                "paragraph": p.paragraph,
-                "part": p.part,
-                "section": p.section,
-                "heading": p.heading,
-                "page": p.page,
-                "scanned": int(p.scanned),
-                "start": p.start,
-                "end": p.end,
-                "text": p.text,
-                "folded": folded[row],
-                "cyrillic": int(mostly_cyrillic(p.text)),
-            }
-            for row, p in enumerate(passages)
-        ),
+        passage_rows,
         pk="id",
         columns={"section": str, "heading": str, "page": int, "scanned": int, "cyrillic": int},
     )
@@ -412,6 +446,31 @@ def read_manifest(data_dir: Path) -> dict:
     return manifest
 
 
+def database_url() -> str | None:
+    """The PostgreSQL database holding the index (`index.postgres`), None for files."""
+    return value("ARCHIVE_BOT_DATABASE_URL") or None
+
+
+def current_manifest(data_dir: Path) -> dict:
+    """Return the manifest of the current index: in the database when one is configured,
+    else in `data_dir` (ArchiveError as `read_manifest`)."""
+    if (url := database_url()) is None:
+        return read_manifest(data_dir)
+    from index.postgres import read_manifest as read_database_manifest
+
+    return read_database_manifest(url)
+
+
+def open_index(data_dir: Path) -> IndexStore | PostgresStore:
+    """Load the current index: from the database when one is configured, else from `data_dir`
+    (which holds the query log and the calibration either way)."""
+    if (url := database_url()) is None:
+        return IndexStore(data_dir)
+    from index.postgres import PostgresStore
+
+    return PostgresStore(url, data_dir)
+
+
 class IndexStore:
     """A read-only, loaded index: FAISS vectors in memory, passages in SQLite.
 
@@ -456,6 +515,10 @@ class IndexStore:
                 f"{stored} passages): {REBUILD_HINT}"
             )
         self._lock = threading.Lock()
+
+    def latest_build(self) -> str:
+        """The build id of the data dir's current index now (a build may have replaced it)."""
+        return read_manifest(self.data_dir)["build_id"]
 
     def background(self) -> np.ndarray | None:
         """Return the stored vectors of the background texts (`index.answerable`); None when
@@ -504,19 +567,19 @@ class IndexStore:
             for row, score in zip(rows, scores, strict=True)
         ]
 
-    def keyword(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """Return up to `limit` (row, BM25 score) pairs for an FTS5 MATCH expression, best first."""
+    def keyword(self, keywords: Keywords, limit: int) -> list[tuple[int, float]]:
+        """Return up to `limit` (row, BM25 score) pairs for a keyword query, best first."""
         rows = self._query(
             "select rowid, -bm25(passages_fts) as score from passages_fts "
-            "where passages_fts match ? order by score desc limit ?",
-            (match, limit),
+            "where passages_fts match ? order by score desc, rowid limit ?",
+            (keywords.fts5(), limit),
         )
         return [(row["rowid"], row["score"]) for row in rows]
 
-    def holds(self, match: str) -> bool:
-        """Whether any passage matches an FTS5 MATCH expression (nothing is scored)."""
+    def holds(self, keywords: Keywords) -> bool:
+        """Whether any passage matches a keyword query (nothing is scored)."""
         return bool(self._query("select 1 from passages_fts where passages_fts match ? limit 1",
-                                (match,)))  # fmt: skip
+                                (keywords.fts5(),)))  # fmt: skip
 
     def passages(self, rows: list[int]) -> dict[int, StoredPassage]:
         """Return the passages stored at `rows`, with their documents' metadata."""
@@ -525,7 +588,7 @@ class IndexStore:
             f"join documents d on d.id = p.doc_id where p.id in ({','.join('?' * len(rows))})",
             rows,
         )
-        return {row["id"]: _stored(row) for row in found}
+        return {row["id"]: stored_passage(row) for row in found}
 
     def paragraph(self, doc_id: str, paragraph: int, max_parts: int = 3) -> StoredPassage | None:
         """Return one paragraph as a single passage (None when there is no such paragraph).
@@ -541,7 +604,7 @@ class IndexStore:
         )
         if not found:
             return None
-        first, last = _stored(found[0]), _stored(found[-1])
+        first, last = stored_passage(found[0]), stored_passage(found[-1])
         if len(found) == 1:
             return first
         text = self.document_slice(doc_id, first.start, last.end)
@@ -581,7 +644,7 @@ class IndexStore:
             "join documents d on d.id = p.doc_id where p.passage_id = ?",
             (passage_id,),
         )
-        return _stored(found[0]) if found else None
+        return stored_passage(found[0]) if found else None
 
     def passage_ids_with_text(self, text: str) -> list[str]:
         """Return the ids of the passages whose text is exactly `text`, in index order."""
@@ -619,7 +682,7 @@ class IndexStore:
             f"on d.id = p.doc_id where p.doc_id in ({','.join('?' * len(doc_ids))}) order by p.id",
             doc_ids,
         )
-        return [_stored(row) for row in found]
+        return [stored_passage(row) for row in found]
 
     def documents_of(self, rows: list[int]) -> dict[int, str]:
         """Return the document id of each of `rows`."""
@@ -646,7 +709,8 @@ class IndexStore:
         return index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
 
-def _stored(row: sqlite3.Row) -> StoredPassage:
+def stored_passage(row: sqlite3.Row | dict) -> StoredPassage:
+    """A passage read back from a row of either backend's passages joined with documents."""
     return StoredPassage(
         row=row["id"],
         passage_id=row["passage_id"],

@@ -19,8 +19,8 @@ def test_names_cross_scripts_and_endings_are_cut():
     assert transliterate("тоқаев") == "tokaev" and transliterate("жанаозен") == "zhanaozen"
     assert "аблязов" in stems("аблязовтың")  # Kazakh genitive
     assert "ахметов" in stems("ахметова") and "экспертиз" in stems("экспертизы")
-    assert '"ablyazov"*' in query_terms("аблязовты")
-    assert query_terms("tokaev") == ['"tokaev"']  # Latin words are left to Porter
+    assert "ablyazov*" in query_terms("аблязовты")
+    assert query_terms("tokaev") == ["tokaev"]  # Latin words are left to Porter
 
 
 def test_misspellings_are_corrected_against_the_archive_vocabulary():

@@ -199,10 +199,10 @@ def open_store(data_dir: Path, required: bool = True):
     """Return the current index of `data_dir`; without one, exit with the reason (or return
     None when it is not `required`)."""
     from index.errors import ArchiveError
-    from index.store import IndexStore
+    from index.store import open_index
 
     try:
-        return IndexStore(data_dir)
+        return open_index(data_dir)
     except ArchiveError as error:
         if not required:
             return None

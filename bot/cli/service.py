@@ -98,13 +98,13 @@ def run(
         return
     from bot.health import run_lock
     from index.embed import chosen_backend
-    from index.store import read_manifest
+    from index.store import current_manifest
 
     logging.getLogger("bot").setLevel(logging.INFO)  # the bot's own news: start-up, outages
 
     try:
         chosen_backend()  # fail before connecting when a setting is wrong
-        read_manifest(data_dir)  # or when there is no index
+        current_manifest(data_dir)  # or when there is no index
         with run_lock(data_dir):
             serve(token, data_dir, model, top_k, max_rate, log_questions is not False)
     except ArchiveError as error:

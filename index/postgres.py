@@ -1,0 +1,625 @@
+"""The index in PostgreSQL with pgvector: what `index.store` keeps in files, for several machines.
+
+Chosen by `ARCHIVE_BOT_DATABASE_URL=postgresql://…` (`index.store.open_index`). Each build
+writes a schema of its own and then, in the same transaction, marks it current:
+
+    archive_builds                      one row per build: build id, schema, manifest, the
+                                        background texts' vectors, which build is current
+    archive_<build id>.documents        as in passages.db
+    archive_<build id>.passages         as in passages.db, with the vectors of both models
+                                        (pgvector) and the keyword index (tsvector, GIN)
+    archive_<build id>.terms, .names    as in passages.db
+
+Every process sees a new build at its next look at `archive_builds` (the manifest's role in
+files), and the previous build stays until the next one, so a process still reading it is not
+cut off. Keyword search scores with the same BM25 as SQLite's FTS5 (k1 1.2, b 0.75) over the
+same words, stemmed by the same Porter algorithm, so both backends rank alike. Vector search is
+exact up to `EXACT_LIMIT` passages, as in files; above it an HNSW index over half-precision
+copies of the vectors picks the candidates and the stored vectors score them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from index.answerable import background_key, background_texts
+from index.errors import ArchiveError
+from index.normalize import words
+from index.store import (
+    CARD_ID,
+    EXACT_LIMIT,
+    FORMAT_VERSION,
+    REBUILD_HINT,
+    Keywords,
+    StoredPassage,
+    card,
+    database_rows,
+    stored_passage,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy as np
+    import psycopg
+
+    from index.documents import Document
+    from index.passages import Passage
+
+logger = logging.getLogger(__name__)
+
+BUILDS = "archive_builds"
+SCHEMA_PREFIX = "archive_"
+EF_SEARCH = 200  # HNSW candidates examined per question (at least the candidates asked for)
+BM25_K1, BM25_B = 1.2, 0.75  # SQLite's FTS5 bm25() defaults
+PORTER_BYTES = (3, 64)  # FTS5's Porter tokenizer stems words of this many UTF-8 bytes only
+LOCK_KEY = 0x61726368  # the advisory lock of a build ("arch")
+PASSAGE_COLUMNS = (
+    "p.id, p.passage_id, p.doc_id, p.paragraph, p.part, p.section, p.heading, p.page, "
+    'p.scanned, p.start, p."end", p.text, d.title, d.author, d.date, d.source'
+)
+
+
+def where(url: str) -> str:
+    """The database a URL names, for messages: host and database, never a password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "a local socket"
+    return f"{parts.path.lstrip('/') or 'the default database'} on {host}"
+
+
+def connect(url: str) -> psycopg.Connection:
+    """Open a connection (autocommit, rows as dicts, pgvector's types known).
+
+    Raises:
+        ArchiveError: the server cannot be reached, refuses the login, or lacks pgvector.
+    """
+    try:
+        import psycopg
+        from pgvector.psycopg import register_vector
+        from psycopg.rows import dict_row
+    except ImportError as error:
+        raise ArchiveError(
+            f"ARCHIVE_BOT_DATABASE_URL is set but {error.name} is not installed: run `make install`"
+        ) from error
+    try:
+        connection = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+    except psycopg.Error as error:
+        raise ArchiveError(f"cannot connect to {where(url)}: {first_line(error)}") from error
+    try:
+        register_vector(connection)
+    except psycopg.ProgrammingError:  # the type is not there yet: create it (needs the right)
+        try:
+            connection.execute("create extension if not exists vector")
+            register_vector(connection)
+        except psycopg.Error as error:
+            connection.close()
+            raise ArchiveError(
+                f"{where(url)} lacks the pgvector extension ({first_line(error)}): "
+                "a superuser runs `create extension vector` in it once (docs/operators.md)"
+            ) from error
+    return connection
+
+
+def first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def porter_words(text: str) -> list[str]:
+    """The keyword index's terms of a text that is already folded (`store.keyword_text`): its
+    words, stemmed as FTS5's Porter tokenizer stems them."""
+    import snowballstemmer
+
+    porter = snowballstemmer.stemmer("porter")
+    low, high = PORTER_BYTES
+    return [
+        porter.stemWord(word) if low <= len(word.encode()) <= high else word
+        for word in words(text)
+    ]
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector(text: str) -> tuple[str, int]:
+    """The tsvector (as text) of a folded text's terms with their positions, and their count."""
+    positions: dict[str, list[int]] = {}
+    terms = porter_words(text)
+    for number, term in enumerate(terms, 1):
+        positions.setdefault(term, []).append(min(number, 16383))  # tsvector's last position
+    literal = " ".join(f"{_lexeme(t)}:{','.join(map(str, p[:255]))}" for t, p in positions.items())
+    return literal, len(terms)
+
+
+def phrases(keywords: Keywords) -> list[tuple[str, bool]]:
+    """Each term of a keyword query as (stemmed term, is a prefix), in order, repeats kept:
+    FTS5's bm25() sums over the query's phrases so."""
+    found = []
+    for group in keywords.groups:
+        for term in group:
+            prefix = term.endswith("*")
+            stemmed = porter_words(term.removesuffix("*"))
+            found += [(word, prefix) for word in stemmed[:1]]
+    return found
+
+
+def tsquery(keywords: Keywords) -> str:
+    """The tsquery (as text) that matches what the FTS5 expression of `keywords` matches."""
+
+    def term(word: str) -> str:
+        (stemmed, prefix), *_ = phrases(Keywords(((word,),)))
+        return _lexeme(stemmed) + (":*" if prefix else "")
+
+    groups = [
+        "(" + " | ".join(term(w) for w in group if porter_words(w.removesuffix("*"))) + ")"
+        for group in keywords.groups
+        if any(porter_words(w.removesuffix("*")) for w in group)
+    ]
+    return (" & " if keywords.every else " | ").join(groups)
+
+
+def read_manifest(url: str) -> dict:
+    """Return the manifest of the current build in the database.
+
+    Raises:
+        ArchiveError: the database cannot be reached, holds no index, or one of another format.
+    """
+    with contextlib.closing(connect(url)) as connection:
+        return _current(connection, url)["manifest"]
+
+
+def current_build(url: str) -> dict | None:
+    """Return the current build's row (build_id, schema, manifest); None when there is none.
+
+    Raises:
+        ArchiveError: the database cannot be reached or read.
+    """
+    with contextlib.closing(connect(url)) as connection:
+        return _current_row(connection, url)
+
+
+def _current_row(connection: psycopg.Connection, url: str) -> dict | None:
+    import psycopg
+
+    try:
+        return connection.execute(
+            f"select build_id, schema, manifest from {BUILDS} where current"
+        ).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    except psycopg.Error as error:
+        raise ArchiveError(f"cannot read the index in {where(url)}: {first_line(error)}") from error
+
+
+def _current(connection: psycopg.Connection, url: str) -> dict:
+    row = _current_row(connection, url)
+    if row is None:
+        raise ArchiveError(f"no index in {where(url)}: run `archive-bot index` to build it")
+    version = row["manifest"].get("format_version")
+    if version != FORMAT_VERSION:
+        raise ArchiveError(
+            f"the index in {where(url)} has format version {version}, this archive-bot reads "
+            f"version {FORMAT_VERSION}: {REBUILD_HINT}"
+        )
+    return row
+
+
+@contextlib.contextmanager
+def build_lock(url: str, wait: bool = False) -> Iterator[None]:
+    """Hold the database's build lock (a session advisory lock): one build at a time, from
+    whichever machine. Without `wait`, fail at once when another build holds it.
+
+    Raises:
+        ArchiveError: another build is running and `wait` is False.
+    """
+    with contextlib.closing(connect(url)) as connection:
+        got = connection.execute("select pg_try_advisory_lock(%s) as got", (LOCK_KEY,)).fetchone()
+        if not got["got"]:
+            if not wait:
+                raise ArchiveError(
+                    f"another `archive-bot index` is building the index in {where(url)}; "
+                    "run this one when it has finished"
+                )
+            logger.warning("another `archive-bot index` is running; waiting for it to finish")
+            connection.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
+        yield  # the lock ends with the session
+
+
+def write_index(
+    url: str,
+    documents: list[Document],
+    passages: list[Passage],
+    vectors: list[np.ndarray],
+    models: list[str],
+    examples: dict[str, list[str]],
+    background: np.ndarray,
+) -> dict:
+    """Write a complete index into the database and make it the current one in one transaction
+    (the arguments as `index.store.write_index`'s). Keeps the build it replaces, for processes
+    still reading it, and drops older ones.
+
+    Returns:
+        The manifest of the new index.
+    """
+    import numpy as np
+    import psycopg
+
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid_part()
+    schema = SCHEMA_PREFIX + build_id.lower().replace("-", "_")
+    dimensions = [int(v.shape[1]) for v in vectors]
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "build_id": build_id,
+        "models": models,
+        "dimensions": dimensions,
+        "documents": len(documents),
+        "passages": len(passages),
+        "faiss_index": "exact" if len(passages) <= EXACT_LIMIT else "hnsw (halfvec)",
+        "examples": examples,
+        "background": background_key(),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    document_rows, passage_rows, terms, names = database_rows(documents, passages)
+    vector_columns = ", ".join(f"v{n} vector({d})" for n, d in enumerate(dimensions))
+    try:
+        with contextlib.closing(connect(url)) as connection, connection.transaction():
+            connection.execute(
+                f"create table if not exists {BUILDS} (build_id text primary key, schema text "
+                "not null, manifest jsonb not null, background bytea, current boolean not null "
+                "default false, written_at timestamptz not null default now())"
+            )
+            connection.execute(f"create schema {schema}")
+            connection.execute(
+                f"create table {schema}.documents (id text primary key, title text, author "
+                "text, date text, source text, note text, language text, text text not null, "
+                "sha256 text, passages integer, catalogue_id text)"
+            )
+            connection.execute(
+                f"create table {schema}.passages (id integer primary key, passage_id text not "
+                "null, doc_id text not null, paragraph integer, part integer, section text, "
+                'heading text, page integer, scanned integer, start integer, "end" integer, '
+                "text text not null, folded text, cyrillic integer, lexemes text, tokens "
+                f"integer, {vector_columns}, "
+                "tsv tsvector generated always as (lexemes::tsvector) stored)"
+            )
+            connection.execute(f"create table {schema}.terms (term text primary key, df integer)")
+            connection.execute(f"create table {schema}.names (name text primary key)")
+            with connection.cursor() as cursor:
+                _copy(cursor, f"{schema}.documents", document_rows)
+                _copy(cursor, f"{schema}.terms", [{"term": t, "df": n} for t, n in terms.items()])
+                _copy(cursor, f"{schema}.names", [{"name": name} for name in names])
+                with cursor.copy(
+                    f"copy {schema}.passages (id, passage_id, doc_id, paragraph, part, section, "
+                    'heading, page, scanned, start, "end", text, folded, cyrillic, lexemes, '
+                    f"tokens, {', '.join(f'v{n}' for n in range(len(vectors)))}) from stdin"
+                ) as copy:
+                    for row in passage_rows:
+                        lexemes, count = tsvector(row["folded"])
+                        copy.write_row([
+                            *row.values(), lexemes, count,
+                            *(_vector_text(v[row["id"]]) for v in vectors),
+                        ])  # fmt: skip
+            connection.execute(f"create unique index on {schema}.passages (passage_id)")
+            connection.execute(f"create index on {schema}.passages (doc_id, paragraph)")
+            connection.execute(f"create index on {schema}.passages using gin (tsv)")
+            if len(passages) > EXACT_LIMIT:
+                for number, dimension in enumerate(dimensions):
+                    connection.execute(
+                        f"create index on {schema}.passages using hnsw "
+                        f"((v{number}::halfvec({dimension})) halfvec_ip_ops)"
+                    )
+            connection.execute(f"analyze {schema}.passages")
+            connection.execute(
+                f"insert into {BUILDS} (build_id, schema, manifest, background) "
+                "values (%s, %s, %s, %s)",
+                (build_id, schema, json.dumps(manifest),
+                 np.ascontiguousarray(background, dtype=np.float32).tobytes()),
+            )  # fmt: skip
+            old = connection.execute(
+                f"select build_id, schema from {BUILDS} where build_id <> %s "
+                "order by current desc, written_at desc",
+                (build_id,),
+            ).fetchall()
+            connection.execute(f"update {BUILDS} set current = (build_id = %s)", (build_id,))
+            for stale in old[1:]:  # the build just replaced stays for readers that have it
+                connection.execute(f"drop schema if exists {stale['schema']} cascade")
+                build = stale["build_id"]
+                connection.execute(f"delete from {BUILDS} where build_id = %s", (build,))
+    except psycopg.Error as error:
+        raise ArchiveError(
+            f"cannot write the new index in {where(url)} ({first_line(error)}); "
+            "the previous index is unchanged"
+        ) from error
+    return manifest
+
+
+def uuid_part() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    return "[" + ",".join(map(repr, vector.tolist())) + "]"
+
+
+def _copy(cursor: psycopg.Cursor, table: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f"copy {table} ({quoted}) from stdin") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+class PostgresStore:
+    """A loaded index in PostgreSQL: the current build when it was opened, read as
+    `index.store.IndexStore` reads files, behind the same methods. Safe to use from several
+    threads (one connection, one query at a time)."""
+
+    def __init__(self, url: str, data_dir: Path) -> None:
+        """Open the current build of the database at `url`; `data_dir` holds what stays local
+        (the calibration, the query log).
+
+        Raises:
+            ArchiveError: the database cannot be reached, or holds no index of this format.
+        """
+        self.url = url
+        self.data_dir = data_dir
+        self._lock = threading.Lock()
+        self._connection = connect(url)
+        current = _current(self._connection, url)
+        self.manifest = current["manifest"]
+        self.schema = current["schema"]
+        self.indexed = self.manifest["passages"] > EXACT_LIMIT
+        self._connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+        if (problem := self.check()) is not None:
+            raise ArchiveError(f"the index in {where(url)} is damaged ({problem}): {REBUILD_HINT}")
+
+    def latest_build(self) -> str:
+        """The build id that is current in the database now (another process may have built)."""
+        return _current(self._connection, self.url)["build_id"]
+
+    def _query(self, sql: str, parameters: tuple | list | dict = ()) -> list[dict]:
+        import psycopg
+
+        with self._lock:
+            try:
+                return self._connection.execute(sql, parameters).fetchall()
+            except psycopg.OperationalError:  # the connection was lost: one new try
+                self._connection.close()
+                self._connection = connect(self.url)
+                self._connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+            except psycopg.Error as error:
+                raise ArchiveError(
+                    f"the index in {where(self.url)} cannot be read ({first_line(error)}): "
+                    f"{REBUILD_HINT}"
+                ) from error
+            try:
+                return self._connection.execute(sql, parameters).fetchall()
+            except psycopg.Error as error:
+                raise ArchiveError(f"lost {where(self.url)}: {first_line(error)}") from error
+
+    def check(self) -> str | None:
+        """Return what is wrong with the build in use (None when it is sound)."""
+        try:
+            stored = self._query(f"select count(*) as n from {self.schema}.passages")[0]["n"]
+        except ArchiveError as error:
+            return str(error)
+        if stored != self.manifest["passages"]:
+            return f"{stored} passages stored, {self.manifest['passages']} built"
+        return None
+
+    def background(self) -> np.ndarray | None:
+        """The stored vectors of the background texts, as `IndexStore.background`."""
+        import numpy as np
+
+        if self.manifest.get("background") != background_key():
+            return None
+        (row,) = self._query(
+            f"select background from {BUILDS} where build_id = %s", (self.manifest["build_id"],)
+        )
+        dimension = (self.manifest.get("dimensions") or [None])[-1]
+        vectors = np.frombuffer(row["background"] or b"", dtype=np.float32)
+        if not dimension or vectors.size != len(background_texts()) * dimension:
+            logger.warning("the index's background vectors are not those expected")
+            return None
+        return vectors.reshape(-1, dimension).copy()
+
+    def dense(
+        self, vectors: np.ndarray, limit: int, model: int = 0
+    ) -> list[list[tuple[int, float]]]:
+        """Return, per query vector, up to `limit` (row, cosine similarity) pairs, best first."""
+        dimension = self.manifest["dimensions"][model]
+        column = f"v{model}"
+        order = f"{column} <#> %(q)s" if not self.indexed else (
+            f"{column}::halfvec({dimension}) <#> %(q)s::halfvec({dimension})"
+        )  # fmt: skip
+        results = []
+        for vector in vectors:
+            rows = self._query(
+                f"select id, -({column} <#> %(q)s) as score from {self.schema}.passages "
+                f"order by {order}, id limit %(limit)s",
+                {"q": vector.astype("float32"), "limit": limit},
+            )
+            results.append(sorted(((r["id"], float(r["score"])) for r in rows),
+                                  key=lambda pair: (-pair[1], pair[0])))  # fmt: skip
+        return results
+
+    def keyword(self, keywords: Keywords, limit: int) -> list[tuple[int, float]]:
+        """Return up to `limit` (row, BM25 score) pairs for a keyword query, best first, scored
+        as SQLite's FTS5 scores them."""
+        found = phrases(keywords)
+        query = tsquery(keywords)
+        if not found or not query:
+            return []
+        schema = self.schema
+        rows = self._query(
+            f"""
+            with phrase as (
+                select number, term, prefix,
+                       (quote_literal(term) || case when prefix then ':*' else '' end)::tsquery
+                       as query
+                from unnest(%(terms)s::text[], %(prefixes)s::boolean[])
+                     with ordinality as u(term, prefix, number)
+            ), weighted as (
+                select number, term, prefix, greatest(ln((%(n)s - matches + 0.5)
+                       / (matches + 0.5)), 1e-6) as idf
+                from (select phrase.*, (select count(*) from {schema}.passages p
+                                        where p.tsv @@ phrase.query) as matches
+                      from phrase) counted
+            ), matched as (
+                select p.id, p.tokens, u.lexeme, cardinality(u.positions) as tf
+                from {schema}.passages p, unnest(p.tsv) u
+                where p.tsv @@ %(query)s::tsquery
+            ), per_phrase as (
+                select m.id, m.tokens, w.number, w.idf, sum(m.tf) as tf
+                from matched m join weighted w
+                  on m.lexeme = w.term or (w.prefix and starts_with(m.lexeme, w.term))
+                group by m.id, m.tokens, w.number, w.idf
+            )
+            select id, sum(idf * tf * (%(k1)s + 1) / (tf + %(k1)s * (1 - %(b)s + %(b)s
+                   * tokens / %(average)s))) as score
+            from per_phrase group by id order by score desc, id limit %(limit)s
+            """,
+            {
+                "terms": [term for term, _ in found],
+                "prefixes": [prefix for _, prefix in found],
+                "n": self.manifest["passages"],
+                "query": query,
+                "k1": BM25_K1,
+                "b": BM25_B,
+                "average": self._average_tokens(),
+                "limit": limit,
+            },
+        )
+        return [(row["id"], float(row["score"])) for row in rows]
+
+    def _average_tokens(self) -> float:
+        if not hasattr(self, "_average"):
+            (row,) = self._query(f"select avg(tokens) as a from {self.schema}.passages")
+            self._average = float(row["a"] or 1.0)
+        return self._average
+
+    def holds(self, keywords: Keywords) -> bool:
+        """Whether any passage matches a keyword query (nothing is scored)."""
+        query = tsquery(keywords)
+        return bool(query) and bool(self._query(
+            f"select 1 from {self.schema}.passages where tsv @@ %s::tsquery limit 1", (query,)
+        ))  # fmt: skip
+
+    def _passages_where(self, condition: str, parameters: tuple | list | dict) -> list[dict]:
+        return self._query(
+            f"select {PASSAGE_COLUMNS} from {self.schema}.passages p join "
+            f"{self.schema}.documents d on d.id = p.doc_id where {condition}",
+            parameters,
+        )
+
+    def passages(self, rows: list[int]) -> dict[int, StoredPassage]:
+        """Return the passages stored at `rows`, with their documents' metadata."""
+        return {r["id"]: stored_passage(r) for r in self._passages_where("p.id = any(%s)", (rows,))}
+
+    def paragraph(self, doc_id: str, paragraph: int, max_parts: int = 3) -> StoredPassage | None:
+        """Return one paragraph as a single passage, as `IndexStore.paragraph`."""
+        found = self._passages_where(
+            "p.doc_id = %s and p.paragraph = %s order by p.part limit %s",
+            (doc_id, paragraph, max_parts),
+        )
+        if not found:
+            return None
+        first, last = stored_passage(found[0]), stored_passage(found[-1])
+        if len(found) == 1:
+            return first
+        return replace(first, end=last.end, text=self.document_slice(doc_id, first.start, last.end))
+
+    def term_count(self) -> int:
+        return self._query(f"select count(*) as n from {self.schema}.terms")[0]["n"]
+
+    def terms(self) -> list[str]:
+        return [row["term"] for row in self._query(f"select term from {self.schema}.terms")]
+
+    def names(self) -> list[str]:
+        return [row["name"] for row in self._query(f"select name from {self.schema}.names")]
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        rows = self._query(
+            f"select term, df from {self.schema}.terms where term = any(%s)", (terms,)
+        )
+        return {row["term"]: row["df"] for row in rows}
+
+    def passage(self, passage_id: str) -> StoredPassage | None:
+        """Return the passage with this stable id (a document's card for `<id>#card`)."""
+        if passage_id.endswith(CARD_ID):
+            doc_id = passage_id.removesuffix(CARD_ID)
+            return next((card(d) for d in self.documents() if d["id"] == doc_id), None)
+        found = self._passages_where("p.passage_id = %s", (passage_id,))
+        return stored_passage(found[0]) if found else None
+
+    def passage_ids_with_text(self, text: str) -> list[str]:
+        rows = self._query(
+            f"select passage_id from {self.schema}.passages where text = %s order by id", (text,)
+        )
+        return [row["passage_id"] for row in rows]
+
+    def documents(self) -> list[dict]:
+        return self._query(
+            "select id, title, author, date, source, note, language, sha256, passages, "
+            f"catalogue_id from {self.schema}.documents order by id"
+        )
+
+    def document(self, doc_id: str) -> Document:
+        from index.documents import METADATA_FIELDS, Document
+
+        (row,) = self._query(
+            f"select id, text, sha256, catalogue_id, {', '.join(METADATA_FIELDS)} "
+            f"from {self.schema}.documents where id = %s",
+            (doc_id,),
+        )
+        return Document(**row)
+
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        query = f"select substr(text, %s, %s) as part from {self.schema}.documents where id = %s"
+        return self._query(query, (start + 1, end - start, doc_id))[0]["part"]
+
+    def passages_of(self, doc_ids: list[str]) -> list[StoredPassage]:
+        found = self._passages_where("p.doc_id = any(%s) order by p.id", (doc_ids,))
+        return [stored_passage(row) for row in found]
+
+    def documents_of(self, rows: list[int]) -> dict[int, str]:
+        found = self._query(
+            f"select id, doc_id from {self.schema}.passages where id = any(%s)", (rows,)
+        )
+        return {row["id"]: row["doc_id"] for row in found}
+
+    def cyrillic(self, rows: list[int]) -> set[int]:
+        found = self._query(
+            f"select id from {self.schema}.passages where cyrillic = 1 and id = any(%s)", (rows,)
+        )
+        return {row["id"] for row in found}
+
+    def vectors(self, rows: list[int], model: int = 0) -> np.ndarray:
+        import numpy as np
+
+        dimension = self.manifest["dimensions"][model]
+        if not rows:
+            return np.zeros((0, dimension), dtype=np.float32)
+        found = self._query(
+            f"select id, v{model} as v from {self.schema}.passages where id = any(%s)", (rows,)
+        )
+        by_row = {row["id"]: row["v"].to_numpy() for row in found}
+        return np.asarray([by_row[row] for row in rows], dtype=np.float32)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
