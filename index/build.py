@@ -107,8 +107,9 @@ def lock_file(data_dir: Path, name: str) -> TextIO:
 
 
 @contextmanager
-def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the data dir's build lock; if another build holds it, wait or fail at once.
+def build_lock(data_dir: Path, wait: bool = False, url: str | None = None) -> Iterator[None]:
+    """Hold the data dir's build lock, and the database's at `url` if given (builds on other
+    machines); if another build holds one, wait or fail at once.
 
     Raises:
         ArchiveError: another build runs (and `wait` is false), or the data dir cannot be
@@ -125,10 +126,10 @@ def build_lock(data_dir: Path, wait: bool = False) -> Iterator[None]:
                 ) from None
             logger.warning("another `archive-bot index` is running; waiting for it to finish")
             fcntl.flock(file, fcntl.LOCK_EX)
-        if (url := database_url()) is None:
+        if url is None:
             yield
             return
-        from index import postgres  # builds on other machines: the database's own lock
+        from index import postgres
 
         with postgres.build_lock(url, wait):
             yield
@@ -194,14 +195,14 @@ def build_index(
     """
     started = time.perf_counter()
     models = [embedder.name if embedder else model, MULTILINGUAL_MODEL]
-    with build_lock(data_dir, wait):
+    url = database_url()
+    with build_lock(data_dir, wait, url):
         documents, problems, examples, skipped, orphans = load_corpus(corpus_dir, progress=progress)
         if not documents:
             raise ArchiveError(
                 f"no readable documents ({', '.join(sorted(FORMATS))}) in {corpus_dir}"
             )
         report = BuildReport(problems=problems, skipped=skipped)
-        url = database_url()
         if url is None:
             remove_stale(data_dir)  # what a killed build left behind
         previous = _previous(data_dir, models, full)
@@ -242,6 +243,39 @@ def build_index(
     report.passages_total = len(passages)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def transfer_index(data_dir: Path, url: str, into_database: bool) -> dict:
+    """Copy the current index as it is (no model runs) from `data_dir`'s files into the
+    database at `url`, or back; return the manifest of the copy, which becomes the current
+    index there.
+
+    Raises:
+        ArchiveError: there is no index to copy, a build is running, or the copy failed (the
+            destination's index is then unchanged).
+    """
+    from index import postgres
+
+    with build_lock(data_dir, url=url):
+        source = IndexStore(data_dir) if into_database else postgres.PostgresStore(url, data_dir)
+        documents = [source.document(d["id"]) for d in source.documents()]
+        stored = source.passages_of([d.id for d in documents]) if documents else []
+        models = source.manifest["models"]
+        rows = [s.row for s in stored]
+        background = source.background()
+        index = (
+            documents,
+            [_passage(s) for s in stored],
+            [source.vectors(rows, number) for number in range(len(models))],
+            models,
+            source.manifest.get("examples", {}),
+            background if background is not None else background_vectors(
+                load_embedder(MULTILINGUAL_MODEL)
+            ),
+        )  # fmt: skip
+        if into_database:
+            return postgres.write_index(url, *index)
+        return write_index(data_dir, *index)
 
 
 def _compare(
@@ -412,4 +446,5 @@ def _passage(stored: StoredPassage) -> Passage:
         stored.text,
         stored.heading,
         stored.page,
+        stored.scanned,
     )

@@ -21,9 +21,11 @@ copies of the vectors picks the candidates and the stored vectors score them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -114,15 +116,23 @@ def first_line(error: Exception) -> str:
 
 def porter_words(text: str) -> list[str]:
     """The keyword index's terms of a text that is already folded (`store.keyword_text`): its
-    words, stemmed as FTS5's Porter tokenizer stems them."""
+    words as FTS5's tokenizer makes them (Latin letters without their accents, then stemmed
+    by the Porter algorithm)."""
     import snowballstemmer
 
     porter = snowballstemmer.stemmer("porter")
     low, high = PORTER_BYTES
-    return [
-        porter.stemWord(word) if low <= len(word.encode()) <= high else word
-        for word in words(text)
-    ]
+    plain = ("".join(map(_unaccented, word)) for word in words(text))
+    return [porter.stemWord(word) if low <= len(word.encode()) <= high else word for word in plain]
+
+
+@functools.lru_cache(maxsize=4096)
+def _unaccented(letter: str) -> str:
+    """A letter as FTS5's `remove_diacritics 2` reads it: a Latin letter with accents (ç, ǘ)
+    is its plain letter; any other (ø, й, ә) stays as it is."""
+    base, *marks = unicodedata.normalize("NFD", letter)
+    plain = base.isascii() and marks and all(unicodedata.combining(mark) for mark in marks)
+    return base if plain else letter
 
 
 def _lexeme(term: str) -> str:
@@ -620,6 +630,8 @@ class PostgresStore:
         by_row = {row["id"]: row["v"].to_numpy() for row in found}
         return np.asarray([by_row[row] for row in rows], dtype=np.float32)
 
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+    def __del__(self) -> None:
+        """Close the connection with the store: a process that switched to a newer build drops
+        the old store when the last question reading it is answered."""
+        if (connection := getattr(self, "_connection", None)) is not None:
+            connection.close()

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from index.build import build_index
+from index.build import build_index, transfer_index
 from index.embed import Embedder, load_embedder
+from index.postgres import PostgresStore
 from index.search import Searcher
 from index.settings import SETTINGS
 from index.store import IndexStore
 
+from .support import postgres
 from .support.archive import CORPUS, RUSSIAN_CORPUS
+
+# The index's two backends: the search, storage and log suites run on both.
+BACKENDS = ["files", "postgres"]
 
 
 @pytest.fixture(autouse=True)
@@ -38,19 +45,51 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> P
 
 
 @pytest.fixture(scope="session")
-def searcher(index_dir: Path, embedder: Embedder) -> Searcher:
-    return Searcher(IndexStore(index_dir), embedder)
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server with pgvector for the session: the URL of its default database."""
+    server = postgres.start(tmp_path_factory.mktemp("postgres"))
+    yield server.get_uri()
+    server.cleanup()
 
 
-@pytest.fixture(scope="session")
-def multilingual_searcher(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Searcher:
+@pytest.fixture
+def database_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty database for one test."""
+    with postgres.fresh_database(postgres_server) as url:
+        yield url
+
+
+def searcher_on(backend: str, data_dir: Path, embedder: Embedder, server: str | None) -> Searcher:
+    """A searcher of the index in `data_dir`, or of its copy in a new database of `server`."""
+    if backend == "files":
+        return Searcher(IndexStore(data_dir), embedder)
+    name = f"archive_{data_dir.name.replace('-', '_')}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"create database {name}")
+    url = postgres.database_url(server, name)
+    transfer_index(data_dir, url, into_database=True)
+    return Searcher(PostgresStore(url, data_dir), embedder)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def searcher(request: pytest.FixtureRequest, index_dir: Path, embedder: Embedder) -> Searcher:
+    """The shipped corpus's index, in files and in PostgreSQL."""
+    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    return searcher_on(request.param, index_dir, embedder, server)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def multilingual_searcher(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Searcher:
     """The shipped corpus plus a Russian document (articles of the UDHR), indexed once."""
     corpus = tmp_path_factory.mktemp("corpus-multilingual")
     for path in [*CORPUS.iterdir(), *RUSSIAN_CORPUS.iterdir()]:
         shutil.copy(path, corpus)
     data_dir = tmp_path_factory.mktemp("data-multilingual")
     build_index(corpus, data_dir, embedder=embedder)
-    return Searcher(IndexStore(data_dir), embedder)
+    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    return searcher_on(request.param, data_dir, embedder, server)
 
 
 @pytest.fixture

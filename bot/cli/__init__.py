@@ -2,7 +2,7 @@
 what the module doing the work returns.
 
 - `archive`: the archive and its askers (`index`, `ask`, `eval`)
-- `service`: the operator's (`run`, `status`, `backup`)
+- `service`: the operator's (`run`, `status`, `backup`, `database copy-in|copy-out`)
 - `logs`: the moderators' (`logs recent`, `logs label`, …)
 - `common`: the options they share, and opening the data dir's parts
 """
@@ -64,6 +64,7 @@ for command in (
     service.run,
     service.status,
     service.backup,
+    service.database,
     logs.logs,
 ):
     cli.add_command(command)

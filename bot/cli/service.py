@@ -206,3 +206,62 @@ def backup(dest: Path, data_dir: Path) -> None:
     )
     if copied is not None and settings.value("ARCHIVE_BOT_LOG_SECRET"):
         click.echo("the key is in ARCHIVE_BOT_LOG_SECRET, not in the backup: keep it with it")
+
+
+@click.group()
+def database() -> None:
+    """Move the index between the data dir's files and PostgreSQL (ARCHIVE_BOT_DATABASE_URL).
+
+    With ARCHIVE_BOT_DATABASE_URL set, `index`, `ask`, `run` and `status` use the index in
+    that database (PostgreSQL with pgvector; docs/operators.md, "Several machines"): every
+    bot process and every build, on any machine, shares it. The query log stays in the data
+    dir. The URL is read from the environment only, never from a flag, so that its password
+    is not shown in the process list.
+    """
+
+
+def _transfer(data_dir: Path, into_database: bool) -> None:
+    from index.build import transfer_index
+    from index.errors import ArchiveError
+    from index.postgres import where
+    from index.store import database_url
+
+    if (url := database_url()) is None:
+        raise click.UsageError(
+            "set ARCHIVE_BOT_DATABASE_URL=postgresql://user@host/database first"
+        )
+    try:
+        manifest = transfer_index(data_dir, url, into_database)
+    except ArchiveError as error:
+        raise fail(error) from None
+    there = where(url) if into_database else str(data_dir)
+    click.echo(
+        f"copied the index ({manifest['documents']} documents, {manifest['passages']} "
+        f"passages) to {there}; it is the current index there"
+    )
+
+
+@database.command(name="copy-in")
+@data_dir_option
+def copy_in(data_dir: Path) -> None:
+    """Copy the data dir's current index into the database, as it is (nothing is embedded).
+
+    \b
+    Examples:
+      ARCHIVE_BOT_DATABASE_URL=postgresql://archive@db.example.org/archive \\
+        archive-bot database copy-in --data-dir /var/lib/archive-bot
+    """
+    _transfer(data_dir, into_database=True)
+
+
+@database.command(name="copy-out")
+@data_dir_option
+def copy_out(data_dir: Path) -> None:
+    """Copy the database's current index into the data dir's files (back from PostgreSQL).
+
+    \b
+    Examples:
+      ARCHIVE_BOT_DATABASE_URL=postgresql://archive@db.example.org/archive \\
+        archive-bot database copy-out --data-dir /var/lib/archive-bot
+    """
+    _transfer(data_dir, into_database=False)

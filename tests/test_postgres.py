@@ -1,0 +1,146 @@
+"""The index in PostgreSQL (index.postgres) against a real server: builds, reindexing, the
+switch a running process sees, copies between files and the database, and a careless
+operator's mistakes. Search itself runs on both backends in test_search.py and the others
+(conftest.BACKENDS)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from index import postgres
+from index.build import build_index
+from index.errors import ArchiveError
+from index.postgres import PostgresStore
+from index.search import Searcher, match_expression
+from index.store import IndexStore
+
+from .support.archive import CORPUS, LETTER_ID, ROOT
+
+
+def questions() -> list[str]:
+    files = ["questions.jsonl", "questions_multilingual.jsonl", "questions_near_topic.jsonl"]
+    return [
+        json.loads(line)["q"]
+        for name in files
+        for line in (ROOT / "tests" / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def test_a_build_in_postgres_ranks_as_the_files_do(
+    index_dir: Path, embedder, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    report = build_index(CORPUS, tmp_path / "data", embedder=embedder)
+    assert report.added == [LETTER_ID] and report.passages_embedded == report.passages_total
+    assert not (tmp_path / "data" / "index").exists()  # the index is in the database only
+    files, database = IndexStore(index_dir), PostgresStore(database_url, tmp_path / "data")
+    assert database.documents() == files.documents()
+    rows = list(range(files.manifest["passages"]))
+    assert database.passages(rows) == files.passages(rows)
+    for model in (0, 1):
+        assert np.allclose(database.vectors(rows, model), files.vectors(rows, model), atol=1e-6)
+    searcher = Searcher(files, embedder)
+    for question in questions():  # the same keyword candidates, in the same order
+        words = searcher.telling_words(question)
+        keywords = match_expression(words, corrections=searcher._corrections(words))
+        expected = [row for row, _ in files.keyword(keywords, 50)] if keywords else []
+        assert [row for row, _ in database.keyword(keywords, 50)] == expected, question
+        every = match_expression(words, "AND")
+        assert database.holds(every) == files.holds(every), question
+    vector = searcher.multilingual.encode_query("Who was detained in France?")
+    (expected,), (found,) = files.dense(vector, 10, 1), database.dense(vector, 10, 1)
+    assert [row for row, _ in found] == [row for row, _ in expected]
+    assert [score for _, score in found] == pytest.approx([score for _, score in expected])
+
+
+def test_a_reindex_embeds_what_changed_and_a_running_process_switches(
+    embedder, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    data_dir = tmp_path / "data"
+    first = build_index(corpus, data_dir, embedder=embedder)
+    running = PostgresStore(database_url, data_dir)  # a bot process on another machine
+    (corpus / "memo.txt").write_text("The memo was filed in Almaty in 2014.", encoding="utf-8")
+    second = build_index(corpus, data_dir, embedder=embedder)
+    assert second.added == ["memo.txt"] and second.unchanged == 1
+    assert second.passages_embedded == 1 and second.passages_total == first.passages_total + 1
+    assert running.latest_build() != running.manifest["build_id"]  # it sees the new build…
+    assert running.check() is None and running.passages([0])  # …and can still read its own
+    switched = PostgresStore(database_url, data_dir)
+    assert "memo.txt" in {d["id"] for d in switched.documents()}
+    (corpus / "memo.txt").unlink()
+    third = build_index(corpus, data_dir, embedder=embedder)
+    assert third.removed == ["memo.txt"] and third.passages_embedded == 0
+    # Two builds on, the first is dropped: a process still on it is told, in one line.
+    assert "cannot be read" in (running.check() or "")
+    with pytest.raises(ArchiveError, match="rebuild"):
+        running.passages([0])
+    with psycopg.connect(database_url) as connection:
+        schemas = connection.execute(
+            "select count(*) from information_schema.schemata where schema_name like 'archive_%'"
+        ).fetchone()[0]
+    assert schemas == 2  # the current build and the one before it
+
+
+def test_the_index_copies_into_the_database_and_back_unchanged(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["database", "copy-in", "--data-dir", str(index_dir)])
+    assert refused.exit_code != 0 and "ARCHIVE_BOT_DATABASE_URL" in refused.output
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    copied_in = runner.invoke(cli, ["database", "copy-in", "--data-dir", str(index_dir)])
+    assert copied_in.exit_code == 0, copied_in.output
+    assert "33 passages" in copied_in.output and "password" not in copied_in.output
+    back = tmp_path / "back"
+    copied_out = runner.invoke(cli, ["database", "copy-out", "--data-dir", str(back)])
+    assert copied_out.exit_code == 0, copied_out.output
+    original, returned = IndexStore(index_dir), IndexStore(back)
+    rows = list(range(original.manifest["passages"]))
+    assert returned.passages(rows) == original.passages(rows)
+    assert [returned.document(d["id"]) for d in returned.documents()] == [
+        original.document(d["id"]) for d in original.documents()
+    ]
+    assert np.array_equal(returned.vectors(rows, 1), original.vectors(rows, 1))
+    assert np.array_equal(returned.background(), original.background())
+    asked = runner.invoke(cli, ["ask", "--json", "--data-dir", str(back), "Who was detained?"])
+    assert asked.exit_code == 0 and json.loads(asked.stdout)["passages"]
+
+
+def test_an_operators_mistakes_get_one_clear_line_without_the_password(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    runner = CliRunner()
+    wrong = "postgresql://archive:s3cret-pass@/nowhere?host=/nonexistent/socket"
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", wrong)
+    for args in (["ask", "Tokaev"], ["index", "--corpus", str(CORPUS)], ["status"]):
+        result = runner.invoke(cli, [*args, "--data-dir", str(tmp_path / "d")])
+        assert "s3cret" not in result.output, args
+        assert "Traceback" not in result.output and not isinstance(result.exception, KeyError)
+    asked = runner.invoke(cli, ["ask", "Tokaev", "--data-dir", str(tmp_path / "d")])
+    assert asked.exit_code == 1 and "cannot connect to nowhere" in asked.output
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)  # reachable, but empty
+    empty = runner.invoke(cli, ["ask", "Tokaev", "--data-dir", str(index_dir)])
+    assert empty.exit_code == 1 and "no index in" in empty.output
+    assert "archive-bot index" in empty.output
+
+
+def test_one_build_at_a_time_whichever_machine_runs_it(
+    embedder, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    with postgres.build_lock(database_url):  # another machine's build
+        with pytest.raises(ArchiveError, match="another `archive-bot index`"):
+            build_index(CORPUS, tmp_path / "elsewhere", embedder=embedder)
+    assert build_index(CORPUS, tmp_path / "elsewhere", embedder=embedder).passages_total == 33
