@@ -1,7 +1,7 @@
 """`archive-bot backup`: a consistent copy of a data dir, taken while the bot runs.
 
 The copy holds the current index (copied under the build lock, so no build replaces it
-meanwhile) and the query log with its key (SQLite's online backup, without the questions past
+meanwhile; an index in PostgreSQL is written as files) and the query log with its key (SQLite's online backup, without the questions past
 retention); inbox.db is left out: it holds Telegram ids. It is written into a partial
 directory beside DEST (bot.copies) and renamed into place when whole: an interrupted backup
 leaves nothing behind.
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bot.copies import partial_dir
 from bot.querylog import LOG_FILE, QueryLog
-from index.build import build_lock
+from index.build import build_lock, transfer_index
 from index.errors import ArchiveError
-from index.store import copy_index
+from index.store import copy_index, database_url
 
 
 def backup(data_dir: Path, dest: Path, retention_days: int) -> tuple[dict, int | None]:
@@ -27,8 +27,11 @@ def backup(data_dir: Path, dest: Path, retention_days: int) -> tuple[dict, int |
     """
     try:
         with partial_dir(dest.parent, dest.name) as partial:  # whole or nothing, never left
-            with build_lock(data_dir, wait=True):
-                manifest = copy_index(data_dir, partial)
+            if (url := database_url()) is None:
+                with build_lock(data_dir, wait=True):
+                    manifest = copy_index(data_dir, partial)
+            else:  # the index in PostgreSQL: its files in the copy, as `database copy-out`
+                manifest = transfer_index(partial, url, into_database=False)
             copied = None
             if (data_dir / LOG_FILE).exists():
                 log = QueryLog(data_dir, retention_days)

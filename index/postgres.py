@@ -310,6 +310,11 @@ def write_index(
             )
             connection.execute(f"create table {schema}.terms (term text primary key, df integer)")
             connection.execute(f"create table {schema}.names (name text primary key)")
+            # Any role that may connect reads the index (the archive's own text, quoted to
+            # anyone who asks): bots need no more than a login (docs/operators.md).
+            connection.execute(f"grant usage on schema {schema} to public")
+            connection.execute(f"grant select on all tables in schema {schema} to public")
+            connection.execute(f"grant select on {BUILDS} to public")
             with connection.cursor() as cursor:
                 _copy(cursor, f"{schema}.documents", document_rows)
                 _copy(cursor, f"{schema}.terms", [{"term": t, "df": n} for t, n in terms.items()])

@@ -144,3 +144,17 @@ def test_one_build_at_a_time_whichever_machine_runs_it(
         with pytest.raises(ArchiveError, match="another `archive-bot index`"):
             build_index(CORPUS, tmp_path / "elsewhere", embedder=embedder)
     assert build_index(CORPUS, tmp_path / "elsewhere", embedder=embedder).passages_total == 33
+
+
+def test_a_backup_holds_the_databases_index_as_files(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from index.build import transfer_index
+
+    transfer_index(index_dir, database_url, into_database=True)
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    dest = tmp_path / "backup"
+    result = CliRunner().invoke(cli, ["backup", str(dest), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    monkeypatch.delenv("ARCHIVE_BOT_DATABASE_URL")
+    assert IndexStore(dest).documents() == IndexStore(index_dir).documents()
