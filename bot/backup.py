@@ -1,10 +1,10 @@
 """`archive-bot backup`: a consistent copy of a data dir, taken while the bot runs.
 
 The copy holds the current index (copied under the build lock, so no build replaces it
-meanwhile; an index in PostgreSQL is written as files) and the query log with its key (SQLite's online backup, without the questions past
-retention); inbox.db is left out: it holds Telegram ids. It is written into a partial
-directory beside DEST (bot.copies) and renamed into place when whole: an interrupted backup
-leaves nothing behind.
+meanwhile; an index in PostgreSQL is written as files) and the query log with its key
+(SQLite's online backup, without the questions past retention); inbox.db is left out: it holds
+Telegram ids. It is written into a partial directory beside DEST (bot.copies) and renamed into
+place when whole: an interrupted backup leaves nothing behind.
 """
 
 from __future__ import annotations
