@@ -30,10 +30,12 @@ from bot.health import (
 )
 from bot.inbox import INBOX_FILE, Inbox
 from bot.querylog import DEFAULT_RETENTION_DAYS, QueryLog
+from bot.shared import LEADERSHIP_CHECK_EVERY, TAKE_OVER_EVERY, Leadership, SharedInbox, bot_id
 from bot.state import BotState
 from index import threads
 from index.errors import ArchiveError
 from index.search import Searcher
+from index.store import database_url
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ class InboxQueue(asyncio.Queue):
                 kept = await asyncio.to_thread(
                     self.inbox.receive, item.update_id, json.dumps(item.to_dict())
                 )
-            except sqlite3.Error as error:  # the update is still answered, just not durable
+            except (sqlite3.Error, OSError) as error:  # still answered, just not durable
                 logger.warning("the inbox cannot keep an update (%s)", error)
                 kept = True
             if not kept:
@@ -223,6 +225,7 @@ def status_of(application: Application) -> dict:
         "started": state.started,
         "written": time.time(),
         "last_poll": health.last_poll,
+        "standby": health.standby,
         "polled_monotonic": health.polled,
         "down_since": health.down_since,
         "last_error": health.last_error,
@@ -238,8 +241,12 @@ def status_of(application: Application) -> dict:
 
 
 def save_status(application: Application, **extra) -> None:
-    """Write status.json (blocking: it reads the inbox)."""
-    write_status(application.bot_data["state"].data_dir, status_of(application) | extra)
+    """Write status.json, and with several processes their table (blocking: it reads the
+    inbox)."""
+    status = status_of(application) | extra
+    write_status(application.bot_data["state"].data_dir, status)
+    if leadership := application.bot_data.get("leadership"):
+        leadership.report(status)
 
 
 async def report_status(application: Application) -> None:
@@ -278,7 +285,6 @@ async def post_init(application: Application) -> None:
     )
     await asyncio.to_thread(open_log, state)  # first: a log that cannot open stops the bot
     state.use(await asyncio.to_thread(Searcher.open, state.data_dir, state.model))
-    await replay_inbox(application)
     state.dropped_before = (read_status(state.data_dir) or {}).get("log_dropped") or 0
     application.bot_data["background"] = [
         *(asyncio.create_task(answer_inline_queries(application)) for _ in range(INLINE_WORKERS)),
@@ -288,6 +294,8 @@ async def post_init(application: Application) -> None:
         ),
         asyncio.create_task(every(STATUS_CHECK_EVERY, report_status, application, first=0)),
     ]
+    await stand_by(application)  # loaded: ready to take over the moment it is this one's turn
+    await replay_inbox(application)
     try:  # SIGHUP: check for a new index now
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGHUP, lambda: application.create_task(check_index(application))
@@ -313,6 +321,51 @@ async def post_init(application: Application) -> None:
                 )
         except TelegramError:
             logger.info("a moderator has not started a chat with the bot yet")
+
+
+async def stand_by(application: Application) -> None:
+    """With the index in PostgreSQL: wait until this process is the one polling the bot
+    (bot.shared); then check every few seconds that it still is."""
+    leadership: Leadership | None = application.bot_data.get("leadership")
+    if leadership is None:
+        return
+    waiting = None
+    while True:
+        try:
+            if await asyncio.to_thread(leadership.take):
+                break
+            problem = "another process polls this bot; this one takes over when it stops"
+        except ArchiveError as error:
+            problem = f"{error}; trying again"
+        if problem != waiting:
+            logger.warning("standing by: %s", problem)
+            waiting = problem
+        health = application.bot_data["state"].health
+        health.changed = health.changed or not health.standby  # status.json says so now
+        health.standby = True
+        await asyncio.sleep(TAKE_OVER_EVERY)
+    health = application.bot_data["state"].health
+    health.changed, health.standby = True, False
+    if waiting:
+        logger.warning("this process polls the bot now")
+    application.bot_data["background"].append(
+        asyncio.create_task(
+            every(LEADERSHIP_CHECK_EVERY, keep_leadership, application, LEADERSHIP_CHECK_EVERY)
+        )
+    )
+
+
+async def keep_leadership(application: Application) -> None:
+    """Stop polling at once when this process no longer holds the bot's lock (its database
+    session was lost): another process may have taken over. The process ends with an error,
+    so that its service manager starts it again, as a standby."""
+    if not await asyncio.to_thread(application.bot_data["leadership"].holds):
+        logger.error(
+            "lost the database session that let this process poll the bot: stopping, so that "
+            "two processes never poll together"
+        )
+        application.bot_data["lost_leadership"] = True
+        application.stop_running()
 
 
 def menu(lang: str, commands: tuple[str, ...] = COMMANDS) -> list[BotCommand]:
@@ -351,6 +404,8 @@ async def post_shutdown(application: Application) -> None:
     if state.log:
         state.log.close()
     state.inbox.close()
+    if leadership := application.bot_data.get("leadership"):
+        leadership.close()
 
 
 def build_application(
@@ -384,7 +439,8 @@ def build_application(
     Raises:
         ArchiveError: the inbox cannot be written (the log is opened in `post_init`).
     """
-    inbox = open_inbox(data_dir)
+    url = database_url()
+    inbox = SharedInbox(url, bot_id(token)) if url else open_inbox(data_dir)
     health = Health()
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
@@ -410,6 +466,7 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    application.bot_data["leadership"] = Leadership(url, bot_id(token)) if url else None
     application.bot_data["state"] = BotState(
         data_dir=data_dir,
         model=model,

@@ -26,7 +26,7 @@ from bot.texts import index_size
 from index.answerable import ARCHIVE_FILE
 from index.build import lock_file
 from index.errors import ArchiveError
-from index.store import current_manifest
+from index.store import current_manifest, database_url
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class Health:
     last_error: str | None = None
     last_error_at: float | None = None
     conflict_told: bool = False
+    standby: bool = False  # another process of the bot polls (bot.shared); this one waits
     changed: bool = True  # since the status file was last written: connection up or down
     written_at: float = float("-inf")  # monotonic
 
@@ -197,9 +198,19 @@ def status(data_dir: Path) -> dict:
     except ArchiveError as error:
         index = {"error": str(error)}
     healthy = age is not None and 0 <= age <= POLLED_WITHIN
+    if running and report.get("standby"):  # ready to take over: healthy while it reports
+        healthy = 0 <= time.time() - (report.get("written") or 0) <= POLLED_WITHIN
     calibration = "own" if (data_dir / ARCHIVE_FILE).exists() else "shipped"
-    return report | {"running": running, "healthy": healthy, "index": index,
-                     "calibration": calibration}  # fmt: skip
+    report = report | {"running": running, "healthy": healthy, "index": index,
+                       "calibration": calibration}  # fmt: skip
+    if (url := database_url()) is not None:
+        from bot.shared import processes
+
+        try:
+            report["processes"] = processes(url)
+        except ArchiveError as error:
+            report["processes"] = {"error": str(error)}
+    return report
 
 
 def status_lines(report: dict, data_dir: Path) -> list[str]:
@@ -212,7 +223,12 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
     def ago(at: float | None) -> str:
         return seconds_ago(now - at if at else None)
 
-    if report["running"]:
+    if report["running"] and report.get("standby"):
+        lines = [
+            f"bot: standing by (pid {report.get('pid')}, @{report.get('bot')}, version "
+            f"{report.get('version')}): another process polls; this one takes over if it stops"
+        ]
+    elif report["running"]:
         lines = [
             f"bot: running (pid {report.get('pid')}, @{report.get('bot')}, version "
             f"{report.get('version')}); last poll {seconds_ago(poll_age(report))}"
@@ -235,6 +251,17 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
             f"index: {index_size('en', index)}, built "
             f"{index['built_at']} ({' + '.join(index['models'])})"
         )
+    others = report.get("processes")
+    if isinstance(others, dict):
+        lines.append(f"processes: {others['error']}")
+    elif others is not None:
+        lines.append(f"processes of the bots on this database: {len(others)}")
+        for process in others:
+            role = "standing by" if process.get("standby") else "polling"
+            lines.append(
+                f"  {process['process']} @{process.get('bot')} {process.get('version')}: {role}, "
+                f"last poll {ago(process.get('last_poll'))}"
+            )
     lines.append(
         f"judgement: this archive's own calibration ({data_dir / ARCHIVE_FILE})"
         if report["calibration"] == "own" else "judgement: the shipped calibration"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +160,53 @@ def test_a_backup_holds_the_databases_index_as_files(
     assert result.exit_code == 0, result.output
     monkeypatch.delenv("ARCHIVE_BOT_DATABASE_URL")
     assert IndexStore(dest).documents() == IndexStore(index_dir).documents()
+
+
+def test_two_processes_one_bot_the_survivor_of_a_sigkill_answers_every_question_once(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from bot.shared import processes
+    from index.build import transfer_index
+
+    from .support.botapi import BotAPI, message, replies, start_bot, wait_until
+
+    transfer_index(index_dir, database_url, into_database=True)
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    askers = range(7000, 7030)
+    with BotAPI() as api:
+        first = start_bot(api, tmp_path / "first")
+        second = None
+        try:
+            api.push(message("Tokaev", user_id=6999))
+            wait_until(lambda: replies(api, 6999))  # the first process polls
+            second = start_bot(api, tmp_path / "second")  # another machine, say
+            wait_until(lambda: sorted(p.get("standby") for p in processes(database_url)) == [
+                False, True])  # the second is ready to take over
+            # A burst the first process receives (Telegram is told) but cannot answer yet.
+            api.fail("sendMessage", 429, retry_after=60, times=10_000)
+            for asker in askers:
+                api.push(message("Tokaev", user_id=asker))
+            wait_until(lambda: api.unconfirmed() == 0)
+            first.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            first.communicate(timeout=30)
+            api.clear_failures()
+            wait_until(lambda: all(replies(api, asker) for asker in askers), timeout=60)
+            took_over = time.monotonic() - killed
+            api.push(message("Who was the French ambassador?", user_id=7100))
+            wait_until(lambda: replies(api, 7100), timeout=30)
+            time.sleep(1.0)  # a second reply to anyone would arrive now
+            second.send_signal(signal.SIGTERM)
+            output, _ = second.communicate(timeout=30)
+        finally:
+            first.kill()
+            if second is not None:
+                second.kill()
+    assert second.returncode == 0, output
+    assert took_over < 10, took_over  # the standby had its index and models loaded
+    for asker in askers:
+        (reply,) = replies(api, asker)  # exactly once
+        assert "К. Tokaev" in reply["text"]
+    assert "Serge Smesov" in replies(api, 7100)[0]["text"]
+    assert "standing by: another process polls this bot" in output
+    assert "this process polls the bot now" in output and "Traceback" not in output

@@ -140,6 +140,11 @@ def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float, l
         raise click.ClickException(
             f"cannot reach the Bot API at {base_url} ({type(error).__name__})"
         ) from None
+    if application.bot_data.get("lost_leadership"):  # bot.app.keep_leadership
+        raise click.ClickException(
+            "stopped: the database session that let this process poll was lost; start it "
+            "again (it stands by while another process polls)"
+        )
 
 
 @click.command()
