@@ -489,13 +489,13 @@ class PostgresStore:
         schema = self.schema
         rows = self._query(
             f"""
-            with phrase as (
+            with phrase as materialized (
                 select number, term, prefix,
                        (quote_literal(term) || case when prefix then ':*' else '' end)::tsquery
                        as query
                 from unnest(%(terms)s::text[], %(prefixes)s::boolean[])
                      with ordinality as u(term, prefix, number)
-            ), weighted as (
+            ), weighted as materialized (  -- each phrase counted once, not once a row
                 select number, term, prefix, greatest(ln((%(n)s - matches + 0.5)
                        / (matches + 0.5)), 1e-6) as idf
                 from (select phrase.*, (select count(*) from {schema}.passages p
@@ -504,7 +504,9 @@ class PostgresStore:
             ), matched as (
                 select p.id, p.tokens, u.lexeme, cardinality(u.positions) as tf
                 from {schema}.passages p, unnest(p.tsv) u
-                where p.tsv @@ %(query)s::tsquery
+                where p.tsv @@ %(query)s::tsquery and (u.lexeme = any(%(terms)s::text[])
+                      or exists (select 1 from weighted w
+                                 where w.prefix and starts_with(u.lexeme, w.term)))
             ), per_phrase as (
                 select m.id, m.tokens, w.number, w.idf, sum(m.tf) as tf
                 from matched m join weighted w
