@@ -33,7 +33,7 @@ def backup(data_dir: Path, dest: Path, retention_days: int) -> tuple[dict, int |
             else:  # the index in PostgreSQL: its files in the copy, as `database copy-out`
                 manifest = transfer_index(partial, url, into_database=False)
             copied = None
-            if (data_dir / LOG_FILE).exists():
+            if url is not None or (data_dir / LOG_FILE).exists():  # the log: in the database
                 log = QueryLog(data_dir, retention_days)
                 try:
                     copied = log.backup(partial)

@@ -22,18 +22,47 @@ import os
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from bot.inbox import HANDLED_FOR, KEPT_ASIDE_FOR
 from index.errors import ArchiveError
 from index.postgres import connect, first_line
 
+if TYPE_CHECKING:
+    import psycopg
+
 logger = logging.getLogger(__name__)
 
 LEADERSHIP_CHECK_EVERY = 2.0  # seconds between the leader's checks that it still holds the lock
 TAKE_OVER_EVERY = 0.5  # seconds between a standby's tries to take the lock
+SCHEMA = "archive_bot"  # the bots' tables (inbox, processes, query log), owned by their role
 INBOX = "bot_inbox"
 PROCESSES = "bot_processes"
 SEEN_WITHIN = 120.0  # seconds: a process that has not reported for longer is not listed
+
+
+def bot_connection(url: str) -> psycopg.Connection:
+    """A connection whose unqualified tables are the bots' own (SCHEMA, made when missing).
+
+    Raises:
+        ArchiveError: the database cannot be reached, or the schema cannot be made.
+    """
+    import psycopg
+
+    connection = connect(url)
+    try:
+        if not connection.execute(
+            "select 1 from pg_namespace where nspname = %s", (SCHEMA,)
+        ).fetchone():
+            connection.execute(f"create schema if not exists {SCHEMA}")
+        connection.execute(f"set search_path to {SCHEMA}")
+    except psycopg.Error as error:
+        connection.close()
+        raise ArchiveError(
+            f"cannot use the schema {SCHEMA} for the bots' tables ({first_line(error)}): the "
+            "bots' role needs `create` on the database once (docs/operators.md)"
+        ) from error
+    return connection
 
 
 def bot_id(token: str) -> int:
@@ -96,7 +125,7 @@ class Leadership:
         import psycopg
 
         try:  # a connection of its own: the lock's must never be replaced under it
-            with contextlib.closing(connect(self.url)) as connection:
+            with contextlib.closing(bot_connection(self.url)) as connection:
                 connection.execute(
                     f"create table if not exists {PROCESSES} (process text primary key, "
                     "status jsonb not null, written double precision not null)"
@@ -125,7 +154,7 @@ def processes(url: str) -> list[dict]:
     """
     import psycopg
 
-    with contextlib.closing(connect(url)) as connection:
+    with contextlib.closing(bot_connection(url)) as connection:
         try:
             rows = connection.execute(
                 f"select process, status from {PROCESSES} where written >= %s order by process",
@@ -150,7 +179,7 @@ class SharedInbox:
         self.url = url
         self.bot = bot
         self._lock = threading.Lock()
-        self._connection = connect(url)
+        self._connection = bot_connection(url)
         try:
             self._connection.execute(
                 f"create table if not exists {INBOX} (bot_id bigint not null, update_id bigint "
@@ -173,7 +202,7 @@ class SharedInbox:
                 return cursor.fetchall() if cursor.description else [{"rows": cursor.rowcount}]
             except psycopg.OperationalError:  # a lost connection: one new try
                 with contextlib.suppress(ArchiveError):
-                    self._connection = connect(self.url)
+                    self._connection = bot_connection(self.url)
             except psycopg.Error as error:
                 raise ConnectionError(first_line(error)) from error
             try:

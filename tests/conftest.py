@@ -59,6 +59,18 @@ def database_url(postgres_server: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=BACKENDS)
+def log_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the test's query log (and index) live: the data dir, or a new database holding
+    a copy of the shipped corpus's index (the log's suites run on both)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("database_url")
+        transfer_index(request.getfixturevalue("index_dir"), url, into_database=True)
+        monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", url)
+        monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "a-test-key-of-forty-characters-000000000")
+    return request.param
+
+
 def searcher_on(backend: str, data_dir: Path, embedder: Embedder, server: str | None) -> Searcher:
     """A searcher of the index in `data_dir`, or of its copy in a new database of `server`."""
     if backend == "files":

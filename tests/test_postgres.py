@@ -155,6 +155,7 @@ def test_a_backup_holds_the_databases_index_as_files(
 
     transfer_index(index_dir, database_url, into_database=True)
     monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "a-test-key-of-forty-characters-000000000")
     dest = tmp_path / "backup"
     result = CliRunner().invoke(cli, ["backup", str(dest), "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
@@ -172,6 +173,7 @@ def test_two_processes_one_bot_the_survivor_of_a_sigkill_answers_every_question_
 
     transfer_index(index_dir, database_url, into_database=True)
     monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", KEY)  # one log, one key, for both processes
     askers = range(7000, 7030)
     with BotAPI() as api:
         first = start_bot(api, tmp_path / "first")
@@ -210,3 +212,72 @@ def test_two_processes_one_bot_the_survivor_of_a_sigkill_answers_every_question_
     assert "Serge Smesov" in replies(api, 7100)[0]["text"]
     assert "standing by: another process polls this bot" in output
     assert "this process polls the bot now" in output and "Traceback" not in output
+    with psycopg.connect(database_url) as connection:  # one log: every question once
+        logged = connection.execute(
+            "select query, count(*) from archive_bot.queries group by query order by query"
+        ).fetchall()
+        assert logged == [("Tokaev", len(askers) + 1), ("Who was the French ambassador?", 1)]
+        assert not connection.execute(  # the handled updates' texts and ids are erased
+            "select 1 from archive_bot.bot_inbox where body is not null"
+        ).fetchall()
+
+
+KEY = "a-test-key-of-forty-characters-000000000"
+
+
+def test_the_query_log_in_the_database_needs_a_shared_key_and_knows_its_schema(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from bot.querylog import SCHEMA_VERSION, QueryLog
+
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    with pytest.raises(ArchiveError, match="set ARCHIVE_BOT_LOG_SECRET"):
+        QueryLog(tmp_path)
+    assert not (tmp_path / "logs.db").exists() and not (tmp_path / "log-secret").exists()
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", KEY)
+    here, there = QueryLog(tmp_path / "one"), QueryLog(tmp_path / "two")  # two processes
+    here.record(query="Tokaev", found=True, passages=[], latency_ms=1, chat_type="private",
+                asker=7)  # fmt: skip
+    there.record(query="Smesov", found=True, passages=[], latency_ms=1, chat_type="private",
+                 asker=8)  # fmt: skip
+    assert there.forget(7) == 1  # /forget reaches what another process logged
+    assert [row["query"] for row in here.rows()] == ["Smesov"]
+    (tmp_path / "files").mkdir()
+    files = QueryLog(tmp_path / "files", in_database=False)  # the same columns in both
+    for table in ("queries", "labels"):
+        in_files = {c.name for c in files.db[table].columns}
+        in_database = {row["column_name"] for row in here.store.read(
+            "select column_name from information_schema.columns where table_name = ? "
+            "and table_schema = 'archive_bot'", [table]
+        )}  # fmt: skip
+        assert in_database == in_files, table
+    for log in (here, there, files):
+        log.close()
+    with psycopg.connect(database_url) as connection:
+        connection.execute(f"insert into archive_bot.log_schema values ({SCHEMA_VERSION + 1})")
+    with pytest.raises(ArchiveError, match="newer archive-bot"):
+        QueryLog(tmp_path)
+
+
+def test_a_backup_of_a_log_in_the_database_is_a_data_dir_that_runs_anywhere(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from bot.querylog import QueryLog
+    from index.build import transfer_index
+
+    transfer_index(index_dir, database_url, into_database=True)
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", KEY)
+    log = QueryLog(tmp_path / "d")
+    log.record(query="Tokaev", found=True, passages=[], latency_ms=1, chat_type="private",
+               asker=7)  # fmt: skip
+    log.close()
+    dest = tmp_path / "backup"
+    result = CliRunner().invoke(cli, ["backup", str(dest), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "the query log (1 question)" in result.output
+    monkeypatch.delenv("ARCHIVE_BOT_DATABASE_URL")  # the backup, elsewhere, on files
+    copy = QueryLog(dest)
+    assert [row["query"] for row in copy.rows()] == ["Tokaev"]
+    assert copy.forget(7) == 1  # the same key, the same pseudonyms
+    copy.close()

@@ -46,7 +46,7 @@ def test_files_are_private(tmp_path: Path):
     assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
 
 
-def test_record_feedback_forget(tmp_path: Path):
+def test_record_feedback_forget(log_in, tmp_path: Path):
     log = QueryLog(tmp_path)
     first = log.record(query="q1", found=True, passages=[("p#1.1", 0.9, None)], latency_ms=12.3,
                        chat_type="private", asker=7, language="en")  # fmt: skip
@@ -63,7 +63,7 @@ def test_record_feedback_forget(tmp_path: Path):
     assert [r["query"] for r in log.rows()] == ["q2"]
 
 
-def test_retention_purge_follows_the_clock(tmp_path: Path):
+def test_retention_purge_follows_the_clock(log_in, tmp_path: Path):
     clock = Clock()
     log = QueryLog(tmp_path, retention_days=90, clock=clock)
     log.record(query="old", found=True, passages=[], latency_ms=1, chat_type="private")
@@ -76,7 +76,7 @@ def test_retention_purge_follows_the_clock(tmp_path: Path):
     assert log.purge(older_than_days=0) == 1
 
 
-def test_stats(tmp_path: Path):
+def test_stats(log_in, tmp_path: Path):
     clock = Clock()
     log = QueryLog(tmp_path, clock=clock)
     asked = [
@@ -138,7 +138,7 @@ def test_a_locked_database_warns_once_and_loses_no_answer(tmp_path: Path, caplog
     assert "writable again" in caplog.text
 
 
-def test_cli_review_label_and_eval_round_trip(data_dir: Path, searcher):
+def test_cli_review_label_and_eval_round_trip(log_in, data_dir: Path, searcher):
     log = QueryLog(data_dir)
     for text in ["Who was the French ambassador?", "Tokaev", "How do I bake bread?"]:
         log.record_answer(answer(searcher, text), "private", asker=1)
@@ -199,7 +199,7 @@ def test_cli_review_label_and_eval_round_trip(data_dir: Path, searcher):
     assert "Deleted 3 logged questions older than 0 days." in purged.stdout
 
 
-def test_a_bad_answer_from_finding_it_to_labelling_the_right_passage(
+def test_a_bad_answer_from_finding_it_to_labelling_the_right_passage(log_in,
     data_dir: Path, searcher, monkeypatch, tmp_path: Path
 ):
     log = QueryLog(data_dir)
@@ -248,7 +248,7 @@ def test_a_bad_answer_from_finding_it_to_labelling_the_right_passage(
     assert wrong.exit_code == 1 and "neither a number shown nor a passage id" in wrong.stderr
 
 
-def test_stats_per_day_as_json_text_and_a_png_chart(data_dir: Path, tmp_path: Path):
+def test_stats_per_day_as_json_text_and_a_png_chart(log_in, data_dir: Path, tmp_path: Path):
     log = QueryLog(data_dir)
     for query, found in [("Tokaev?", True), ("tokaev", True), ("Рецепт борща", False)]:
         log.record(query=query, found=found, passages=[], latency_ms=12, chat_type="private",
@@ -455,17 +455,19 @@ def test_reviewing_a_data_dir_without_a_log_is_refused_and_creates_nothing(tmp_p
     assert not typo.exists()
 
 
-def test_exports_as_one_json_array_with_one_value_for_not_out_of_scope(data_dir: Path):
+def test_exports_as_one_json_array_with_one_value_for_not_out_of_scope(log_in, data_dir: Path):
     log = QueryLog(data_dir)
     log.record(query="Tokaev", found=True, passages=[], latency_ms=1, chat_type="private")
-    assert log.db.execute("select out_of_scope from queries").fetchall() == [(0,)]
+    assert log.store.read("select out_of_scope from queries") == [{"out_of_scope": 0}]
     result = CliRunner().invoke(cli, ["logs", "export", "--format", "json", "--data-dir", data_dir])
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
     assert row["query"] == "Tokaev" and row["out_of_scope"] is False
 
 
-def test_purge_counts_first_asks_on_a_terminal_and_needs_yes_elsewhere(data_dir, monkeypatch):
+def test_purge_counts_first_asks_on_a_terminal_and_needs_yes_elsewhere(
+    log_in, data_dir, monkeypatch
+):
     log = QueryLog(data_dir)
     for number in range(3):
         log.record(query=f"q{number}", found=True, passages=[], latency_ms=1, chat_type="group")
@@ -484,7 +486,7 @@ def test_purge_counts_first_asks_on_a_terminal_and_needs_yes_elsewhere(data_dir,
     assert QueryLog(data_dir).rows() == []
 
 
-def test_labels_outlive_retention_and_go_with_forget(data_dir: Path):
+def test_labels_outlive_retention_and_go_with_forget(log_in, data_dir: Path):
     clock = Clock()
     log = QueryLog(data_dir, retention_days=30, clock=clock)
     asked = {
@@ -508,7 +510,7 @@ def test_labels_outlive_retention_and_go_with_forget(data_dir: Path):
         ("Who was the French ambassador?", False), ("How do I bake bread?", True)
     ]  # fmt: skip
     assert all(len(x["day"]) == 10 for x in labels)  # the day, no finer time
-    columns = {c.name for c in log.db["labels"].columns}
+    columns = set(log.store.read("select * from labels")[0])
     assert "asker" not in columns and "time" not in columns
     log.close()
     result = CliRunner().invoke(cli, ["logs", "export-eval", "--data-dir", str(data_dir)])
@@ -633,7 +635,7 @@ def test_a_damaged_passages_column_never_stops_a_review(data_dir: Path, caplog):
         assert result.exit_code == 0 and result.exception is None, (command, result.output)
 
 
-def test_questions_logged_under_a_clock_set_ahead_do_not_outlive_retention(tmp_path: Path):
+def test_questions_logged_under_a_clock_set_ahead_do_not_outlive_retention(log_in, tmp_path: Path):
     clock = Clock()
     log = QueryLog(tmp_path, retention_days=90, clock=clock)
     clock.now += 365 * 86400  # the clock runs a year ahead for a while

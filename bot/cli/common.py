@@ -171,8 +171,10 @@ def open_log(data_dir: Path, create: bool = False):
     """
     from bot.querylog import LOG_FILE, QueryLog
     from index.errors import ArchiveError
+    from index.store import database_url
 
-    if not create and not (data_dir / LOG_FILE).exists():
+    in_files = database_url() is None  # else the log is in the database, made there once
+    if in_files and not create and not (data_dir / LOG_FILE).exists():
         raise click.BadParameter(
             f"{data_dir} holds no query log ({LOG_FILE}): give the data dir the bot uses "
             "(ARCHIVE_BOT_DATA_DIR)",

@@ -17,11 +17,45 @@ from index import settings
 SECRET_FILE = "log-secret"
 SECRET_BYTES = 32  # the pseudonym key: 256 random bits
 MIN_SECRET_CHARS = 32  # a key given in ARCHIVE_BOT_LOG_SECRET
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 def pseudonym(secret: bytes, user_id: int) -> str:
     """Return the asker's pseudonym: stable per installation, not reversible without the key."""
     return hmac.new(secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def given_secret() -> bytes | None:
+    """The key given in ARCHIVE_BOT_LOG_SECRET (None when it is not set).
+
+    Raises:
+        RuntimeError: it is too short to be a key (with a weak key, anyone holding the log
+            could recover user ids by trying them all).
+    """
+    if not (value := settings.value("ARCHIVE_BOT_LOG_SECRET")):
+        return None
+    if len(value) < MIN_SECRET_CHARS:
+        raise RuntimeError(
+            f"ARCHIVE_BOT_LOG_SECRET is shorter than {MIN_SECRET_CHARS} characters; make "
+            f"one with: {MAKE_SECRET}"
+        )
+    return value.encode()
+
+
+def shared_secret() -> bytes:
+    """The key of a log in the database: ARCHIVE_BOT_LOG_SECRET, the same for every process of
+    the bot, so that /forget finds an asker's questions whichever process logged them. It is
+    never kept in the database: beside the log, it would let whoever holds one read the other.
+
+    Raises:
+        RuntimeError: it is not set, or too short.
+    """
+    if secret := given_secret():
+        return secret
+    raise RuntimeError(
+        "with the log in the database, set ARCHIVE_BOT_LOG_SECRET (32 characters or more, "
+        f"the same for every process of the bot; make one with: {MAKE_SECRET})"
+    )
 
 
 def load_secret(log_path: Path) -> bytes:
@@ -37,13 +71,8 @@ def load_secret(log_path: Path) -> bytes:
             log exists and its key does not (a restore without `log-secret`).
         OSError: a new key file could not be written (nothing is left half-written).
     """
-    if value := settings.value("ARCHIVE_BOT_LOG_SECRET"):
-        if len(value) < MIN_SECRET_CHARS:
-            raise RuntimeError(
-                f"ARCHIVE_BOT_LOG_SECRET is shorter than {MIN_SECRET_CHARS} characters; make "
-                "one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
-            )
-        return value.encode()
+    if secret := given_secret():
+        return secret
     path = log_path.with_name(SECRET_FILE)
     if not path.exists() and log_path.exists():
         raise RuntimeError(

@@ -1,8 +1,9 @@
-"""The query log's database: one background writer, reads beside it, and the askers' deletions.
+"""The query log: one background writer, reads beside it, and the askers' deletions.
 
-`logs.db` in the data dir, written with sqlite-utils in WAL mode. The bot hands its writes to
-one background writer (`submit`) through a bounded queue, and a database that cannot be
-written (locked, full, read-only) loses those entries with a counted warning.
+`logs.db` in the data dir (sqlite-utils, WAL), or PostgreSQL when ARCHIVE_BOT_DATABASE_URL
+is set (`database`: the same logic over either). The bot hands its writes to one background
+writer (`submit`) through a bounded queue, and a database that cannot be written (locked,
+full, read-only, unreachable) loses those entries with a counted warning.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
-
 from bot.answering import Answer
 from bot.copies import sweep
 from bot.querylog import keys
-from bot.querylog.migrations import migrate
+from bot.querylog.database import PostgresDatabase, SqliteDatabase
 from bot.querylog.stats import summary
 from index.errors import ArchiveError
+from index.store import database_url
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ DEFAULT_RETENTION_DAYS = 90
 PUBLIC_COLUMNS = ("id", "time", "chat_type", "language", "query", "found", "outcome", "passages",
                   "top_passage", "latency_ms", "feedback", "feedback_time", "label",
                   "out_of_scope", "confidence", "reason")  # fmt: skip
-BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
+BUSY_TIMEOUT = 2.0  # seconds the writer's queue waits at close
 WRITE_QUEUE = 1000  # writes waiting for the background writer; beyond it they are dropped
 DROPS_REPORTED_EVERY = 100  # a warning at the first dropped entry, then at every 100th
 
@@ -46,7 +46,8 @@ def utc(timestamp: float) -> str:
 
 
 class QueryLog:
-    """The log of one data dir. Thread-safe; every method may be called off the event loop.
+    """The log of one data dir, or of the bot's database. Thread-safe; every method may be
+    called off the event loop.
 
     Writes run under one lock on one connection, reads on a second one, so a moderator's
     reading never waits for a write. The bot submits its writes (`submit`) to a background
@@ -58,45 +59,38 @@ class QueryLog:
         data_dir: Path,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         clock=time.time,
+        in_database: bool | None = None,
     ) -> None:
-        """Open the log of `data_dir`, making it (and its key) when there is none.
+        """Open the log of `data_dir` (or, with `in_database`, the database's; by default
+        where ARCHIVE_BOT_DATABASE_URL says), making it (and its key) when there is none.
 
         Raises:
-            ArchiveError: "cannot open the query log in DATA_DIR: " and why (its key is
-                missing or weak, its schema is newer, a file cannot be read or written).
+            ArchiveError: "cannot open the query log in …: " and why (its key is missing or
+                weak, its schema is newer, a file or the database cannot be read or written).
         """
         self.path = data_dir / LOG_FILE
         self.retention_days = retention_days
         self.clock = clock
         self._lock = threading.Lock()
-        self._read_lock = threading.Lock()
         self._failing = False
         self.dropped = 0  # entries lost to an unwritable database or a full queue
         self._queue: queue.Queue[tuple | None] = queue.Queue(WRITE_QUEUE)
         self._writer: threading.Thread | None = None
+        url = database_url() if in_database is not False else None
+        self.db = None  # SQLite's database itself (sqlite-utils), for the tests' pragmas
         try:
-            self._secret = keys.load_secret(self.path)
-            sweep(data_dir)  # copies of the log a killed process left (bot.copies)
-            check_shared_memory(self.path)
-            new = not self.path.exists()
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
-            # Deleted questions are overwritten with zeros, not left in free pages (/forget, purge).
-            connection.execute("pragma secure_delete = on")
-            if new:
-                os.chmod(self.path, 0o600)
-            self.db = sqlite_utils.Database(connection)
-            try:
-                self.db.enable_wal()
-                with self._lock:
-                    migrate(self.db)
-            except BaseException:
-                self.db.close()
-                raise
-            self._reader = sqlite_utils.Database(
-                sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, check_same_thread=False)
-            )
-        except (OSError, RuntimeError, sqlite3.Error) as error:
-            raise ArchiveError(f"cannot open the query log in {data_dir}: {error}") from None
+            if url is None:
+                self._secret = keys.load_secret(self.path)
+                sweep(data_dir)  # copies of the log a killed process left (bot.copies)
+                check_shared_memory(self.path)
+                self.store = SqliteDatabase(self.path)
+                self.db = self.store.db
+            else:
+                self._secret = keys.shared_secret()
+                self.store = PostgresDatabase(url)
+        except (OSError, RuntimeError, sqlite3.Error, ArchiveError) as error:
+            place = data_dir if url is None else "the database"
+            raise ArchiveError(f"cannot open the query log in {place}: {error}") from None
 
     def pseudonym(self, user_id: int) -> str:
         """Return the asker's pseudonym: stable per installation, not reversible without the key."""
@@ -107,18 +101,20 @@ class QueryLog:
         try:
             with self._lock:
                 result = action(*args)
-        except sqlite3.Error as error:
+        except self.store.errors as error:
             if not self._failing:
                 logger.warning(
-                    "the query log %s cannot be written (%s); answers go on", self.path, error
-                )
+                    "the query log %s cannot be written (%s); answers go on",
+                    self.store.where, str(error).strip().splitlines()[0] if str(error) else error,
+                )  # fmt: skip
             self._failing = True
             self._drop()
             return None
         if self._failing:
             logger.warning(
-                "the query log %s is writable again (%d entries lost)", self.path, self.dropped
-            )
+                "the query log %s is writable again (%d entries lost)",
+                self.store.where, self.dropped,
+            )  # fmt: skip
             self._failing = False
         return result
 
@@ -195,7 +191,7 @@ class QueryLog:
             "confidence": confidence,
             "reason": reason,
         }
-        return self._write(lambda: self.db["queries"].insert(row, alter=False).last_pk)
+        return self._write(self.store.insert, "queries", row)
 
     def record_answer(
         self,
@@ -224,16 +220,12 @@ class QueryLog:
     def feedback(self, query_id: int, vote: str) -> bool:
         """Store 👍 ("up") or 👎 ("down") on a logged question."""
 
-        def update():
-            self.db["queries"].update(
-                query_id, {"feedback": vote, "feedback_time": utc(self.clock())}
-            )
-            return True
-
-        try:
-            return bool(self._write(update))
-        except sqlite_utils.db.NotFoundError:
-            return False
+        (updated,) = self._write(
+            self.store.write,
+            ("update queries set feedback = ?, feedback_time = ? where id = ?",
+             [vote, utc(self.clock()), query_id]),
+        ) or [0]  # fmt: skip
+        return updated > 0
 
     def forget(self, asker: int) -> int | None:
         """Delete every logged question of the asker, and the labels still linked to them;
@@ -247,19 +239,13 @@ class QueryLog:
         first: they would otherwise outlive retention by as far as the clock was ahead.
         """
         now = utc(self.clock())
-
-        def clamp():
-            self.db.execute("update queries set time = ? where time > ?", [now, now])
-            self.db.conn.commit()
-
-        self._write(clamp)
+        self._write(self.store.write, ("update queries set time = ? where time > ?", [now, now]))
         return self._delete("time <= ?", self._cutoff(older_than_days))
 
     def purgeable(self, older_than_days: int | None = None) -> int:
         """Return how many questions `purge` would delete."""
-        with self._read_lock:
-            query = "select count(*) from queries where time <= ?"
-            return self._reader.execute(query, [self._cutoff(older_than_days)]).fetchone()[0]
+        query = "select count(*) as n from queries where time <= ?"
+        return self.store.read(query, [self._cutoff(older_than_days)])[0]["n"]
 
     def _cutoff(self, older_than_days: int | None) -> str:
         """The time before which questions are past `older_than_days` (default: retention)."""
@@ -269,20 +255,20 @@ class QueryLog:
     def _delete(self, where: str, value: str, keep_labels: bool = True) -> int | None:
         """Delete the matching questions so that no file keeps their text; return how many.
 
-        Their labels are kept, unlinked from them (`keep_labels`), or deleted. secure_delete
-        zeroes deleted rows in the database; the checkpoint copies the WAL into it and
-        truncates the WAL, whose older frames still hold them.
+        Their labels are kept, unlinked from them (`keep_labels`), or deleted, in the same
+        transaction. Then the database erases what is left of them (`database`).
         """
         linked = f"query_id in (select id from queries where {where})"
+        labels = f"update labels set query_id = null where {linked}" if keep_labels else (
+            f"delete from labels where {linked}"
+        )  # fmt: skip
 
         def delete():
-            if keep_labels:
-                self.db.execute(f"update labels set query_id = null where {linked}", [value])
-            else:
-                self.db.execute(f"delete from labels where {linked}", [value])
-            removed = self.db.execute(f"delete from queries where {where}", [value]).rowcount
+            _, removed = self.store.write(
+                (labels, [value]), (f"delete from queries where {where}", [value])
+            )
             if removed:
-                self.db.execute("pragma wal_checkpoint(TRUNCATE)")
+                self.store.erase_traces()
             return removed
 
         return self._write(delete)
@@ -301,32 +287,27 @@ class QueryLog:
             KeyError: there is no such question.
         """
         with self._lock:
-            try:
-                row = self.db["queries"].get(query_id)
-            except sqlite_utils.db.NotFoundError:
-                raise KeyError(query_id) from None
-            with self.db.conn:
-                self.db["queries"].update(
-                    query_id, {"label": passage_id, "out_of_scope": int(out_of_scope)}
-                )
-                self.db.execute("delete from labels where query_id = ?", [query_id])
-                self.db["labels"].insert(
-                    {"query_id": query_id, "day": row["time"][:10], "query": row["query"],
-                     "passage_id": passage_id, "out_of_scope": int(out_of_scope), "text": text},
-                    alter=False,
-                )  # fmt: skip
+            found = self.store.read("select time, query from queries where id = ?", [query_id])
+            if not found:
+                raise KeyError(query_id)
+            row = found[0]
+            self.store.write(
+                ("update queries set label = ?, out_of_scope = ? where id = ?",
+                 [passage_id, int(out_of_scope), query_id]),
+                ("delete from labels where query_id = ?", [query_id]),
+                ("insert into labels (query_id, day, query, passage_id, out_of_scope, text) "
+                 "values (?, ?, ?, ?, ?, ?)",
+                 [query_id, row["time"][:10], row["query"], passage_id, int(out_of_scope), text]),
+            )  # fmt: skip
 
     # --- reading ----------------------------------------------------------------------------
 
     def labels(self) -> list[dict]:
         """Return every labelled question, oldest first: query, day, passage_id, out_of_scope
         and the labelled passage's text (None for a label made before schema 5)."""
-        with self._read_lock:
-            rows = list(
-                self._reader.query(
-                    "select query, day, passage_id, out_of_scope, text from labels order by day, id"
-                )
-            )
+        rows = self.store.read(
+            "select query, day, passage_id, out_of_scope, text from labels order by day, id"
+        )
         return [row | {"out_of_scope": bool(row["out_of_scope"])} for row in rows]
 
     def rows(
@@ -339,7 +320,7 @@ class QueryLog:
         oldest_first: bool = False,
     ) -> list[dict]:
         """Return logged questions, newest first, as dicts (without the asker pseudonym)."""
-        where, params = ["1"], []
+        where, params = ["1 = 1"], []
         if since:
             where.append("time >= ?")
             params.append(since)
@@ -354,14 +335,12 @@ class QueryLog:
         )
         if limit:
             sql += f" limit {int(limit)}"
-        with self._read_lock:
-            return [_public(row) for row in self._reader.query(sql, params)]
+        return [_public(row) for row in self.store.read(sql, params)]
 
     def row(self, query_id: int) -> dict | None:
         """Return one logged question as `rows` does, or None when there is no such id."""
         sql = f"select {', '.join(PUBLIC_COLUMNS)} from queries where id = ?"
-        with self._read_lock:
-            found = list(self._reader.query(sql, [query_id]))
+        found = self.store.read(sql, [query_id])
         return _public(found[0]) if found else None
 
     def stats(self, days: int = 30) -> dict:
@@ -371,43 +350,38 @@ class QueryLog:
 
     def labelled_passages(self) -> list[dict]:
         """Return the labels on a passage: id, query, passage_id, text (None if not known)."""
-        with self._read_lock:
-            return list(
-                self._reader.query(
-                    "select id, query, passage_id, text from labels where passage_id is not null"
-                )
-            )
+        return self.store.read(
+            "select id, query, passage_id, text from labels where passage_id is not null"
+        )
 
     def move_label(self, label_id: int, passage_id: str, text: str) -> None:
         """Point a label at `passage_id`, holding `text` (see bot.querylog.labels.follow)."""
 
-        def update():
-            self.db.execute(
-                "update labels set passage_id = ?, text = ? where id = ?",
-                [passage_id, text, label_id],
-            )
-            self.db.conn.commit()
-
-        self._write(update)
+        self._write(
+            self.store.write,
+            ("update labels set passage_id = ?, text = ? where id = ?",
+             [passage_id, text, label_id]),  # fmt: skip
+        )
 
     def backup(self, dest: Path) -> int:
         """Copy the log and its key file into the data dir `dest`; return the questions copied.
 
         The copy is consistent while the bot writes (SQLite's online backup), owner-only, and
-        holds nothing past retention: a backup must not bring back what a purge removed.
+        holds nothing past retention: a backup must not bring back what a purge removed. A log
+        in the database is copied into a `logs.db` (its key, in ARCHIVE_BOT_LOG_SECRET, is not
+        written anywhere: keep it with the backup).
         """
         keys.copy_secret(self.path, dest)
         os.close(os.open(dest / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        target = sqlite3.connect(dest / LOG_FILE)
+        if self.db is not None:
+            self.store.backup(dest / LOG_FILE)
+        copy = QueryLog(dest, self.retention_days, self.clock, in_database=False)
         try:
-            with self._read_lock:
-                self._reader.conn.backup(target)
-        finally:
-            target.close()
-        copy = QueryLog(dest, self.retention_days, self.clock)
-        try:
+            if self.db is None:
+                for table in ("queries", "labels"):
+                    copy.db[table].insert_all(self.store.read(f"select * from {table} order by id"))
             copy.purge()
-            return copy.db.execute("select count(*) from queries").fetchone()[0]
+            return copy.store.read("select count(*) as n from queries")[0]["n"]
         finally:
             copy.close()
 
@@ -423,11 +397,10 @@ class QueryLog:
                 logger.warning(
                     "the query log closes with %d entries unwritten", self._queue.qsize()
                 )
-        # Under the locks: never close a connection while a write or a read runs on it.
+        # Under the lock: never close a connection while a write runs on it (the store
+        # closes its reading one under its own).
         with self._lock:
-            self.db.close()
-        with self._read_lock:
-            self._reader.close()
+            self.store.close()
 
 
 def _public(row: dict) -> dict:
