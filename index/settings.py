@@ -13,7 +13,7 @@ SETTINGS = {
     "TELEGRAM_BOT_TOKEN": "the bot's token from @BotFather; never logged",
     "TELEGRAM_API_BASE_URL": "the Bot API endpoint (a self-hosted server, tests)",
     "ARCHIVE_BOT_DATA_DIR": "the index and the query log (`--data-dir`)",
-    "ARCHIVE_BOT_DATABASE_URL": "postgresql://…: the index in PostgreSQL, not in the data dir",
+    "ARCHIVE_BOT_DATABASE_URL": "postgresql://…: the index and the query log in PostgreSQL",
     "ARCHIVE_BOT_CORPUS": "the archive's documents (`--corpus`)",
     "ARCHIVE_BOT_MODEL": "the primary embedding model (`--model`)",
     "ARCHIVE_BOT_BACKEND": "onnx (ONNX Runtime) or torch (PyTorch): the same vectors",

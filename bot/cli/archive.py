@@ -165,8 +165,9 @@ def with_labels(data_dir: Path, work, which=lambda label: True):
     label or no index: the index is opened only for labels. A log that cannot be opened is
     named and left alone."""
     from bot.querylog import LOG_FILE
+    from index.store import database_url
 
-    if not (data_dir / LOG_FILE).exists():
+    if database_url() is None and not (data_dir / LOG_FILE).exists():
         return None
     try:
         log = open_log(data_dir)
