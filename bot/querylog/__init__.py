@@ -1,9 +1,10 @@
 """The query log: what askers asked and whether it was answered, never who they are.
 
 One SQLite database, `logs.db` in the data dir (apart from the index, so reindexing never
-touches it), or PostgreSQL's `archive_bot` schema when ARCHIVE_BOT_DATABASE_URL is set. Askers appear only as a pseudonym (`keys`), so the log groups one asker's
-questions (for /forget) without holding an id, a name or a username. Rows older than the
-retention period are purged. Logging never costs an answer (`log`: one background writer).
+touches it), or PostgreSQL's `archive_bot` schema when ARCHIVE_BOT_DATABASE_URL is set. Askers
+appear only as a pseudonym (`keys`), so the log groups one asker's questions (for /forget)
+without holding an id, a name or a username. Rows older than the retention period are purged.
+Logging never costs an answer (`log`: one background writer).
 
     keys.py        the pseudonym key and the pseudonyms
     migrations.py  the schema, as named steps (and at once in PostgreSQL)
