@@ -24,6 +24,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import threading
 import unicodedata
 from collections import Counter
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 BUILDS = "archive_builds"
 SCHEMA_PREFIX = "archive_"
 BUILD_MEMORY = "1GB"  # for an HNSW index's build (1M passages: about 1 GB a model)
+QUERY_MEMORY = "64MB"  # per sort or hash of one search, at most (PostgreSQL's work_mem)
 EF_SEARCH = 200  # HNSW candidates examined per question (at least the candidates asked for)
 BM25_K1, BM25_B = 1.2, 0.75  # SQLite's FTS5 bm25() defaults
 PORTER_BYTES = (3, 64)  # FTS5's Porter tokenizer stems words of this many UTF-8 bytes only
@@ -433,9 +435,15 @@ class PostgresStore:
         self.manifest = current["manifest"]
         self.schema = current["schema"]
         self.indexed = self.manifest["passages"] > EXACT_LIMIT
-        self._connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+        self._settings()
         if (problem := self.check()) is not None:
             raise ArchiveError(f"the index in {where(url)} is damaged ({problem}): {REBUILD_HINT}")
+
+    def _settings(self) -> None:
+        """This session's: HNSW candidates per search, and memory enough for the keyword
+        search's sums over a common word's passages (on disk, they took 10 x longer)."""
+        self._connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+        self._connection.execute(f"set work_mem = '{QUERY_MEMORY}'")
 
     def latest_build(self) -> str:
         """The build id that is current in the database now (another process may have built)."""
@@ -452,7 +460,7 @@ class PostgresStore:
             except psycopg.OperationalError:  # the connection was lost: one new try
                 self._connection.close()
                 self._connection = connect(self.url)
-                self._connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+                self._settings()
             except psycopg.Error as error:
                 raise ArchiveError(
                     f"the index in {where(self.url)} cannot be read ({first_line(error)}): "
@@ -517,37 +525,48 @@ class PostgresStore:
         if not found:
             return []
         schema = self.schema
+        terms = {"terms": [term for term, _ in found], "prefixes": [p for _, p in found]}
+        phrase = """
+            select number, term collate "C" as term, prefix
+            from unnest(%(terms)s::text[], %(prefixes)s::boolean[])
+                 with ordinality as u(term, prefix, number)
+        """
+        counts = self._query(  # how many passages hold each phrase, from the index alone
+            f"""
+            with phrase as ({phrase})
+            select number, (select count(distinct po.id) from {schema}.postings po
+                            where po.lexeme >= ph.term and po.lexeme < ph.term || chr(1114111))
+                           as n
+            from phrase ph where prefix
+            union all
+            select number, (select count(*) from {schema}.postings po where po.lexeme = ph.term)
+            from phrase ph where not prefix
+            """,
+            terms,
+        )
+        passages = self.manifest["passages"]
+        idf = {row["number"]: max(math.log((passages - row["n"] + 0.5) / (row["n"] + 0.5)), 1e-6)
+               for row in counts}  # fmt: skip
         rows = self._query(
             f"""
-            with phrase as materialized (
-                select number, term collate "C" as term, prefix
-                from unnest(%(terms)s::text[], %(prefixes)s::boolean[])
-                     with ordinality as u(term, prefix, number)
-            ), hits as materialized (  -- the postings of each phrase, read from the index
-                select ph.number, po.id, po.tf, po.tokens
+            with phrase as ({phrase})
+            select id, sum(idf * tf * (%(k1)s + 1) / (tf + %(k1)s * (1 - %(b)s + %(b)s
+                   * tokens / %(average)s))) as score
+            from (
+                select (%(idf)s::float8[])[ph.number] as idf, po.id, po.tokens, po.tf::float8 as tf
                 from phrase ph join {schema}.postings po on po.lexeme = ph.term
                 where not ph.prefix
                 union all
-                select ph.number, po.id, po.tf, po.tokens
+                select (%(idf)s::float8[])[ph.number], po.id, po.tokens, sum(po.tf)::float8
                 from phrase ph join {schema}.postings po
                   on po.lexeme >= ph.term and po.lexeme < ph.term || chr(1114111)
                 where ph.prefix
-            ), per_phrase as (
-                select number, id, tokens, sum(tf) as tf from hits group by number, id, tokens
-            ), weighted as (
-                select number, greatest(ln((%(n)s - count(*) + 0.5) / (count(*) + 0.5)), 1e-6)
-                       as idf
-                from per_phrase group by number
-            )
-            select id, sum(idf * tf * (%(k1)s + 1) / (tf + %(k1)s * (1 - %(b)s + %(b)s
-                   * tokens / %(average)s))) as score
-            from per_phrase join weighted using (number)
+                group by ph.number, po.id, po.tokens
+            ) hits
             group by id order by score desc, id limit %(limit)s
             """,
-            {
-                "terms": [term for term, _ in found],
-                "prefixes": [prefix for _, prefix in found],
-                "n": self.manifest["passages"],
+            terms | {
+                "idf": [idf[number] for number in range(1, len(found) + 1)],
                 "k1": BM25_K1,
                 "b": BM25_B,
                 "average": self._average_tokens(),
