@@ -281,3 +281,44 @@ def test_a_backup_of_a_log_in_the_database_is_a_data_dir_that_runs_anywhere(
     assert [row["query"] for row in copy.rows()] == ["Tokaev"]
     assert copy.forget(7) == 1  # the same key, the same pseudonyms
     copy.close()
+
+
+def test_copy_in_brings_the_query_log_along_with_its_askers_only_under_the_same_key(
+    data_dir: Path, postgres_server: str, monkeypatch: pytest.MonkeyPatch
+):
+    from bot.querylog import QueryLog
+
+    from .support.postgres import fresh_database
+
+    for key, kept in ((KEY, True), (None, False)):  # the database's key, or the dir's own
+        for name in ("logs.db", "log-secret"):
+            (data_dir / name).unlink(missing_ok=True)
+        if key:
+            monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", key)
+        log = QueryLog(data_dir)
+        first = log.record(query="Tokaev", found=True, passages=[("p#1.1", 0.9, None)],
+                           latency_ms=1, chat_type="private", asker=7)  # fmt: skip
+        log.record(query="Smesov", found=True, passages=[], latency_ms=1, chat_type="private",
+                   asker=8)  # fmt: skip
+        log.label(first, "p#1.1", text="a passage")
+        log.close()
+        with fresh_database(postgres_server) as url:
+            monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", url)
+            monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", KEY)
+            result = CliRunner().invoke(cli, ["database", "copy-in", "--data-dir", str(data_dir)])
+            assert result.exit_code == 0, result.output
+            assert "copied the query log (2 questions)" in result.output
+            assert ("without the askers' pseudonyms" in result.output) is not kept
+            database = QueryLog(data_dir)
+            asked = [row["query"] for row in database.rows(oldest_first=True)]
+            assert asked == ["Tokaev", "Smesov"]
+            assert database.labels()[0]["passage_id"] == "p#1.1"
+            assert database.forget(7) == (1 if kept else 0)
+            later = database.record(query="new", found=False, passages=[], latency_ms=1,
+                                    chat_type="private")  # fmt: skip
+            assert later == 3  # ids continue after the copied ones
+            database.close()
+            again = CliRunner().invoke(cli, ["database", "copy-in", "--data-dir", str(data_dir)])
+            assert again.exit_code == 1 and "is not empty" in again.output
+        monkeypatch.delenv("ARCHIVE_BOT_DATABASE_URL")
+        monkeypatch.delenv("ARCHIVE_BOT_LOG_SECRET")

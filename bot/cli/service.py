@@ -21,6 +21,7 @@ from bot.cli.common import (
     top_k_option,
 )
 from index import settings
+from index.errors import ArchiveError
 
 
 @click.command()
@@ -226,8 +227,8 @@ def database() -> None:
 
 
 def _transfer(data_dir: Path, into_database: bool) -> None:
+    from bot.querylog import LOG_FILE
     from index.build import transfer_index
-    from index.errors import ArchiveError
     from index.postgres import where
     from index.store import database_url
 
@@ -244,12 +245,44 @@ def _transfer(data_dir: Path, into_database: bool) -> None:
         f"copied the index ({manifest['documents']} documents, {manifest['passages']} "
         f"passages) to {there}; it is the current index there"
     )
+    if into_database and (data_dir / LOG_FILE).exists():
+        _copy_log(data_dir)
+
+
+def _copy_log(data_dir: Path) -> None:
+    """Copy the data dir's query log into the database's (which must be empty)."""
+    from bot.querylog import QueryLog
+
+    try:
+        files = QueryLog(data_dir, retention_days(), in_database=False)
+        try:
+            database = QueryLog(data_dir, retention_days())
+            try:
+                copied, with_askers = files.copy_into(database)
+            finally:
+                database.close()
+        finally:
+            files.close()
+    except ArchiveError as error:
+        raise fail(ArchiveError(f"the query log was not copied: {error}")) from None
+    click.echo(
+        f"copied the query log ({copied} question{'s' * (copied != 1)}) to the database"
+        + ("" if with_askers or not copied else (
+            "; without the askers' pseudonyms: it was kept under the data dir's own key, not "
+            "ARCHIVE_BOT_LOG_SECRET, so /forget cannot reach those questions (retention "
+            "still deletes them)"
+        ))
+    )  # fmt: skip
 
 
 @database.command(name="copy-in")
 @data_dir_option
 def copy_in(data_dir: Path) -> None:
-    """Copy the data dir's current index into the database, as it is (nothing is embedded).
+    """Copy the data dir's current index into the database, as it is (nothing is embedded),
+    and its query log into the database's, which must be empty.
+
+    The database's log makes pseudonyms with ARCHIVE_BOT_LOG_SECRET. Questions logged under
+    another key (the data dir's own `log-secret`) are copied without their askers' pseudonyms.
 
     \b
     Examples:

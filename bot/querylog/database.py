@@ -56,6 +56,9 @@ class SqliteDatabase:
         with self._read_lock:
             return [dict(row) for row in self._reader.execute(sql, parameters)]
 
+    def continue_ids(self) -> None:
+        """After rows were inserted with their ids: new rows follow them (SQLite does so)."""
+
     def erase_traces(self) -> None:
         """After a deletion: copy the WAL into the database and truncate it."""
         self.db.execute("pragma wal_checkpoint(TRUNCATE)")
@@ -120,6 +123,13 @@ class PostgresDatabase:
     def read(self, sql: str, parameters: list | tuple = ()) -> list[dict]:
         with self._read_lock:
             return self._reader.execute(self._sql(sql), parameters).fetchall()
+
+    def continue_ids(self) -> None:
+        for table in ("queries", "labels"):
+            self._writer.execute(
+                f"select setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"coalesce((select max(id) from {table}), 0) + 1, false)"
+            )
 
     def erase_traces(self) -> None:
         self._writer.execute("vacuum queries, labels")

@@ -96,6 +96,17 @@ def load_secret(log_path: Path) -> bytes:
     return secret
 
 
+def key_of(log_path: Path, secret: bytes) -> bytes:
+    """The key the log in files at `log_path` was made with: its key file's when it has one
+    (ARCHIVE_BOT_LOG_SECRET, when set, overrides that file but did not make the log's
+    pseudonyms), else `secret`, the key in use."""
+    path = log_path.with_name(SECRET_FILE)
+    try:
+        return bytes.fromhex(path.read_text().strip()) if path.exists() else secret
+    except (OSError, ValueError):
+        return secret
+
+
 def write_secret(path: Path) -> None:
     """Write a new random key to `path` atomically: whole and synced, or not at all.
 

@@ -385,6 +385,26 @@ class QueryLog:
         finally:
             copy.close()
 
+    def copy_into(self, target: QueryLog) -> tuple[int, bool]:
+        """Copy every question and label of this log into the empty log `target` (the
+        database's, say), ids kept; return how many questions, and whether their askers'
+        pseudonyms came along: only when both logs make them with the same key. Otherwise
+        the questions are copied without them (/forget cannot reach those; retention does).
+
+        Raises:
+            ArchiveError: `target` already holds questions or labels.
+        """
+        if target.store.read("select 1 from queries union all select 1 from labels limit 1"):
+            raise ArchiveError(f"the query log in {target.store.where} is not empty")
+        same_key = target._secret == keys.key_of(self.path, self._secret)
+        questions = self.store.read("select * from queries order by id")
+        for row in questions:
+            target.store.insert("queries", row if same_key else row | {"asker": None})
+        for row in self.store.read("select * from labels order by id"):
+            target.store.insert("labels", row)
+        target.store.continue_ids()
+        return len(questions), same_key
+
     def close(self) -> None:
         """Write what is queued (waiting up to a few seconds), then close the database."""
         if self._writer is not None:
