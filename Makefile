@@ -102,6 +102,7 @@ bench: $(VENV)/.bench-installed
 	$(PY) -m scripts.bench_sentences --write BENCHMARKS.md
 	$(PY) -m scripts.external_sets
 	$(PY) -m scripts.bench_answerable --write BENCHMARKS.md
+	$(PY) -m scripts.bench_storage --write BENCHMARKS.md
 
 # Ten minutes under steady load; memory, file descriptors and threads must stay flat.
 soak: $(VENV)/.bench-installed
