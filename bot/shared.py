@@ -25,8 +25,8 @@ import time
 from typing import TYPE_CHECKING
 
 from bot.inbox import HANDLED_FOR, KEPT_ASIDE_FOR
-from index.errors import ArchiveError
-from index.postgres import connect, first_line
+from index.errors import ArchiveError, first_line
+from index.postgres import connect
 
 if TYPE_CHECKING:
     import psycopg

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index import settings
-from index.errors import ArchiveError
+from index.errors import ArchiveError, first_line
 from index.normalize import clean, fold
 
 if TYPE_CHECKING:
@@ -101,8 +101,9 @@ class Embedder:
             try:
                 self.model = load_onnx(location)
             except Exception as error:  # the model runs on PyTorch instead
-                reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-                logger.warning("the model cannot run on ONNX Runtime (%s); using PyTorch", reason)
+                logger.warning(
+                    "the model cannot run on ONNX Runtime (%s); using PyTorch", first_line(error)
+                )
                 backend = "torch"
         if self.model is None:
             try:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from index.answerable import background_key, background_texts
-from index.errors import ArchiveError
+from index.errors import ArchiveError, first_line
 from index.normalize import words
 from index.store import (
     CARD_ID,
@@ -115,10 +115,6 @@ def connect(url: str) -> psycopg.Connection:
                 "a superuser runs `create extension vector` in it once (docs/operators.md)"
             ) from error
     return connection
-
-
-def first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
 
 
 def porter_words(text: str) -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.answerable import background_key, background_texts
-from index.errors import ArchiveError
+from index.errors import ArchiveError, first_line
 from index.languages import index_terms, mostly_cyrillic
 from index.names import archive_names
 from index.normalize import fold, words
@@ -306,7 +306,7 @@ def write_error(error: Exception) -> str:
         return "no space left on device"
     if "disk is full" in str(error):
         return "the disk is full"
-    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return first_line(error)
 
 
 def keyword_text(text: str) -> str:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from bot.querylog.migrations import migrate, migrate_postgres
+from index.errors import first_line
 
 BUSY_TIMEOUT = 2.0  # seconds a write waits for a lock held by another process
 
@@ -98,7 +99,7 @@ class PostgresDatabase:
             self._reader = bot_connection(url)
         except psycopg.Error as error:
             self._writer.close()
-            raise RuntimeError(str(error).strip().splitlines()[0]) from error
+            raise RuntimeError(first_line(error)) from error
         except BaseException:
             self._writer.close()
             raise

@@ -25,7 +25,7 @@ from bot.copies import sweep
 from bot.querylog import keys
 from bot.querylog.database import PostgresDatabase, SqliteDatabase
 from bot.querylog.stats import summary
-from index.errors import ArchiveError
+from index.errors import ArchiveError, first_line
 from index.store import database_url
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class QueryLog:
             if not self._failing:
                 logger.warning(
                     "the query log %s cannot be written (%s); answers go on",
-                    self.store.where, str(error).strip().splitlines()[0] if str(error) else error,
+                    self.store.where, first_line(error),
                 )  # fmt: skip
             self._failing = True
             self._drop()
