@@ -30,7 +30,6 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -46,6 +45,8 @@ from index.store import (
     StoredPassage,
     card,
     database_rows,
+    new_build_id,
+    new_manifest,
     stored_passage,
 )
 
@@ -269,21 +270,11 @@ def write_index(
     import numpy as np
     import psycopg
 
-    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid_part()
+    build_id = new_build_id()
     schema = SCHEMA_PREFIX + build_id.lower().replace("-", "_")
-    dimensions = [int(v.shape[1]) for v in vectors]
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "build_id": build_id,
-        "models": models,
-        "dimensions": dimensions,
-        "documents": len(documents),
-        "passages": len(passages),
-        "faiss_index": "exact" if len(passages) <= EXACT_LIMIT else "hnsw (halfvec)",
-        "examples": examples,
-        "background": background_key(),
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    searched = "exact" if len(passages) <= EXACT_LIMIT else "hnsw (halfvec)"
+    manifest = new_manifest(build_id, documents, passages, vectors, models, examples, searched)
+    dimensions = manifest["dimensions"]
     document_rows, passage_rows, terms, names = database_rows(documents, passages)
     try:
         with contextlib.closing(connect(url)) as connection, connection.transaction():
@@ -393,12 +384,6 @@ def write_index(
             "the previous index is unchanged"
         ) from error
     return manifest
-
-
-def uuid_part() -> str:
-    import uuid
-
-    return uuid.uuid4().hex[:8]
 
 
 def _copy(cursor: psycopg.Cursor, table: str, rows: list[dict]) -> None:

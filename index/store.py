@@ -167,7 +167,7 @@ def write_index(
     import numpy as np
 
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the log will live here too
-    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    build_id = new_build_id()
     target = data_dir / f"index-{build_id}"
     staging = data_dir / f".staging-{build_id}"
     staging.mkdir()
@@ -179,18 +179,7 @@ def write_index(
         write_database(staging / DATABASE, documents, passages)
         np.save(staging / BACKGROUND, background, allow_pickle=False)
 
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "build_id": build_id,
-            "models": models,
-            "dimensions": [int(v.shape[1]) for v in vectors],
-            "documents": len(documents),
-            "passages": len(passages),
-            "faiss_index": kind,
-            "examples": examples,
-            "background": background_key(),
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        manifest = new_manifest(build_id, documents, passages, vectors, models, examples, kind)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for path in staging.iterdir():
             with open(path, "rb") as file:
@@ -257,6 +246,36 @@ def database_rows(
     ]
     names = archive_names(p.text for p in passages)
     return document_rows, passage_rows, document_frequency, names
+
+
+def new_build_id() -> str:
+    """A new build's id: its time and a random part (`20261207T221500-3dd309a9`)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def new_manifest(
+    build_id: str,
+    documents: list[Document],
+    passages: list[Passage],
+    vectors: list[np.ndarray],
+    models: list[str],
+    examples: dict[str, list[str]],
+    vector_index: str,
+) -> dict:
+    """The manifest of a new build, whichever backend holds it (`vector_index` names how its
+    vectors are searched)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "build_id": build_id,
+        "models": models,
+        "dimensions": [int(v.shape[1]) for v in vectors],
+        "documents": len(documents),
+        "passages": len(passages),
+        "faiss_index": vector_index,
+        "examples": examples,
+        "background": background_key(),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def write_database(path: Path, documents: list[Document], passages: list[Passage]) -> None:
