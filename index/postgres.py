@@ -157,29 +157,29 @@ def tsvector(text: str) -> tuple[str, int]:
     return literal, len(terms)
 
 
+def _phrase(term: str) -> tuple[str, bool] | None:
+    """A query term as (its first word stemmed, is a prefix); None when it holds no word."""
+    stemmed = porter_words(term.removesuffix("*"))
+    return (stemmed[0], term.endswith("*")) if stemmed else None
+
+
+def _groups(keywords: Keywords) -> list[list[tuple[str, bool]]]:
+    """The query's groups of phrases, without the terms that hold no word."""
+    return [[p for term in group if (p := _phrase(term))] for group in keywords.groups]
+
+
 def phrases(keywords: Keywords) -> list[tuple[str, bool]]:
     """Each term of a keyword query as (stemmed term, is a prefix), in order, repeats kept:
     FTS5's bm25() sums over the query's phrases so."""
-    found = []
-    for group in keywords.groups:
-        for term in group:
-            prefix = term.endswith("*")
-            stemmed = porter_words(term.removesuffix("*"))
-            found += [(word, prefix) for word in stemmed[:1]]
-    return found
+    return [phrase for group in _groups(keywords) for phrase in group]
 
 
 def tsquery(keywords: Keywords) -> str:
     """The tsquery (as text) that matches what the FTS5 expression of `keywords` matches."""
-
-    def term(word: str) -> str:
-        (stemmed, prefix), *_ = phrases(Keywords(((word,),)))
-        return _lexeme(stemmed) + (":*" if prefix else "")
-
     groups = [
-        "(" + " | ".join(term(w) for w in group if porter_words(w.removesuffix("*"))) + ")"
-        for group in keywords.groups
-        if any(porter_words(w.removesuffix("*")) for w in group)
+        "(" + " | ".join(_lexeme(word) + (":*" if prefix else "") for word, prefix in group) + ")"
+        for group in _groups(keywords)
+        if group
     ]
     return (" & " if keywords.every else " | ").join(groups)
 
