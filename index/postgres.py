@@ -6,8 +6,11 @@ writes a schema of its own and then, in the same transaction, marks it current:
     archive_builds                      one row per build: build id, schema, manifest, the
                                         background texts' vectors, which build is current
     archive_<build id>.documents        as in passages.db
-    archive_<build id>.passages         as in passages.db, with the vectors of both models
-                                        (pgvector) and the keyword index (tsvector, GIN)
+    archive_<build id>.passages         as in passages.db
+    archive_<build id>.vectors_<n>      each model's vectors (pgvector)
+    archive_<build id>.postings         the keyword index: each passage's stemmed words with
+                                        their counts (FTS5's doclists, as rows)
+    archive_<build id>.lexemes          each stemmed word's number of passages
     archive_<build id>.terms, .names    as in passages.db
 
 Every process sees a new build at its next look at `archive_builds` (the manifest's role in
@@ -69,9 +72,9 @@ EF_SEARCH = 200  # HNSW candidates examined per question (at least the candidate
 BM25_K1, BM25_B = 1.2, 0.75  # SQLite's FTS5 bm25() defaults
 PORTER_BYTES = (3, 64)  # FTS5's Porter tokenizer stems words of this many UTF-8 bytes only
 LOCK_KEY = 0x61726368  # the advisory lock of a build ("arch")
-# The types of a passage row (index.store.database_rows) and its tsvector's text and length.
+# The types of a passage row (index.store.database_rows) and its number of words.
 PASSAGE_TYPES = ["int4", "text", "text", "int4", "int4", "text", "text", "int4", "int4", "int4",
-                 "int4", "text", "text", "int4", "text", "int4"]  # fmt: skip
+                 "int4", "text", "text", "int4", "int4"]  # fmt: skip
 PASSAGE_COLUMNS = (
     "p.id, p.passage_id, p.doc_id, p.paragraph, p.part, p.section, p.heading, p.page, "
     'p.scanned, p.start, p."end", p.text, d.title, d.author, d.date, d.source'
@@ -143,20 +146,6 @@ def _unaccented(letter: str) -> str:
     return base if plain else letter
 
 
-def _lexeme(term: str) -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def tsvector(text: str) -> tuple[str, int]:
-    """The tsvector (as text) of a folded text's terms with their positions, and their count."""
-    positions: dict[str, list[int]] = {}
-    terms = porter_words(text)
-    for number, term in enumerate(terms, 1):
-        positions.setdefault(term, []).append(min(number, 16383))  # tsvector's last position
-    literal = " ".join(f"{_lexeme(t)}:{','.join(map(str, p[:255]))}" for t, p in positions.items())
-    return literal, len(terms)
-
-
 def _phrase(term: str) -> tuple[str, bool] | None:
     """A query term as (its first word stemmed, is a prefix); None when it holds no word."""
     stemmed = porter_words(term.removesuffix("*"))
@@ -172,16 +161,6 @@ def phrases(keywords: Keywords) -> list[tuple[str, bool]]:
     """Each term of a keyword query as (stemmed term, is a prefix), in order, repeats kept:
     FTS5's bm25() sums over the query's phrases so."""
     return [phrase for group in _groups(keywords) for phrase in group]
-
-
-def tsquery(keywords: Keywords) -> str:
-    """The tsquery (as text) that matches what the FTS5 expression of `keywords` matches."""
-    groups = [
-        "(" + " | ".join(_lexeme(word) + (":*" if prefix else "") for word, prefix in group) + ")"
-        for group in _groups(keywords)
-        if group
-    ]
-    return (" & " if keywords.every else " | ").join(groups)
 
 
 def read_manifest(url: str) -> dict:
@@ -293,8 +272,7 @@ def write_index(
                 f"create table {schema}.passages (id integer primary key, passage_id text not "
                 "null, doc_id text not null, paragraph integer, part integer, section text, "
                 'heading text, page integer, scanned integer, start integer, "end" integer, '
-                "text text not null, folded text, cyrillic integer, lexemes text, tokens "
-                "integer, tsv tsvector generated always as (lexemes::tsvector) stored)"
+                "text text not null, folded text, cyrillic integer, tokens integer)"
             )
             for number, dimension in enumerate(dimensions):
                 # A table per model, its vectors kept in the row: stored apart (TOAST), each
@@ -304,11 +282,15 @@ def write_index(
                     f"create table {table} (id integer primary key, v vector({dimension}))"
                 )
                 connection.execute(f"alter table {table} alter column v set storage plain")
-            # The keyword index BM25 reads: each passage's terms with their counts and its
-            # length (FTS5's doclists, as rows); the tsvector serves plain matching.
+            # The keyword index: each passage's terms with their counts and its length
+            # (FTS5's doclists, as rows), and each term's number of passages.
             connection.execute(
-                f"create table {schema}.postings (lexeme text collate \"C\" not null, id integer "
+                f'create table {schema}.postings (lexeme text collate "C" not null, id integer '
                 "not null, tf integer not null, tokens integer not null)"
+            )
+            connection.execute(
+                f'create table {schema}.lexemes (lexeme text collate "C" primary key, '
+                "df integer not null)"
             )
             connection.execute(f"create table {schema}.terms (term text primary key, df integer)")
             connection.execute(f"create table {schema}.names (name text primary key)")
@@ -323,21 +305,30 @@ def write_index(
                 _copy(cursor, f"{schema}.names", [{"name": name} for name in names])
                 with cursor.copy(
                     f"copy {schema}.passages (id, passage_id, doc_id, paragraph, part, section, "
-                    'heading, page, scanned, start, "end", text, folded, cyrillic, lexemes, '
-                    "tokens) from stdin with (format binary)"
+                    'heading, page, scanned, start, "end", text, folded, cyrillic, tokens) '
+                    "from stdin with (format binary)"
                 ) as copy:
                     copy.set_types(PASSAGE_TYPES)
                     for row in passage_rows:
-                        copy.write_row([*row.values(), *tsvector(row["folded"])])
+                        copy.write_row([*row.values(), len(porter_words(row["folded"]))])
+                lexemes: Counter = Counter()
                 with cursor.copy(
                     f"copy {schema}.postings (lexeme, id, tf, tokens) from stdin "
                     "with (format binary)"
                 ) as copy:
                     copy.set_types(["text", "int4", "int4", "int4"])
                     for row in passage_rows:
-                        terms = porter_words(row["folded"])
-                        for lexeme, count in Counter(terms).items():
-                            copy.write_row([lexeme, row["id"], count, len(terms)])
+                        stemmed = porter_words(row["folded"])
+                        counts = Counter(stemmed)
+                        lexemes.update(counts.keys())
+                        for lexeme, count in counts.items():
+                            copy.write_row([lexeme, row["id"], count, len(stemmed)])
+                with cursor.copy(
+                    f"copy {schema}.lexemes (lexeme, df) from stdin with (format binary)"
+                ) as copy:
+                    copy.set_types(["text", "int4"])
+                    for lexeme, df in lexemes.items():
+                        copy.write_row([lexeme, df])
                 for number, model_vectors in enumerate(vectors):
                     with cursor.copy(  # binary: 14 x faster than text for vectors (measured)
                         f"copy {schema}.vectors_{number} (id, v) from stdin with (format binary)"
@@ -347,7 +338,6 @@ def write_index(
                             copy.write_row([row, vector])
             connection.execute(f"create unique index on {schema}.passages (passage_id)")
             connection.execute(f"create index on {schema}.passages (doc_id, paragraph)")
-            connection.execute(f"create index on {schema}.passages using gin (tsv)")
             connection.execute(
                 f"create unique index on {schema}.postings (lexeme, id) include (tf, tokens)"
             )
@@ -360,7 +350,8 @@ def write_index(
                         f"create index on {schema}.vectors_{number} using hnsw "
                         f"((v::halfvec({dimension})) halfvec_ip_ops)"
                     )
-            for table in ["passages", "postings", *(f"vectors_{n}" for n in range(len(vectors)))]:
+            models = [f"vectors_{number}" for number in range(len(vectors))]
+            for table in ["passages", "postings", "lexemes", *models]:
                 connection.execute(f"analyze {schema}.{table}")
             connection.execute(
                 f"insert into {BUILDS} (build_id, schema, manifest, background) "
@@ -512,7 +503,7 @@ class PostgresStore:
             from unnest(%(terms)s::text[], %(prefixes)s::boolean[])
                  with ordinality as u(term, prefix, number)
         """
-        counts = self._query(  # how many passages hold each phrase, from the index alone
+        counts = self._query(  # how many passages hold each phrase
             f"""
             with phrase as ({phrase})
             select number, (select count(distinct po.id) from {schema}.postings po
@@ -520,7 +511,7 @@ class PostgresStore:
                            as n
             from phrase ph where prefix
             union all
-            select number, (select count(*) from {schema}.postings po where po.lexeme = ph.term)
+            select number, coalesce((select df from {schema}.lexemes l where l.lexeme = ph.term), 0)
             from phrase ph where not prefix
             """,
             terms,
@@ -546,7 +537,8 @@ class PostgresStore:
             ) hits
             group by id order by score desc, id limit %(limit)s
             """,
-            terms | {
+            terms
+            | {
                 "idf": [idf[number] for number in range(1, len(found) + 1)],
                 "k1": BM25_K1,
                 "b": BM25_B,
@@ -563,11 +555,49 @@ class PostgresStore:
         return self._average
 
     def holds(self, keywords: Keywords) -> bool:
-        """Whether any passage matches a keyword query (nothing is scored)."""
-        query = tsquery(keywords)
-        return bool(query) and bool(self._query(
-            f"select 1 from {self.schema}.passages where tsv @@ %s::tsquery limit 1", (query,)
+        """Whether any passage matches a keyword query (nothing is scored).
+
+        With every group required, the passages of the group held by fewest are walked in
+        order and each is looked up in the others' postings, stopping at the first that holds
+        them all: the cost is the rarest group's passages at most, not the common ones'.
+        """
+        groups = [group for group in _groups(keywords) if group]
+        if not groups:
+            return False
+        lexemes = [self._lexemes(group) for group in groups]
+        if not keywords.every:
+            return any(lexemes)
+        if not all(lexemes):
+            return False
+        rarest, *others = sorted(lexemes, key=lambda found: sum(found.values()))
+        held = " ".join(
+            f"and exists (select 1 from {self.schema}.postings o where o.id = p.id "
+            f"and o.lexeme = any(%(group{number})s))"
+            for number in range(len(others))
+        )
+        return bool(self._query(
+            f"select 1 from {self.schema}.postings p where p.lexeme = any(%(rarest)s) {held} "
+            "limit 1",
+            {"rarest": list(rarest)} | {f"group{n}": list(g) for n, g in enumerate(others)},
         ))  # fmt: skip
+
+    def _lexemes(self, group: list[tuple[str, bool]]) -> dict[str, int]:
+        """The archive's stemmed words a group of phrases matches, with their passages."""
+        words = [word for word, prefix in group if not prefix]
+        starts = [word for word, prefix in group if prefix]
+        lexemes = f"{self.schema}.lexemes"
+        rows = self._query(
+            f"""
+            select lexeme, df from {lexemes} where lexeme = any(%(words)s)
+            union
+            select l.lexeme, l.df from unnest(%(starts)s::text[]) s(start), lateral (
+                select lexeme, df from {lexemes}
+                where lexeme >= s.start collate "C" and lexeme < s.start || chr(1114111)
+            ) l
+            """,
+            {"words": words, "starts": starts},
+        )
+        return {row["lexeme"]: row["df"] for row in rows}
 
     def _passages_where(self, condition: str, parameters: tuple | list | dict) -> list[dict]:
         return self._query(

@@ -35,6 +35,8 @@ from index.spelling import Vocabulary
 from index.store import IndexStore, Keywords, StoredPassage, current_manifest, open_index
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     import numpy as np
 
     from index.postgres import PostgresStore
@@ -46,7 +48,7 @@ Fusion = Literal["weighted", "rrf"]
 
 CANDIDATES = 50  # from each retriever, before fusion
 # Query words held by more than this share of the passages (and by more than COMMON_MIN
-# passages) are left out of the keyword search: see Searcher.telling_words.
+# passages) are left out of the keyword search: see Searcher.keyword_query.
 COMMON_SHARE = 0.05
 COMMON_MIN = 1000
 RRF_K = 60
@@ -284,8 +286,7 @@ class Searcher:
         # "the letter" names a document: its passages count more, and the word is no keyword
         # (the warranty letter of ¶ 24 is not what "which report does the letter quote?" asks).
         named, naming = named_documents(asked, self.titles)
-        words = [w for w in self.telling_words(query) if w not in naming] if mode != "dense" else []
-        match = match_expression(words, corrections=self._corrections(words))
+        match = self.keyword_query(query, naming) if mode != "dense" else None
         keyword = self.store.keyword(match, CANDIDATES) if match else []
         by_words = [row for row, _ in keyword]
         e5 = self.multilingual.encode_query(query)
@@ -478,20 +479,26 @@ class Searcher:
             return {}
         return {w: fixed for w in words if (fixed := self.vocabulary.corrections(w))}
 
-    def telling_words(self, query: str) -> list[str]:
-        """Return the content words of `query`, without those common in a large archive.
+    def keyword_query(self, query: str, leaving: Collection[str] = ()) -> Keywords:
+        """Return the keyword query of the content words of `query` (but those in `leaving`),
+        a misspelled word matching the archive's words spelled like it, without the words and
+        spellings common in a large archive.
 
-        FTS5 scores every passage that holds a query word; a word found in a large share of a
+        FTS5 scores every passage that holds a query term; a term found in a large share of a
         large archive costs the most and tells the least. When every word is common, none is
         left: dense search alone ranks the question (scoring even the rarest of them took the
         p95 at a million passages to 314 ms, BENCHMARKS.md).
         """
-        words = content_words(query)
+        words = [w for w in content_words(query) if w not in leaving]
+        corrections = self._corrections(words)
         limit = max(COMMON_MIN, COMMON_SHARE * self.store.manifest["passages"])
-        if self.store.manifest["passages"] <= limit:
-            return words  # no word can be held by more passages than there are
-        frequencies = self.store.document_frequencies(words)
-        return [w for w in words if frequencies.get(w, 0) <= limit]
+        if self.store.manifest["passages"] > limit:  # else no term can be held by more
+            spelled = [c for fixed in corrections.values() for c in fixed]
+            frequencies = self.store.document_frequencies(words + spelled)
+            words = [w for w in words if frequencies.get(w, 0) <= limit]
+            corrections = {w: [c for c in fixed if frequencies.get(c, 0) <= limit]
+                           for w, fixed in corrections.items()}  # fmt: skip
+        return match_expression(words, corrections=corrections)
 
     def _merge_neighbours(self, hits: list[Hit]) -> list[Hit]:
         """Merge hits that are parts of one paragraph into one quote; drop repeated texts.

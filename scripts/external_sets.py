@@ -76,7 +76,7 @@ def squad_articles(path: Path) -> list[tuple[str, list[dict]]]:
     """(title, paragraphs) of a SQuAD-format file; each paragraph {"context", "qas"}."""
     with gzip.open(path) as file:
         data = json.load(file)["data"]
-    return [(article["title"].replace("_", " "), article["paragraphs"]) for article in data]
+    return [(article.get("title", "").replace("_", " "), article["paragraphs"]) for article in data]
 
 
 def kazqad_articles(path: Path) -> list[tuple[str, list[dict]]]:

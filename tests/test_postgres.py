@@ -9,6 +9,7 @@ import json
 import shutil
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from index import postgres
 from index.build import build_index
 from index.errors import ArchiveError
 from index.postgres import PostgresStore
-from index.search import Searcher, match_expression
+from index.search import Searcher
 from index.store import IndexStore
 
 from .support.archive import CORPUS, LETTER_ID, ROOT
@@ -52,11 +53,10 @@ def test_a_build_in_postgres_ranks_as_the_files_do(
         assert np.allclose(database.vectors(rows, model), files.vectors(rows, model), atol=1e-6)
     searcher = Searcher(files, embedder)
     for question in questions():  # the same keyword candidates, in the same order
-        words = searcher.telling_words(question)
-        keywords = match_expression(words, corrections=searcher._corrections(words))
+        keywords = searcher.keyword_query(question)
         expected = [row for row, _ in files.keyword(keywords, 50)] if keywords else []
         assert [row for row, _ in database.keyword(keywords, 50)] == expected, question
-        every = match_expression(words, "AND")
+        every = replace(keywords, every=True)
         assert database.holds(every) == files.holds(every), question
     vector = searcher.multilingual.encode_query("Who was detained in France?")
     (expected,), (found,) = files.dense(vector, 10, 1), database.dense(vector, 10, 1)
