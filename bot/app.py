@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -12,6 +14,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -58,6 +61,9 @@ CONCURRENT_UPDATES = 64
 # seconds is dropped: Telegram gives up on an inline answer after about ten seconds.
 INLINE_WORKERS = 4
 INLINE_WAIT = 8.0
+# With several processes: seconds between looks for updates that a process which died had
+# received and not answered (bot.shared.SharedInbox.pending).
+ORPHANS_EVERY = 2.0
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -177,7 +183,7 @@ async def replay_inbox(application: Application) -> None:
         application.update_queue.put_nowait(update)  # already in the inbox
         replayed += 1
     if replayed:
-        logger.warning("answering %d questions received before the last stop", replayed)
+        logger.warning("answering %d questions received before a stop", replayed)
     if replayed < len(pending):
         logger.warning(
             "%d waiting updates could not be read back; set aside in %s for a week",
@@ -226,6 +232,7 @@ def status_of(application: Application) -> dict:
         "written": time.time(),
         "last_poll": health.last_poll,
         "standby": health.standby,
+        "webhook": health.webhook,
         "polled_monotonic": health.polled,
         "down_since": health.down_since,
         "last_error": health.last_error,
@@ -296,6 +303,12 @@ async def post_init(application: Application) -> None:
     ]
     await stand_by(application)  # loaded: ready to take over the moment it is this one's turn
     await replay_inbox(application)
+    if isinstance(state.inbox, SharedInbox):  # what another process received, then died
+        application.bot_data["background"].append(
+            asyncio.create_task(
+                every(ORPHANS_EVERY, replay_inbox, application, first=ORPHANS_EVERY)
+            )
+        )
     try:  # SIGHUP: check for a new index now
         asyncio.get_running_loop().add_signal_handler(
             signal.SIGHUP, lambda: application.create_task(check_index(application))
@@ -327,8 +340,8 @@ async def stand_by(application: Application) -> None:
     """With the index in PostgreSQL: wait until this process is the one polling the bot
     (bot.shared); then check every few seconds that it still is."""
     leadership: Leadership | None = application.bot_data.get("leadership")
-    if leadership is None:
-        return
+    if leadership is None or application.bot_data.get("webhook"):
+        return  # alone, or every process receives (webhooks)
     waiting = None
     while True:
         try:
@@ -419,6 +432,7 @@ def build_application(
     retention_days: int = DEFAULT_RETENTION_DAYS,
     max_rate: float = MAX_RATE,
     log: bool = True,
+    webhook: bool = False,
 ) -> Application:
     """Build the bot: handlers, rate limiter with retries, concurrent updates, timeouts.
 
@@ -435,13 +449,15 @@ def build_application(
         log: keep the query log; False only when the operator says so (`run --no-log`).
             Without it, or without the inbox, the bot does not start: it never runs
             silently degraded.
+        webhook: updates arrive by webhook (`run_bot`), not by polling: every process of
+            the bot receives some, none waits for a lock.
 
     Raises:
         ArchiveError: the inbox cannot be written (the log is opened in `post_init`).
     """
     url = database_url()
     inbox = SharedInbox(url, bot_id(token)) if url else open_inbox(data_dir)
-    health = Health()
+    health = Health(webhook=webhook)
     defaults = Defaults(
         parse_mode=ParseMode.HTML,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -467,6 +483,7 @@ def build_application(
         .build()
     )
     application.bot_data["leadership"] = Leadership(url, bot_id(token)) if url else None
+    application.bot_data["webhook"] = webhook
     application.bot_data["state"] = BotState(
         data_dir=data_dir,
         model=model,
@@ -512,9 +529,32 @@ class ReportedElsewhere(logging.Filter):
         return True
 
 
-def run_bot(token: str, application: Application) -> None:
-    """Poll Telegram until SIGINT or SIGTERM, logging nothing that holds the token."""
+def webhook_secret(token: str) -> str:
+    """The secret Telegram sends with each webhook delivery (its X-Telegram-Bot-Api-Secret-Token
+    header), derived from the token: the same in every process of the bot, never stored, and
+    a request without it is refused."""
+    return hmac.new(token.encode(), b"archive-bot webhook", hashlib.sha256).hexdigest()
+
+
+def run_bot(
+    token: str, application: Application, webhook: str | None = None, listen: str = ""
+) -> None:
+    """Poll Telegram, or with `webhook` (the public https address a reverse proxy passes to
+    `listen`, host:port) receive its deliveries, until SIGINT or SIGTERM; logging nothing that
+    holds the token."""
     for handler in logging.getLogger().handlers:
         handler.addFilter(ReportedElsewhere())  # first: RedactToken may turn the traceback to text
         handler.addFilter(RedactToken(token))
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    if webhook is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    host, _, port = listen.rpartition(":")
+    application.run_webhook(
+        listen=host.strip("[]"),
+        port=int(port),
+        url_path=urlsplit(webhook).path.lstrip("/"),
+        webhook_url=webhook,
+        secret_token=webhook_secret(token),
+        allowed_updates=Update.ALL_TYPES,
+        drop_pending_updates=False,
+    )

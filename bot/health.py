@@ -49,6 +49,7 @@ class Health:
     last_error_at: float | None = None
     conflict_told: bool = False
     standby: bool = False  # another process of the bot polls (bot.shared); this one waits
+    webhook: bool = False  # updates arrive by webhook (`run --webhook`): nothing is polled
     changed: bool = True  # since the status file was last written: connection up or down
     written_at: float = float("-inf")  # monotonic
 
@@ -198,7 +199,7 @@ def status(data_dir: Path) -> dict:
     except ArchiveError as error:
         index = {"error": str(error)}
     healthy = age is not None and 0 <= age <= POLLED_WITHIN
-    if running and report.get("standby"):  # ready to take over: healthy while it reports
+    if running and (report.get("standby") or report.get("webhook")):  # healthy while it reports
         healthy = 0 <= time.time() - (report.get("written") or 0) <= POLLED_WITHIN
     calibration = "own" if (data_dir / ARCHIVE_FILE).exists() else "shipped"
     report = report | {"running": running, "healthy": healthy, "index": index,
@@ -227,6 +228,11 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
         lines = [
             f"bot: standing by (pid {report.get('pid')}, @{report.get('bot')}, version "
             f"{report.get('version')}): another process polls; this one takes over if it stops"
+        ]
+    elif report["running"] and report.get("webhook"):
+        lines = [
+            f"bot: running (pid {report.get('pid')}, @{report.get('bot')}, version "
+            f"{report.get('version')}); receiving updates by webhook"
         ]
     elif report["running"]:
         lines = [
@@ -258,9 +264,12 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
         lines.append(f"processes of the bots on this database: {len(others)}")
         for process in others:
             role = "standing by" if process.get("standby") else "polling"
+            polled = f", last poll {ago(process.get('last_poll'))}"
+            if process.get("webhook"):
+                role, polled = "receiving webhooks", ""
             lines.append(
-                f"  {process['process']} @{process.get('bot')} {process.get('version')}: {role}, "
-                f"last poll {ago(process.get('last_poll'))}"
+                f"  {process['process']} @{process.get('bot')} {process.get('version')}: "
+                f"{role}{polled}"
             )
     lines.append(
         f"judgement: this archive's own calibration ({data_dir / ARCHIVE_FILE})"

@@ -7,11 +7,16 @@ the leader dies (a crash, SIGKILL, a dead machine), PostgreSQL releases it and a
 over within a second or two. A leader that loses its session stops at once (`Leadership.holds`
 every few seconds), so two processes never poll together for long.
 
+With webhooks (`archive-bot run --webhook`), every process receives: a reverse proxy shares
+Telegram's deliveries among them, and no lock is needed.
+
 The inbox (bot.inbox's guarantee, shared): an update is kept in the database before Telegram
-is told it arrived and until its reply has gone out, so the new leader answers what the old
-one received and did not answer. An update id is kept once: a re-delivery is dropped, so a
-question is answered once whichever process receives it. A handled update keeps its id only
-(for a day, as Telegram keeps updates); its text and the asker's ids are erased.
+is told it arrived and until its reply has gone out. An update id is kept once: a re-delivery
+is dropped, so a question is answered once whichever process receives it. Each kept update
+names the process that received it, and each process holds an advisory lock of its own while
+it lives: the updates of a process whose lock is free (it died) are taken over and answered by
+another, once. A handled update keeps its id only (for a day, as Telegram keeps updates); its
+text and the asker's ids are erased.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -74,6 +80,11 @@ def bot_id(token: str) -> int:
 def process_name() -> str:
     """This process as the other processes and `archive-bot status` name it: host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive_key(instance: str) -> str:
+    """The advisory lock a process holds while it lives (`SharedInbox`)."""
+    return f"archive-bot process {instance}"
 
 
 class Leadership:
@@ -178,20 +189,31 @@ class SharedInbox:
 
         self.url = url
         self.bot = bot
+        # This run's name: unique even where a dead process's pid comes back.
+        self.instance = f"{process_name()}:{secrets.token_hex(4)}"
         self._lock = threading.Lock()
-        self._connection = bot_connection(url)
+        self._connection = self._connect()
         try:
             self._connection.execute(
                 f"create table if not exists {INBOX} (bot_id bigint not null, update_id bigint "
                 "not null, body text, state text not null, reason text, at double precision "
                 "not null, primary key (bot_id, update_id))"
             )
+            self._connection.execute(f"alter table {INBOX} add column if not exists process text")
         except psycopg.Error as error:
             self._connection.close()
             raise ArchiveError(
                 f"the inbox cannot be written in the database ({first_line(error)}): questions "
                 "received before a crash would be lost"
             ) from error
+
+    def _connect(self) -> psycopg.Connection:
+        """A connection holding this process's lock of the living (its updates are its own)."""
+        connection = bot_connection(self.url)
+        connection.execute(
+            "select pg_advisory_lock(hashtextextended(%s, 0))", (_alive_key(self.instance),)
+        )
+        return connection
 
     def _run(self, sql: str, parameters: tuple = ()) -> list[dict]:
         import psycopg
@@ -201,8 +223,8 @@ class SharedInbox:
                 cursor = self._connection.execute(sql, parameters)
                 return cursor.fetchall() if cursor.description else [{"rows": cursor.rowcount}]
             except psycopg.OperationalError:  # a lost connection: one new try
-                with contextlib.suppress(ArchiveError):
-                    self._connection = bot_connection(self.url)
+                with contextlib.suppress(ArchiveError, psycopg.Error):
+                    self._connection = self._connect()
             except psycopg.Error as error:
                 raise ConnectionError(first_line(error)) from error
             try:
@@ -221,9 +243,9 @@ class SharedInbox:
             (self.bot, update_id, now - HANDLED_FOR),
         )
         (row,) = self._run(
-            f"insert into {INBOX} (bot_id, update_id, body, state, at) values "
-            "(%s, %s, %s, 'pending', %s) on conflict do nothing",
-            (self.bot, update_id, body, now),
+            f"insert into {INBOX} (bot_id, update_id, body, state, at, process) values "
+            "(%s, %s, %s, 'pending', %s, %s) on conflict do nothing",
+            (self.bot, update_id, body, now, self.instance),
         )
         return row["rows"] == 1
 
@@ -241,12 +263,29 @@ class SharedInbox:
         )
 
     def pending(self) -> list[tuple[int, str]]:
-        rows = self._run(
-            f"select update_id, body from {INBOX} where bot_id = %s and state = 'pending' "
-            "order by update_id",
-            (self.bot,),
+        """Take over the waiting updates of the processes that died (their locks of the living
+        are free), and return them: each is taken by one process only."""
+        taken = []
+        receivers = self._run(
+            f"select distinct process from {INBOX} where bot_id = %s and state = 'pending' "
+            "and process is distinct from %s",
+            (self.bot, self.instance),
         )
-        return [(row["update_id"], row["body"]) for row in rows]
+        for receiver in (row["process"] for row in receivers):
+            if receiver is not None:
+                key = _alive_key(receiver)
+                (free,) = self._run(
+                    "select pg_try_advisory_lock(hashtextextended(%s, 0)) as free", (key,)
+                )
+                if not free["free"]:
+                    continue  # alive: its updates are its own
+                self._run("select pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+            taken += self._run(
+                f"update {INBOX} set process = %s where bot_id = %s and state = 'pending' "
+                "and process is not distinct from %s returning update_id, body",
+                (self.instance, self.bot, receiver),
+            )
+        return sorted((row["update_id"], row["body"]) for row in taken)
 
     def count(self) -> int:
         (row,) = self._run(

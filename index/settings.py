@@ -18,6 +18,8 @@ SETTINGS = {
     "ARCHIVE_BOT_MODEL": "the primary embedding model (`--model`)",
     "ARCHIVE_BOT_BACKEND": "onnx (ONNX Runtime) or torch (PyTorch): the same vectors",
     "ARCHIVE_BOT_MAX_RATE": "requests per second to the Bot API (`run --max-rate`)",
+    "ARCHIVE_BOT_WEBHOOK_URL": "https://…: receive updates by webhook there (`run --webhook`)",
+    "ARCHIVE_BOT_WEBHOOK_LISTEN": "host:port the webhook server listens on (`run --listen`)",
     "ARCHIVE_BOT_MODERATORS": "comma-separated Telegram user ids allowed /stats, /recent, /reload",
     "ARCHIVE_BOT_LOG_RETENTION_DAYS": "days logged questions are kept",
     "ARCHIVE_BOT_LOG_SECRET": "the key of the askers' pseudonyms, 32 characters or more",

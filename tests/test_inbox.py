@@ -55,7 +55,7 @@ def test_a_killed_bot_answers_every_received_question_after_a_restart(data_dir: 
     for asker in range(ASKERS):
         (reply,) = replies(api, 6000 + asker)
         assert "К. Tokaev" in reply["text"]
-    assert f"answering {ASKERS} questions received before the last stop" in output
+    assert f"answering {ASKERS} questions received before a stop" in output
     inbox = Inbox(data_dir)
     assert inbox.pending() == []
     inbox.close()

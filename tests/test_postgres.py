@@ -222,6 +222,102 @@ def test_two_processes_one_bot_the_survivor_of_a_sigkill_answers_every_question_
         ).fetchall()
 
 
+def test_two_processes_on_webhooks_each_receive_and_the_survivor_answers_the_dead_ones_share(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from bot.app import webhook_secret
+    from bot.shared import processes
+    from index.build import transfer_index
+
+    from .support.botapi import TOKEN, BotAPI, message, replies, start_bot, wait_until
+
+    transfer_index(index_dir, database_url, into_database=True)
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", KEY)
+    ports = []
+    for _ in range(2):
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            ports.append(free.getsockname()[1])
+    update_ids = iter(range(900_000, 901_000))
+
+    def deliver(port: int, update: dict, secret: str = webhook_secret(TOKEN)) -> int:
+        """POST an update as Telegram would, through the reverse proxy; the HTTP status."""
+        body = json.dumps(update).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/hook", body,
+            {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return 0  # not listening yet
+
+    def update(text: str, asker: int) -> dict:
+        return {"update_id": next(update_ids), **message(text, user_id=asker)}
+
+    askers = range(7200, 7210)
+    with BotAPI() as api:
+        bots = [
+            start_bot(api, tmp_path / name, ARCHIVE_BOT_WEBHOOK_URL="https://bot.example.org/hook",
+                      ARCHIVE_BOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}")
+            for name, port in zip(("first", "second"), ports, strict=True)
+        ]  # fmt: skip
+        try:
+            for port, asker in zip(ports, (7300, 7301), strict=True):
+                wait_until(lambda port=port, asker=asker: deliver(port, update("Tokaev", asker))
+                           == 200)  # fmt: skip
+                wait_until(lambda asker=asker: replies(api, asker))  # both receive and answer
+            assert sorted(p.get("webhook") for p in processes(database_url)) == [True, True]
+            assert deliver(ports[1], update("Tokaev", 7302), secret="wrong") == 403
+            twice = update("Tokaev", 7303)  # Telegram delivers it again after a timeout
+            assert deliver(ports[0], twice) == deliver(ports[1], twice) == 200
+            wait_until(lambda: replies(api, 7303))
+            # A burst the first process receives but cannot answer yet; then it is killed.
+            api.fail("sendMessage", 429, retry_after=60, times=10_000)
+            for asker in askers:
+                assert deliver(ports[0], update("Tokaev", asker)) == 200
+            bots[0].send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            bots[0].communicate(timeout=30)
+            api.clear_failures()
+            wait_until(lambda: all(replies(api, asker) for asker in askers), timeout=60)
+            took_over = time.monotonic() - killed
+            time.sleep(1.0)  # a second reply to anyone would arrive now
+            bots[1].send_signal(signal.SIGTERM)
+            output, _ = bots[1].communicate(timeout=30)
+        finally:
+            for bot in bots:
+                bot.kill()
+    assert bots[1].returncode == 0, output
+    assert took_over < 10, took_over
+    for asker in [*askers, 7300, 7301, 7303]:
+        (reply,) = replies(api, asker)  # exactly once
+        assert "К. Tokaev" in reply["text"]
+    assert not replies(api, 7302)  # no secret, no answer
+    assert api.calls_to("setWebhook") and not api.calls_to("getUpdates")
+    assert "Traceback" not in output and TOKEN not in output
+    with psycopg.connect(database_url) as connection:
+        (logged,) = connection.execute("select count(*) from archive_bot.queries").fetchone()
+        assert logged == len(askers) + 3
+
+
+def test_a_webhook_must_be_an_https_address_and_listen_host_and_port():
+    result = CliRunner().invoke(cli, ["run", "--webhook", "http://bot.example.org/hook"])
+    assert result.exit_code == 2 and "https addresses only" in result.output
+    result = CliRunner().invoke(
+        cli, ["run", "--webhook", "https://bot.example.org/hook", "--listen", "8443"]
+    )
+    assert result.exit_code == 2 and "host:port" in result.output
+
+
 KEY = "a-test-key-of-forty-characters-000000000"
 
 

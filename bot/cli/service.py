@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -22,6 +23,8 @@ from bot.cli.common import (
 )
 from index import settings
 from index.errors import ArchiveError
+
+DEFAULT_LISTEN = "127.0.0.1:8443"  # where `run --webhook` listens, behind a reverse proxy
 
 
 @click.command()
@@ -44,6 +47,22 @@ from index.errors import ArchiveError
     help="Requests per second to the Bot API, all chats together: Telegram allows a bot about "
     "30. Raise it only for a test server or a bot Telegram allows more.",
 )
+@click.option(
+    "--webhook",
+    metavar="URL",
+    envvar="ARCHIVE_BOT_WEBHOOK_URL",
+    help="Receive updates by webhook at this public https address, which a reverse proxy "
+    "passes to --listen, instead of polling: every process of the bot receives "
+    "(docs/operators.md).",
+)
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default=DEFAULT_LISTEN,
+    show_default=True,
+    envvar="ARCHIVE_BOT_WEBHOOK_LISTEN",
+    help="Where the webhook server listens (with --webhook).",
+)
 def run(
     top_k: int,
     corpus: Path,
@@ -51,6 +70,8 @@ def run(
     model: str,
     log_questions: bool | None,
     max_rate: float,
+    webhook: str | None,
+    listen: str,
 ) -> None:
     """Run the Telegram bot, or a terminal chat when TELEGRAM_BOT_TOKEN is not set.
 
@@ -62,6 +83,7 @@ def run(
                               (read at start: restart the bot after a change)
       ARCHIVE_BOT_LOG_RETENTION_DAYS  days logged questions are kept (default 90)
       ARCHIVE_BOT_MAX_RATE    the same as --max-rate
+      ARCHIVE_BOT_WEBHOOK_URL, ARCHIVE_BOT_WEBHOOK_LISTEN  the same as --webhook, --listen
 
     Telegram questions are logged (pseudonymously, see docs/moderators.md); terminal questions
     only with --log. The bot does not start when its query log or its inbox cannot be written,
@@ -74,10 +96,12 @@ def run(
       archive-bot run                                   # terminal chat
       echo "Who was the French ambassador?" | archive-bot run
       TELEGRAM_BOT_TOKEN=123:abc archive-bot run         # Telegram
+      archive-bot run --webhook https://bot.example.org/archive-bot --listen 127.0.0.1:8443
     """
     from index.build import upgrade_index
     from index.errors import ArchiveError
 
+    check_webhook(webhook, listen)
     try:
         if report := upgrade_index(corpus, data_dir, model):
             click.echo(
@@ -107,12 +131,39 @@ def run(
         chosen_backend()  # fail before connecting when a setting is wrong
         current_manifest(data_dir)  # or when there is no index
         with run_lock(data_dir):
-            serve(token, data_dir, model, top_k, max_rate, log_questions is not False)
+            serve(
+                token, data_dir, model, top_k, max_rate, log_questions is not False, webhook, listen
+            )
     except ArchiveError as error:
         raise fail(error) from error
 
 
-def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float, log: bool) -> None:
+def check_webhook(webhook: str | None, listen: str) -> None:
+    """Refuse a webhook address Telegram would not call, or a listening address that is not
+    host:port (click.BadParameter)."""
+    if webhook is None:
+        return
+    parts = urlsplit(webhook)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise click.BadParameter(
+            "Telegram calls https addresses only, such as https://bot.example.org/archive-bot",
+            param_hint="--webhook",
+        )
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter("give host:port, such as 127.0.0.1:8443", param_hint="--listen")
+
+
+def serve(
+    token: str,
+    data_dir: Path,
+    model: str,
+    top_k: int,
+    max_rate: float,
+    log: bool,
+    webhook: str | None = None,
+    listen: str = DEFAULT_LISTEN,
+) -> None:
     """Run the Telegram bot until it is stopped; a failure to connect ends in one line."""
     from telegram.error import InvalidToken, NetworkError
 
@@ -129,10 +180,13 @@ def serve(token: str, data_dir: Path, model: str, top_k: int, max_rate: float, l
         retention_days=retention_days(),
         max_rate=max_rate,
         log=log,
+        webhook=webhook is not None,
     )
     click.echo(f"Connecting to the Bot API at {base_url} … (Ctrl-C stops the bot)", err=True)
+    if webhook is not None:
+        click.echo(f"Receiving updates at {webhook}, listening on {listen}", err=True)
     try:
-        run_bot(token, application)
+        run_bot(token, application, webhook, listen)
     except InvalidToken:
         raise click.ClickException(
             "Telegram rejected the token: check TELEGRAM_BOT_TOKEN (from @BotFather)"

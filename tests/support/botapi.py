@@ -479,9 +479,12 @@ def buttons(reply: dict) -> dict[str, str]:
     }
 
 
-def start_bot(api: BotAPI, data_dir: Path) -> subprocess.Popen:
+def start_bot(api: BotAPI, data_dir: Path, **settings: str) -> subprocess.Popen:
+    """`archive-bot run` in a process of its own, on the stand-in; `settings` are more of its
+    environment variables."""
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
-           "ARCHIVE_BOT_DATA_DIR": str(data_dir), "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+           "ARCHIVE_BOT_DATA_DIR": str(data_dir), "NO_PROXY": "127.0.0.1,localhost",
+           **settings}  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"], env=env, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
