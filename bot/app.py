@@ -63,7 +63,7 @@ INLINE_WORKERS = 4
 INLINE_WAIT = 8.0
 # With several processes: seconds between looks for updates that a process which died had
 # received and not answered (bot.shared.SharedInbox.pending).
-ORPHANS_EVERY = 2.0
+ORPHANS_EVERY = 1.0
 
 
 class RetryingRateLimiter(AIORateLimiter):

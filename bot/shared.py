@@ -26,13 +26,12 @@ import logging
 import os
 import secrets
 import socket
-import threading
 import time
 from typing import TYPE_CHECKING
 
 from bot.inbox import HANDLED_FOR, KEPT_ASIDE_FOR
 from index.errors import ArchiveError, first_line
-from index.postgres import connect
+from index.postgres import Session, connect
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,6 +44,10 @@ SCHEMA = "archive_bot"  # the bots' tables (inbox, processes, query log), owned 
 INBOX = "bot_inbox"
 PROCESSES = "bot_processes"
 SEEN_WITHIN = 120.0  # seconds: a process that has not reported for longer is not listed
+# Seconds a process's lock of the living must stay free before its waiting updates are taken
+# over: a living process whose connection dropped takes it again at its next statement (within
+# bot.app.ORPHANS_EVERY), and must not see its updates answered by another meanwhile.
+DEAD_AFTER = 3.0
 
 
 def bot_connection(url: str) -> psycopg.Connection:
@@ -191,17 +194,17 @@ class SharedInbox:
         self.bot = bot
         # This run's name: unique even where a dead process's pid comes back.
         self.instance = f"{process_name()}:{secrets.token_hex(4)}"
-        self._lock = threading.Lock()
-        self._connection = self._connect()
+        self._free_since: dict[str, float] = {}  # receivers whose lock was seen free, since
+        self._session = Session(self._connect)
         try:
-            self._connection.execute(
+            self._session.run(
                 f"create table if not exists {INBOX} (bot_id bigint not null, update_id bigint "
                 "not null, body text, state text not null, reason text, at double precision "
                 "not null, primary key (bot_id, update_id))"
             )
-            self._connection.execute(f"alter table {INBOX} add column if not exists process text")
+            self._session.run(f"alter table {INBOX} add column if not exists process text")
         except psycopg.Error as error:
-            self._connection.close()
+            self._session.close()
             raise ArchiveError(
                 f"the inbox cannot be written in the database ({first_line(error)}): questions "
                 "received before a crash would be lost"
@@ -218,20 +221,10 @@ class SharedInbox:
     def _run(self, sql: str, parameters: tuple = ()) -> list[dict]:
         import psycopg
 
-        with self._lock:
-            try:
-                cursor = self._connection.execute(sql, parameters)
-                return cursor.fetchall() if cursor.description else [{"rows": cursor.rowcount}]
-            except psycopg.OperationalError:  # a lost connection: one new try
-                with contextlib.suppress(ArchiveError, psycopg.Error):
-                    self._connection = self._connect()
-            except psycopg.Error as error:
-                raise ConnectionError(first_line(error)) from error
-            try:
-                cursor = self._connection.execute(sql, parameters)
-                return cursor.fetchall() if cursor.description else [{"rows": cursor.rowcount}]
-            except psycopg.Error as error:
-                raise ConnectionError(first_line(error)) from error
+        try:
+            return self._session.run(sql, parameters)
+        except psycopg.Error as error:
+            raise ConnectionError(first_line(error)) from error
 
     def receive(self, update_id: int, body: str) -> bool:
         """Keep an update until it is handled; False when it is a re-delivery (kept already,
@@ -264,7 +257,7 @@ class SharedInbox:
 
     def pending(self) -> list[tuple[int, str]]:
         """Take over the waiting updates of the processes that died (their locks of the living
-        are free), and return them: each is taken by one process only."""
+        free for DEAD_AFTER seconds), and return them: each is taken by one process only."""
         taken = []
         receivers = self._run(
             f"select distinct process from {INBOX} where bot_id = %s and state = 'pending' "
@@ -272,20 +265,25 @@ class SharedInbox:
             (self.bot, self.instance),
         )
         for receiver in (row["process"] for row in receivers):
-            if receiver is not None:
-                key = _alive_key(receiver)
-                (free,) = self._run(
-                    "select pg_try_advisory_lock(hashtextextended(%s, 0)) as free", (key,)
-                )
-                if not free["free"]:
-                    continue  # alive: its updates are its own
-                self._run("select pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+            if receiver is not None and not self._dead(receiver):
+                continue
             taken += self._run(
                 f"update {INBOX} set process = %s where bot_id = %s and state = 'pending' "
                 "and process is not distinct from %s returning update_id, body",
                 (self.instance, self.bot, receiver),
             )
         return sorted((row["update_id"], row["body"]) for row in taken)
+
+    def _dead(self, receiver: str) -> bool:
+        """Whether the process `receiver` has been gone for DEAD_AFTER seconds at least."""
+        key = _alive_key(receiver)
+        (free,) = self._run("select pg_try_advisory_lock(hashtextextended(%s, 0)) as got", (key,))
+        if not free["got"]:
+            self._free_since.pop(receiver, None)
+            return False  # alive: its updates are its own
+        self._run("select pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+        since = self._free_since.setdefault(receiver, time.monotonic())
+        return time.monotonic() - since >= DEAD_AFTER
 
     def count(self) -> int:
         (row,) = self._run(
@@ -314,5 +312,4 @@ class SharedInbox:
         return [f"{row['n']} updates set aside in the database's {INBOX}"] if row["n"] else []
 
     def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+        self._session.close()

@@ -31,7 +31,7 @@ import math
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -119,6 +119,47 @@ def connect(url: str) -> psycopg.Connection:
                 "a superuser runs `create extension vector` in it once (docs/operators.md)"
             ) from error
     return connection
+
+
+class Session:
+    """One connection that a long-running process holds, used by one statement at a time from
+    any thread, and made again once when it was lost (a restarted server, a dropped network)."""
+
+    def __init__(self, open_connection: Callable[[], psycopg.Connection]) -> None:
+        """Raises ArchiveError when the first connection cannot be made."""
+        self._open = open_connection
+        self._lock = threading.Lock()
+        self.connection = open_connection()
+
+    def run(
+        self, sql: str, parameters: tuple | list | dict = (), binary: bool = False
+    ) -> list[dict]:
+        """Return the rows of one statement ([{"rows": n}] for one that returns none).
+
+        Raises:
+            psycopg.Error: the statement failed, or the connection was lost and could not be
+                made again (an OperationalError).
+        """
+        import psycopg
+
+        with self._lock:
+            try:
+                return self._execute(sql, parameters, binary)
+            except psycopg.OperationalError:  # lost: one new connection, one new try
+                self.connection.close()
+                try:
+                    self.connection = self._open()
+                except ArchiveError as error:
+                    raise psycopg.OperationalError(str(error)) from error
+            return self._execute(sql, parameters, binary)
+
+    def _execute(self, sql: str, parameters: tuple | list | dict, binary: bool) -> list[dict]:
+        cursor = self.connection.execute(sql, parameters, binary=binary)
+        return cursor.fetchall() if cursor.description else [{"rows": cursor.rowcount}]
+
+    def close(self) -> None:
+        with self._lock:
+            self.connection.close()
 
 
 def porter_words(text: str) -> list[str]:
@@ -387,6 +428,14 @@ def _copy(cursor: psycopg.Cursor, table: str, rows: list[dict]) -> None:
             copy.write_row([row[c] for c in columns])
 
 
+def _with_settings(connection: psycopg.Connection) -> psycopg.Connection:
+    """A search's session settings: HNSW candidates per search, and memory enough for the
+    keyword search's sums over a common word's passages (on disk, they took 10 x longer)."""
+    connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+    connection.execute(f"set work_mem = '{QUERY_MEMORY}'")
+    return connection
+
+
 class PostgresStore:
     """A loaded index in PostgreSQL: the current build when it was opened, read as
     `index.store.IndexStore` reads files, behind the same methods. Safe to use from several
@@ -401,47 +450,39 @@ class PostgresStore:
         """
         self.url = url
         self.data_dir = data_dir
-        self._lock = threading.Lock()
-        self._connection = connect(url)
-        current = _current(self._connection, url)
+        self._session = Session(lambda: _with_settings(connect(url)))
+        current = _current(self._session.connection, url)
         self.manifest = current["manifest"]
         self.schema = current["schema"]
         self.indexed = self.manifest["passages"] > EXACT_LIMIT
-        self._settings()
         if (problem := self.check()) is not None:
             raise ArchiveError(f"the index in {where(url)} is damaged ({problem}): {REBUILD_HINT}")
 
-    def _settings(self) -> None:
-        """This session's: HNSW candidates per search, and memory enough for the keyword
-        search's sums over a common word's passages (on disk, they took 10 x longer)."""
-        self._connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
-        self._connection.execute(f"set work_mem = '{QUERY_MEMORY}'")
-
     def latest_build(self) -> str:
-        """The build id that is current in the database now (another process may have built)."""
-        return _current(self._connection, self.url)["build_id"]
+        """The build id that is current in the database now (another process may have built).
+
+        Raises:
+            ArchiveError: the database cannot be read, or holds no index.
+        """
+        found = self._query(f"select build_id from {BUILDS} where current")
+        if not found:
+            raise ArchiveError(f"no index in {where(self.url)}: run `archive-bot index`")
+        return found[0]["build_id"]
 
     def _query(
         self, sql: str, parameters: tuple | list | dict = (), binary: bool = False
     ) -> list[dict]:
         import psycopg
 
-        with self._lock:
-            try:
-                return self._connection.execute(sql, parameters, binary=binary).fetchall()
-            except psycopg.OperationalError:  # the connection was lost: one new try
-                self._connection.close()
-                self._connection = connect(self.url)
-                self._settings()
-            except psycopg.Error as error:
-                raise ArchiveError(
-                    f"the index in {where(self.url)} cannot be read ({first_line(error)}): "
-                    f"{REBUILD_HINT}"
-                ) from error
-            try:
-                return self._connection.execute(sql, parameters, binary=binary).fetchall()
-            except psycopg.Error as error:
-                raise ArchiveError(f"lost {where(self.url)}: {first_line(error)}") from error
+        try:
+            return self._session.run(sql, parameters, binary)
+        except psycopg.OperationalError as error:
+            raise ArchiveError(f"lost {where(self.url)}: {first_line(error)}") from error
+        except psycopg.Error as error:
+            raise ArchiveError(
+                f"the index in {where(self.url)} cannot be read ({first_line(error)}): "
+                f"{REBUILD_HINT}"
+            ) from error
 
     def check(self) -> str | None:
         """Return what is wrong with the build in use (None when it is sound)."""
@@ -707,5 +748,5 @@ class PostgresStore:
     def __del__(self) -> None:
         """Close the connection with the store: a process that switched to a newer build drops
         the old store when the last question reading it is answered."""
-        if (connection := getattr(self, "_connection", None)) is not None:
-            connection.close()
+        if (session := getattr(self, "_session", None)) is not None:
+            session.close()

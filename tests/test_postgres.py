@@ -120,6 +120,33 @@ def test_the_index_copies_into_the_database_and_back_unchanged(
     assert asked.exit_code == 0 and json.loads(asked.stdout)["passages"]
 
 
+def test_a_lost_connection_is_made_again_and_the_inbox_keeps_its_updates_own(
+    index_dir: Path, database_url: str, tmp_path: Path
+):
+    from bot.shared import DEAD_AFTER, SharedInbox
+    from index.build import transfer_index
+
+    transfer_index(index_dir, database_url, into_database=True)
+    store, inbox = PostgresStore(database_url, tmp_path), SharedInbox(database_url, 1)
+    other = SharedInbox(database_url, 1)  # another process of the same bot
+    assert inbox.receive(5, "{}") and not other.receive(5, "{}")  # once, whoever receives it
+    with psycopg.connect(database_url, autocommit=True) as admin:  # a restart, a dropped link
+        admin.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                      "where pid <> pg_backend_pid() and datname = current_database()")  # fmt: skip
+    assert store.documents() and store.latest_build() == store.manifest["build_id"]
+    assert other.pending() == []  # the receiver's lock is free, but not for long enough
+    assert inbox.count() == 1  # its next statement connects again, and takes its lock again
+    time.sleep(DEAD_AFTER)
+    assert other.pending() == []  # alive
+    inbox.close()  # it dies: its update is another's, once
+    assert other.pending() == []
+    time.sleep(DEAD_AFTER)
+    third = SharedInbox(database_url, 1)
+    assert other.pending() == [(5, "{}")] and third.pending() == []
+    other.close()
+    third.close()
+
+
 def test_an_operators_mistakes_get_one_clear_line_without_the_password(
     index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
