@@ -428,6 +428,40 @@ def _copy(cursor: psycopg.Cursor, table: str, rows: list[dict]) -> None:
             copy.write_row([row[c] for c in columns])
 
 
+def _add_lexemes(connection: psycopg.Connection, schema: str, url: str) -> None:
+    """Bring a build written by archive-bot 0.8.0 up to date: it has no lexemes table, made
+    here from its postings, once, by whichever process opens it first (its tsvector, no
+    longer read, stays until the next build).
+
+    Raises:
+        ArchiveError: the table cannot be made (a role that may not write the build's schema).
+    """
+    import psycopg
+
+    table = f"{schema}.lexemes"
+    if connection.execute("select to_regclass(%s) as found", (table,)).fetchone()["found"]:
+        return
+    try:
+        with connection.transaction():
+            connection.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+            connection.execute(
+                f'create table if not exists {table} (lexeme text collate "C" primary key, '
+                "df integer not null)"
+            )
+            connection.execute(
+                f"insert into {table} select lexeme, count(*) from {schema}.postings "
+                f"where not exists (select 1 from {table}) group by lexeme"
+            )
+            connection.execute(f"grant select on {table} to public")
+        connection.execute(f"analyze {table}")
+    except psycopg.Error as error:
+        raise ArchiveError(
+            f"the index in {where(url)} was written by an older archive-bot and cannot be "
+            f"brought up to date here ({first_line(error)}): {REBUILD_HINT}"
+        ) from error
+    logger.info("the index in %s is brought up to date (its words' counts)", where(url))
+
+
 def _with_settings(connection: psycopg.Connection) -> psycopg.Connection:
     """A search's session settings: HNSW candidates per search, and memory enough for the
     keyword search's sums over a common word's passages (on disk, they took 10 x longer)."""
@@ -454,6 +488,7 @@ class PostgresStore:
         current = _current(self._session.connection, url)
         self.manifest = current["manifest"]
         self.schema = current["schema"]
+        _add_lexemes(self._session.connection, self.schema, url)
         self.indexed = self.manifest["passages"] > EXACT_LIMIT
         if (problem := self.check()) is not None:
             raise ArchiveError(f"the index in {where(url)} is damaged ({problem}): {REBUILD_HINT}")

@@ -23,7 +23,7 @@ from index.build import build_index
 from index.errors import ArchiveError
 from index.postgres import PostgresStore
 from index.search import Searcher
-from index.store import IndexStore
+from index.store import IndexStore, Keywords
 
 from .support.archive import CORPUS, LETTER_ID, ROOT
 
@@ -145,6 +145,21 @@ def test_a_lost_connection_is_made_again_and_the_inbox_keeps_its_updates_own(
     assert other.pending() == [(5, "{}")] and third.pending() == []
     other.close()
     third.close()
+
+
+def test_a_build_written_by_0_8_0_is_brought_up_to_date_when_opened(
+    index_dir: Path, database_url: str, tmp_path: Path
+):
+    from index.build import transfer_index
+
+    transfer_index(index_dir, database_url, into_database=True)
+    expected = PostgresStore(database_url, tmp_path).keyword(Keywords((("tokaev",),)), 10)
+    with psycopg.connect(database_url, autocommit=True) as admin:  # 0.8.0 had no lexemes
+        (schema,) = admin.execute("select schema from archive_builds where current").fetchone()
+        admin.execute(f"drop table {schema}.lexemes")
+    store = PostgresStore(database_url, tmp_path)
+    assert expected and store.keyword(Keywords((("tokaev",),)), 10) == expected
+    assert store.holds(Keywords((("tokaev",), ("prime",)), every=True))
 
 
 def test_an_operators_mistakes_get_one_clear_line_without_the_password(
