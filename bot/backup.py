@@ -1,7 +1,8 @@
 """`archive-bot backup`: a consistent copy of a data dir, taken while the bot runs.
 
 The copy holds the current index (copied under the build lock, so no build replaces it
-meanwhile; an index in PostgreSQL is written as files) and the query log with its key
+meanwhile; an index in PostgreSQL is written as files), the archive's own calibration, and
+the query log with its key
 (SQLite's online backup, without the questions past retention); inbox.db is left out: it holds
 Telegram ids. It is written into a partial directory beside DEST (bot.copies) and renamed into
 place when whole: an interrupted backup leaves nothing behind.
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from bot.copies import partial_dir
 from bot.querylog import LOG_FILE, QueryLog
+from index.answerable import ARCHIVE_FILE, own_calibration
 from index.build import build_lock, transfer_index
 from index.errors import ArchiveError
 from index.store import copy_index, database_url
@@ -32,6 +34,8 @@ def backup(data_dir: Path, dest: Path, retention_days: int) -> tuple[dict, int |
                     manifest = copy_index(data_dir, partial)
             else:  # the index in PostgreSQL: its files in the copy, as `database copy-out`
                 manifest = transfer_index(partial, url, into_database=False)
+            if own := own_calibration(data_dir):  # the archive's, from the files or database
+                (partial / ARCHIVE_FILE).write_text(own[0], encoding="utf-8")
             copied = None
             if url is not None or (data_dir / LOG_FILE).exists():  # the log: in the database
                 log = QueryLog(data_dir, retention_days)

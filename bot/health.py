@@ -23,7 +23,7 @@ from pathlib import Path
 from telegram.request import HTTPXRequest
 
 from bot.texts import index_size
-from index.answerable import ARCHIVE_FILE
+from index.answerable import own_calibration
 from index.build import lock_file
 from index.errors import ArchiveError
 from index.store import current_manifest, database_url
@@ -201,9 +201,13 @@ def status(data_dir: Path) -> dict:
     healthy = age is not None and 0 <= age <= POLLED_WITHIN
     if running and (report.get("standby") or report.get("webhook")):  # healthy while it reports
         healthy = 0 <= time.time() - (report.get("written") or 0) <= POLLED_WITHIN
-    calibration = "own" if (data_dir / ARCHIVE_FILE).exists() else "shipped"
+    try:
+        own = own_calibration(data_dir)
+    except ArchiveError as error:
+        own = None, str(error)
+    calibration = "own" if own and own[0] else "shipped"
     report = report | {"running": running, "healthy": healthy, "index": index,
-                       "calibration": calibration}  # fmt: skip
+                       "calibration": calibration, "calibration_at": own and own[1]}  # fmt: skip
     if (url := database_url()) is not None:
         from bot.shared import processes
 
@@ -271,10 +275,11 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
                 f"  {process['process']} @{process.get('bot')} {process.get('version')}: "
                 f"{role}{polled}"
             )
-    lines.append(
-        f"judgement: this archive's own calibration ({data_dir / ARCHIVE_FILE})"
-        if report["calibration"] == "own" else "judgement: the shipped calibration"
-    )  # fmt: skip
+    if report["calibration"] == "own":
+        lines.append(f"judgement: this archive's own calibration ({report['calibration_at']})")
+    else:
+        problem = report.get("calibration_at")  # its own, unreadable: the shipped one serves
+        lines.append("judgement: the shipped calibration" + (f" ({problem})" if problem else ""))
     if report.get("pid"):
         log = f"on, kept {report.get('retention_days')} days" if report.get("log") else "OFF"
         lines.append(

@@ -164,11 +164,14 @@ class Calibration:
         """This calibration, with the figures measured with it."""
         return replace(self, figures=figures)
 
+    def text(self) -> str:
+        """The calibration as JSON, as a file or the database keeps it."""
+        return json.dumps({"features": list(FEATURES), **asdict(self)}, indent=1) + "\n"
+
     def save(self, path: Path) -> None:
         """Write the calibration as JSON, atomically (a reader never sees half of it)."""
-        data = {"features": list(FEATURES), **asdict(self)}
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        temporary.write_text(self.text(), encoding="utf-8")
         temporary.replace(path)
 
     @classmethod
@@ -179,7 +182,20 @@ class Calibration:
             ArchiveError: it is unreadable, damaged, or made for other features.
         """
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ArchiveError(f"cannot read the calibration {path}: {error}") from error
+        return cls.parse(text, str(path))
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> Calibration:
+        """Read a calibration from its JSON `text`, kept at `where` (for messages).
+
+        Raises:
+            ArchiveError: it is damaged, or made for other features.
+        """
+        try:
+            data = json.loads(text)
             if data.pop("features") != list(FEATURES):
                 raise ValueError("it was fitted on other features: run `archive-bot calibrate`")
             if "subject_weights" not in data:  # written before 0.6.0, with the old weights
@@ -190,20 +206,68 @@ class Calibration:
                        calibration.weights, calibration.subject_weights)):  # fmt: skip
                 raise ValueError("its weights do not match its features")
             return calibration
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
-            raise ArchiveError(f"cannot read the calibration {path}: {error}") from error
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ArchiveError(f"cannot read the calibration {where}: {error}") from error
 
     @classmethod
     def for_archive(cls, data_dir: Path) -> Calibration:
         """The archive's own calibration when it has one, else the shipped one (also when its
-        own is damaged: the bot keeps answering, with a warning naming the file)."""
-        own = data_dir / ARCHIVE_FILE
-        if own.exists():
-            try:
-                return cls.load(own)
-            except ArchiveError as error:
-                logger.warning("%s; the shipped calibration serves instead", error)
+        own is damaged: the bot keeps answering, with a warning naming where it is)."""
+        try:
+            if (own := own_calibration(data_dir)) is not None:
+                return cls.parse(*own)
+        except ArchiveError as error:
+            logger.warning("%s; the shipped calibration serves instead", error)
         return cls.load(SHIPPED)
+
+
+def own_calibration(data_dir: Path) -> tuple[str, str] | None:
+    """The archive's own calibration as (JSON text, where it is kept): in the database with
+    ARCHIVE_BOT_DATABASE_URL (every machine's bots share it), else in `data_dir`; None when
+    the archive has none.
+
+    Raises:
+        ArchiveError: it cannot be read.
+    """
+    from index.store import database_url
+
+    if (url := database_url()) is not None:
+        from index import postgres
+
+        text = postgres.read_calibration(url)
+        return None if text is None else (text, postgres.where(url))
+    path = data_dir / ARCHIVE_FILE
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ArchiveError(f"cannot read the calibration {path}: {error}") from error
+
+
+def keep_calibration(data_dir: Path, calibration: Calibration | None) -> str:
+    """Make `calibration` the archive's own (None: none, the shipped one serves), where
+    `own_calibration` reads it; return where that is.
+
+    Raises:
+        ArchiveError: it cannot be written there.
+    """
+    from index.store import database_url
+
+    if (url := database_url()) is not None:
+        from index import postgres
+
+        postgres.write_calibration(url, calibration.text() if calibration else None)
+        return postgres.where(url)
+    path = data_dir / ARCHIVE_FILE
+    try:
+        if calibration is None:
+            path.unlink(missing_ok=True)
+        else:
+            calibration.save(path)
+    except OSError as error:
+        raise ArchiveError(f"cannot write {path}: {error.strerror or error}") from error
+    return str(path)
 
 
 def fit(rows: list[list[float]], labels: list[int], weights: list[float], off: list[bool],

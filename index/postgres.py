@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BUILDS = "archive_builds"
+CALIBRATION = "archive_calibration"  # the archive's own calibration (`archive-bot calibrate`)
 SCHEMA_PREFIX = "archive_"
 BUILD_MEMORY = "1GB"  # for an HNSW index's build (1M passages: about 1 GB a model)
 QUERY_MEMORY = "64MB"  # per sort or hash of one search, at most (PostgreSQL's work_mem)
@@ -248,6 +249,50 @@ def _current(connection: psycopg.Connection, url: str) -> dict:
             f"version {FORMAT_VERSION}: {REBUILD_HINT}"
         )
     return row
+
+
+def read_calibration(url: str) -> str | None:
+    """The archive's own calibration kept in the database (JSON), None when it has none.
+
+    Raises:
+        ArchiveError: the database cannot be reached or read.
+    """
+    import psycopg
+
+    with contextlib.closing(connect(url)) as connection:
+        try:
+            row = connection.execute(f"select calibration from {CALIBRATION}").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+        except psycopg.Error as error:
+            raise ArchiveError(
+                f"cannot read the calibration in {where(url)}: {first_line(error)}"
+            ) from error
+    return row["calibration"] if row else None
+
+
+def write_calibration(url: str, text: str | None) -> None:
+    """Make `text` (JSON) the archive's own calibration in the database; None removes it.
+
+    Raises:
+        ArchiveError: the database cannot be reached or written.
+    """
+    import psycopg
+
+    try:
+        with contextlib.closing(connect(url)) as connection, connection.transaction():
+            connection.execute(
+                f"create table if not exists {CALIBRATION} (calibration text not null, "
+                "written_at timestamptz not null default now())"
+            )
+            connection.execute(f"grant select on {CALIBRATION} to public")
+            connection.execute(f"delete from {CALIBRATION}")
+            if text is not None:
+                connection.execute(f"insert into {CALIBRATION} (calibration) values (%s)", (text,))
+    except psycopg.Error as error:
+        raise ArchiveError(
+            f"cannot write the calibration in {where(url)}: {first_line(error)}"
+        ) from error
 
 
 @contextlib.contextmanager

@@ -162,6 +162,33 @@ def test_a_build_written_by_0_8_0_is_brought_up_to_date_when_opened(
     assert store.holds(Keywords((("tokaev",), ("prime",)), every=True))
 
 
+def test_the_archives_own_calibration_is_in_the_database_for_every_machine(
+    index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from index.answerable import ARCHIVE_FILE, SHIPPED, Calibration
+
+    own = replace(Calibration.load(SHIPPED), cut=0.5)
+    own.save(index_dir / ARCHIVE_FILE)
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", KEY)
+    runner = CliRunner()
+    copied = runner.invoke(cli, ["database", "copy-in", "--data-dir", str(index_dir)])
+    assert copied.exit_code == 0 and "own calibration" in copied.output, copied.output
+    (index_dir / ARCHIVE_FILE).unlink()
+    elsewhere = tmp_path / "another-machine"
+    assert Calibration.for_archive(elsewhere) == own
+    status = runner.invoke(cli, ["status", "--data-dir", str(elsewhere)])
+    assert "this archive's own calibration" in status.output, status.output
+    backup = runner.invoke(cli, ["backup", str(tmp_path / "b"), "--data-dir", str(elsewhere)])
+    assert backup.exit_code == 0, backup.output
+    assert Calibration.load(tmp_path / "b" / ARCHIVE_FILE) == own
+    reset = runner.invoke(cli, ["calibrate", "--reset", "--data-dir", str(elsewhere)])
+    assert reset.exit_code == 0 and "shipped calibration serves" in reset.output
+    assert Calibration.for_archive(index_dir) == Calibration.load(SHIPPED)
+    back = runner.invoke(cli, ["database", "copy-out", "--data-dir", str(tmp_path / "back")])
+    assert back.exit_code == 0 and not (tmp_path / "back" / ARCHIVE_FILE).exists()
+
+
 def test_an_operators_mistakes_get_one_clear_line_without_the_password(
     index_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):

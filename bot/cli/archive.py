@@ -290,8 +290,9 @@ def calibrate(files: tuple[Path, ...], answered: float, reset: bool, data_dir: P
     phrases, and questions it cannot, marked out of scope; moderators' labels become one
     with `archive-bot logs export-eval`. Each question falls in a tuning or a held-out half;
     the cut on the confidence is chosen on the first, and both halves' figures are printed.
-    Written to DATA_DIR/calibration.json; a bot running on it reads it when it next
-    switches index or restarts. Without one, the shipped calibration serves.
+    Written to DATA_DIR/calibration.json, or with ARCHIVE_BOT_DATABASE_URL into the database
+    (every machine's bots share it); a bot reads it when it next switches index or restarts.
+    Without one, the shipped calibration serves.
 
     \b
     Examples:
@@ -300,25 +301,25 @@ def calibrate(files: tuple[Path, ...], answered: float, reset: bool, data_dir: P
       archive-bot calibrate labelled.jsonl --answered 0.95   # fewer right answers declined
       archive-bot calibrate --reset                          # back to the shipped one
     """
-    from index.answerable import ARCHIVE_FILE, describe
+    from index.answerable import describe, keep_calibration
     from index.errors import ArchiveError
     from index.evaluate import calibrate_archive, load_questions
 
-    own = data_dir / ARCHIVE_FILE
     if reset:
-        own.unlink(missing_ok=True)
-        click.echo(f"Removed {own}: the shipped calibration serves.")
+        try:
+            where = keep_calibration(data_dir, None)
+        except ArchiveError as error:
+            raise fail(error) from None
+        click.echo(f"Removed the calibration in {where}: the shipped calibration serves.")
         return
     if not files:
         raise click.UsageError("give one or more question files (see --help)")
     try:
         questions = [q for file in files for q in load_questions(file)]
         calibration = calibrate_archive(load_searcher(data_dir, model), questions, answered)
-        calibration.save(own)
+        where = keep_calibration(data_dir, calibration)
     except ArchiveError as error:
         raise fail(error) from None
-    except OSError as error:
-        raise fail(f"cannot write {own}: {error.strerror or error}") from None
     for name, figure in calibration.figures.items():
         click.echo(describe(name, figure))
-    click.echo(f"Cut {calibration.cut:.3f}, written to {own}.")
+    click.echo(f"Cut {calibration.cut:.3f}, written to {where}.")

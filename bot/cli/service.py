@@ -274,9 +274,9 @@ def database() -> None:
 
     With ARCHIVE_BOT_DATABASE_URL set, `index`, `ask`, `run` and `status` use the index in
     that database (PostgreSQL with pgvector; docs/operators.md, "Several machines"): every
-    bot process and every build, on any machine, shares it. The query log stays in the data
-    dir. The URL is read from the environment only, never from a flag, so that its password
-    is not shown in the process list.
+    bot process and every build, on any machine, shares it, and the query log and the
+    archive's own calibration too. The URL is read from the environment only, never from a
+    flag, so that its password is not shown in the process list.
     """
 
 
@@ -292,15 +292,33 @@ def _transfer(data_dir: Path, into_database: bool) -> None:
         )
     try:
         manifest = transfer_index(data_dir, url, into_database)
+        calibration = _copy_calibration(data_dir, url, into_database)
     except ArchiveError as error:
         raise fail(error) from None
     there = where(url) if into_database else str(data_dir)
     click.echo(
         f"copied the index ({manifest['documents']} documents, {manifest['passages']} "
         f"passages) to {there}; it is the current index there"
+        + ("; and the archive's own calibration" if calibration else "")
     )
     if into_database and (data_dir / LOG_FILE).exists():
         _copy_log(data_dir)
+
+
+def _copy_calibration(data_dir: Path, url: str, into_database: bool) -> bool:
+    """Copy the archive's own calibration, if it has one, along with its index; whether it
+    had one (ArchiveError: it is damaged, or cannot be written)."""
+    from index import postgres
+    from index.answerable import ARCHIVE_FILE, Calibration
+
+    own = data_dir / ARCHIVE_FILE
+    if into_database:
+        if own.exists():
+            postgres.write_calibration(url, Calibration.load(own).text())
+        return own.exists()
+    if (text := postgres.read_calibration(url)) is not None:
+        Calibration.parse(text, postgres.where(url)).save(own)
+    return text is not None
 
 
 def _copy_log(data_dir: Path) -> None:
@@ -333,7 +351,8 @@ def _copy_log(data_dir: Path) -> None:
 @data_dir_option
 def copy_in(data_dir: Path) -> None:
     """Copy the data dir's current index into the database, as it is (nothing is embedded),
-    and its query log into the database's, which must be empty.
+    with the archive's own calibration, and its query log into the database's, which must be
+    empty.
 
     The database's log makes pseudonyms with ARCHIVE_BOT_LOG_SECRET. Questions logged under
     another key (the data dir's own `log-secret`) are copied without their askers' pseudonyms.
@@ -349,7 +368,8 @@ def copy_in(data_dir: Path) -> None:
 @database.command(name="copy-out")
 @data_dir_option
 def copy_out(data_dir: Path) -> None:
-    """Copy the database's current index into the data dir's files (back from PostgreSQL).
+    """Copy the database's current index into the data dir's files (back from PostgreSQL),
+    with the archive's own calibration.
 
     \b
     Examples:
