@@ -29,8 +29,9 @@ SLOW_SCANS = {  # seconds of OCR on this 2-core machine
 # on, blocks that are only a link dropped; scan: 10 of 11, pages turned upright and read in
 # their script; office: 46 of 47, text boxes, drop caps and tracked changes as Word shows them;
 # pdf: 41 of 58, running footers, sideways stamps, glyph codes read by OCR, titles not a
-# tool's): a reader change may raise these, never lower them. Issue 44 asks 0.95 of each.
-FLOORS = {"web": 0.97, "pdf": 0.70, "scan": 0.90, "office": 0.97, "epub": 0.92}
+# tool's; 48 of 58, the byline's first author where the file names a login or none): a reader
+# change may raise these, never lower them. Issue 44 asks 0.95 of each.
+FLOORS = {"web": 0.97, "pdf": 0.82, "scan": 0.90, "office": 0.97, "epub": 0.92}
 
 
 @pytest.fixture(scope="module")
@@ -133,12 +134,25 @@ def test_tracked_deletions_are_not_read(real):
         # A photo credit ("Фото из Инстаграма …") is not an author.
         ("web/football-ua-podolski.html", "Подольски завершил карьеру в сборной", ""),
         # "Microsoft Word - AVE2008 Report.doc" is a converter's name for a file's: the title
-        # is the first page's lines in the largest type ("Proprietario" is Word's "Owner").
-        ("pdf/grobid-wang-ave2008.pdf", "Information Synthesis for Answer Validation", None),
+        # is the first page's lines in the largest type. Its author "ibm", a login, is not
+        # printed on the page: the byline under the title gives the first author.
+        (
+            "pdf/grobid-wang-ave2008.pdf",
+            "Information Synthesis for Answer Validation",
+            "Rui Wang",
+        ),  # fmt: skip
+        # "Proprietario" is Word's "Owner": the byline's first of twelve names, their
+        # affiliation marks dropped ("Pamela Forner1, Anselmo Peñas2, …").
         (
             "pdf/grobid-footnotes.pdf",
             "OVERVIEW OF THE CLEF 2008 MULTILINGUAL QUESTION ANSWERING TRACK",
-            "",
+            "Pamela Forner",
+        ),  # fmt: skip
+        # No author in the file; "Ivan Rodriguez Montoya∗ † and Tonatiuh Matos Chassin∗ ‡".
+        (
+            "pdf/grobid-arxiv-0908.0054.pdf",
+            "Ultra light bosonic dark matter and CMB",
+            "Ivan Rodriguez Montoya",
         ),  # fmt: skip
     ],
 )

@@ -15,15 +15,19 @@ import re
 from html.parser import HTMLParser
 
 from index.normalize import fold
-from index.readers.text import GUESS_BYTES, NOTICE_WORDS, Extracted, copyright_notice, decode
+from index.readers.text import (
+    GUESS_BYTES,
+    NOTICE_WORDS,
+    Extracted,
+    copyright_notice,
+    decode,
+    people,
+)
 
 _CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 #: What an HTML <title> puts between a page's name and its site's ("… | Новости").
 _TITLE_SEPARATOR = re.compile(r"\s+(?:\||-|–|—|·|::)\s+")
 _SITE_NAME_WORDS = 4
-#: Lower-case words a person's name may hold ("Ludwig van Beethoven", "Gabriel García de la…").
-_NAME_PARTICLES = set("de da di do dos du del della der den la le van von ten ter bin ibn al el y e"
-                      .split())  # fmt: skip
 LAYOUT_CELL = 500  # characters: a table cell this long holds an article, not data
 ARTICLE_WORDS = 4  # a block this long is the article's wherever trafilatura's text holds it
 LINKED = 0.9  # of a block's characters inside links: it only leads elsewhere ("Continue reading")
@@ -161,7 +165,7 @@ def read_html(source: str, page: bool = True) -> Extracted:
     if title:
         metadata["title"] = title
     authors = [parser.meta.get("author"), found.author if found else None]
-    if names := next((n for a in authors if a and (n := _names(a))), None):
+    if names := next((n for a in authors if a and (n := people(a))), None):
         metadata["author"] = names
     return Extracted("\n\n".join(blocks), metadata)
 
@@ -242,22 +246,3 @@ def _page_title(tag: str, h1: str, shared: str = "", site: str | None = None) ->
     if site_part and len(site_part.split()) <= _SITE_NAME_WORDS:
         return tag[: separators[-1].start()]
     return tag
-
-
-def _names(author: str) -> str | None:
-    """Return `author` as one or more people's names ("A. Smith; B. Jones", repeats in
-    another case dropped), or None when it does not read as names: a site's name with its
-    address, a date, a photo credit ("Фото из Инстаграма …"). A name's words start with a
-    capital letter, bar particles such as "van" or "de"."""
-    names: list[str] = []
-    for name in re.split(r"\s*;\s*|\s+and\s+|\s+и\s+", author.strip()):
-        words = name.split()
-        if not 1 <= len(words) <= 6:
-            return None
-        if any(not re.fullmatch(r"[^\W\d_][\w.'’-]*", w, re.U) for w in words):
-            return None
-        if any(not w[0].isupper() and w not in _NAME_PARTICLES for w in words):
-            return None
-        if fold(name) not in map(fold, names):
-            names.append(name)
-    return "; ".join(names) or None

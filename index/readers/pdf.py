@@ -6,7 +6,9 @@ repeated from page to page, lines printed sideways in the margin, and copyright 
 left out. A page without a text layer, or whose text layer is not text (fonts without a
 Unicode map give glyph codes), is rendered and read by OCR (index.readers.ocr). The title is
 the file's own unless a tool or a file name made it, else the first page's line in the
-largest type. `Extracted.pages` records where each page starts.
+largest type; the author, the file's own unless a tool made it or the first page does not
+print it (a login), else the first name of the byline under that title. `Extracted.pages`
+records where each page starts.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.headings import heading
+from index.normalize import fold
 from index.readers.ocr import OCR_DPI, recognise
-from index.readers.text import Extracted, copyright_notice, rejoined, tool_made
+from index.readers.text import Extracted, copyright_notice, people, rejoined, tool_made
 
 PAGE_EDGE_LINES = 2  # lines at the top and at the foot of a PDF page that may be furniture
 PAGE_MARGIN = 0.07  # of a page's height: headers and footers stand there, body text not
@@ -30,6 +33,9 @@ PARAGRAPH_GAP = 1.4  # a gap this many times the usual line spacing ends a PDF p
 HEADING_SIZE = 1.15  # a PDF line in type this many times the body's is a heading
 TITLE_LINES = 4  # a title in the first page's largest type runs over this many lines at most
 TITLE_SPACING = 1.6  # of its type's size: the lines of one title stand this close at most
+BYLINE_LINES = 2  # the authors' names stand on one of the first lines under a cover title
+#: Marks that tie an author to an affiliation or a note: digits and symbols after a name.
+_AFFILIATION_MARK = re.compile(r"(?<=\S)[\d∗*†‡§¶]+(?=[\s,]|$)|(?<=\s)[\d∗*†‡§¶]+(?=[\s,]|$)")
 #: A word as a text layer that is text gives it: letters in one case, or capitalised, with
 #: quotes and punctuation around and hyphens or apostrophes inside.
 _WORD = re.compile(r"[(\[\"'«“„]*([^\W\d_]+(?:[-'’.][^\W\d_]+)*)[)\]\"'»”.,;:!?]*")
@@ -146,22 +152,36 @@ def _not_text(lines: list[_Line]) -> bool:
     )
 
 
-def _cover_title(lines: list[_Line]) -> str | None:
-    """The title printed on a first page: its lines in the page's largest type, when that is
-    larger than its body's (HEADING_SIZE), the first run of them one under the other
-    (TITLE_LINES at most, TITLE_SPACING apart) joined."""
+def _cover_title(lines: list[_Line]) -> tuple[str, int] | None:
+    """The title printed on a first page and the number of its line after it: its lines in
+    the page's largest type, when that is larger than its body's (HEADING_SIZE), the first run
+    of them one under the other (TITLE_LINES at most, TITLE_SPACING apart) joined."""
     sizes = sorted(line.size for line in lines)
     if not sizes or sizes[-1] <= HEADING_SIZE * sizes[len(sizes) // 2]:
         return None
     run: list[_Line] = []
-    for line in lines:
+    end = len(lines)
+    for number, line in enumerate(lines):
         near = not run or (run[-1].y is not None and line.y is not None
                            and 0 < run[-1].y - line.y <= TITLE_SPACING * line.size)  # fmt: skip
         if line.size == sizes[-1] and near:
             run.append(line)
         elif run:
+            end = number
             break
-    return " ".join(line.text for line in run) if len(run) <= TITLE_LINES else None
+    return (" ".join(line.text for line in run), end) if len(run) <= TITLE_LINES else None
+
+
+def _byline(lines: list[_Line]) -> str | None:
+    """The first author a paper's first page names: the first line under its cover title
+    that reads as people's names once their affiliation marks ("Rui Wang1", "Montoya∗ †") are
+    dropped; None when there is none."""
+    for line in lines[:BYLINE_LINES]:
+        text = _AFFILIATION_MARK.sub("", line.text).strip(" ,")
+        names = [n.strip() for n in re.split(r",|\band\b|&", text) if n.strip()]
+        if names and len(names[0].split()) >= 2 and all(people(n) for n in names):
+            return people(names[0])
+    return None
 
 
 def _pdf_paragraphs(lines: list[_Line]) -> list[str]:
@@ -265,7 +285,14 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
     }
     cover = _cover_title(pages[0]) if pages else None  # None for a scanned page: its heading
     if tool_made(metadata.get("title", "untitled")) and cover:
-        metadata["title"] = cover
+        metadata["title"] = cover[0]
+    # The author the file names stands unless a tool made it or the first page does not print
+    # it (a login: "ibm", "senellpa"); then the byline under the cover title, if any.
+    author = metadata.get("author", "")
+    printed = fold(author) in fold(" ".join(line.text for line in pages[0])) if pages else False
+    if cover and (tool_made(author or "untitled") or not printed):
+        if byline := _byline(pages[0][cover[1] :]):
+            metadata["author"] = byline
     return Extracted(text, metadata, pages=starts, scanned=scanned)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from index.normalize import fold
+
 GUESS_BYTES = 64 * 1024  # enough text to tell an encoding, never the whole of a huge file
 FRONT_MATTER_BYTES = 64 * 1024  # YAML front matter is a few lines of metadata
 #: Titles and authors that writing tools fill in by themselves (Word's placeholder account in
@@ -30,6 +32,9 @@ COPYRIGHT = re.compile(
 )
 NOTICE_WORDS = 25  # a block longer than this is text, whatever it holds
 #: A converter's name before a file's: "Microsoft Word - report.doc".
+#: Lower-case words a person's name may hold ("Ludwig van Beethoven", "Gabriel García de la…").
+_NAME_PARTICLES = set("de da di do dos du del della der den la le van von ten ter bin ibn al el y e"
+                      .split())  # fmt: skip
 _CONVERTED_FROM = re.compile(r"^(microsoft (word|powerpoint|excel)|adobe \w+) - ", re.I)
 
 
@@ -114,6 +119,25 @@ class _NoAliasLoader(yaml.SafeLoader):
                 None, None, "aliases (*name) are not allowed in front matter", event.start_mark
             )
         return super().compose_node(parent, index)
+
+
+def people(author: str) -> str | None:
+    """Return `author` as one or more people's names ("A. Smith; B. Jones", repeats in
+    another case dropped), or None when it does not read as names: a site's name with its
+    address, a date, a photo credit ("Фото из Инстаграма …"). A name's words start with a
+    capital letter, bar particles such as "van" or "de"."""
+    names: list[str] = []
+    for name in re.split(r"\s*;\s*|\s+and\s+|\s+и\s+", author.strip()):
+        words = name.split()
+        if not 1 <= len(words) <= 6:
+            return None
+        if any(not re.fullmatch(r"[^\W\d_][\w.'’-]*", w, re.U) for w in words):
+            return None
+        if any(not w[0].isupper() and w not in _NAME_PARTICLES for w in words):
+            return None
+        if fold(name) not in map(fold, names):
+            names.append(name)
+    return "; ".join(names) or None
 
 
 def tool_made(value: str) -> bool:
