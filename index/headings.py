@@ -15,6 +15,12 @@ _MARKDOWN_HEADING = re.compile(r"#{1,6}\s+(?P<name>.+?)\s*#*")
 _MAX_HEADING_WORDS = 8
 _MAX_HEADING_CHARS = 80
 _MIN_CAPITALS = 4  # "UN" or "I" alone is no heading
+#: A heading that only numbers a part of a book or report, in the three languages.
+_PART_LABEL = re.compile(
+    r"(chapter|part|section|book|volume|unit|appendix|глава|часть|раздел|том|книга|бөлім|"
+    r"тарау|бап)\s+(\d+|[ivxlcdm]+|[a-zа-я])\.?|\d+\s*-\s*(бөлім|тарау|бап)",
+    re.IGNORECASE,
+)
 
 
 def heading(line: str, markdown: bool = False) -> tuple[int, str] | None:
@@ -35,9 +41,16 @@ def heading(line: str, markdown: bool = False) -> tuple[int, str] | None:
 
 
 def first_heading(text: str, markdown: bool = False) -> str | None:
-    """Return the name of the first section heading of `text`, if it has one."""
-    for line in text.splitlines():
+    """Return the name of the first section heading of `text`, if it has one. A heading that
+    only numbers a part ("Chapter 1", "Глава 3", "2-бөлім") gives way to the heading right
+    under it, its name ("What is Earth Science?")."""
+    label = None
+    for line in (line for line in text.splitlines() if line.strip()):
         found = heading(line, markdown)
+        if label is not None:
+            return found[1] if found and found[0] == 1 else label
         if found and found[0] == 1:
-            return found[1]
-    return None
+            if not _PART_LABEL.fullmatch(found[1]):
+                return found[1]
+            label = found[1]
+    return label

@@ -60,6 +60,12 @@ def test_heading_rules():
     assert heading("THE COURT FOUND THAT THE DEFENDANT HAD NO CHANCE TO SPEAK AT ALL") is None
     assert first_heading("Дело № 2-1\n\nПРИГОВОР\n\nТекст.") == "ПРИГОВОР"
     assert first_heading("Just text.") is None
+    # A heading that only numbers a part gives way to its name right under it.
+    assert first_heading("# Chapter 1\n\n# What is Earth Science?\n\nText.", True) == (
+        "What is Earth Science?"
+    )
+    assert first_heading("ГЛАВА 3\n\nО ПРАВАХ ГРАЖДАН\n\nТекст.") == "О ПРАВАХ ГРАЖДАН"
+    assert first_heading("# Chapter 1\n\nText.", True) == "Chapter 1"  # nothing names it
 
 
 def test_sentences_do_not_end_at_initials_or_abbreviations():

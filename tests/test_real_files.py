@@ -29,9 +29,10 @@ SLOW_SCANS = {  # seconds of OCR on this 2-core machine
 # on, blocks that are only a link dropped; scan: 10 of 11, pages turned upright and read in
 # their script; office: 46 of 47, text boxes, drop caps and tracked changes as Word shows them;
 # pdf: 41 of 58, running footers, sideways stamps, glyph codes read by OCR, titles not a
-# tool's; 48 of 58, the byline's first author where the file names a login or none): a reader
-# change may raise these, never lower them. Issue 44 asks 0.95 of each.
-FLOORS = {"web": 0.97, "pdf": 0.82, "scan": 0.90, "office": 0.97, "epub": 0.92}
+# tool's; 49 of 58, the byline's first author where the file names a login or none, the
+# title under a "Chapter 1"): a reader change may raise these, never lower them. Issue 44
+# asks 0.95 of each.
+FLOORS = {"web": 0.97, "pdf": 0.84, "scan": 0.90, "office": 0.97, "epub": 0.92}
 
 
 @pytest.fixture(scope="module")
