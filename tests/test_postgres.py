@@ -325,6 +325,7 @@ def test_two_processes_on_webhooks_each_receive_and_the_survivor_answers_the_dea
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status
         except urllib.error.HTTPError as error:
+            error.close()
             return error.code
         except OSError:
             return 0  # not listening yet
@@ -345,6 +346,10 @@ def test_two_processes_on_webhooks_each_receive_and_the_survivor_answers_the_dea
                            == 200)  # fmt: skip
                 wait_until(lambda asker=asker: replies(api, asker))  # both receive and answer
             assert sorted(p.get("webhook") for p in processes(database_url)) == [True, True]
+            status = CliRunner().invoke(cli, ["status", "--data-dir", str(tmp_path / "second")])
+            assert status.exit_code == 0, status.output  # healthy, though it never polls
+            assert "receiving updates by webhook" in status.output
+            assert status.output.count(": receiving webhooks") == 2
             assert deliver(ports[1], update("Tokaev", 7302), secret="wrong") == 403
             twice = update("Tokaev", 7303)  # Telegram delivers it again after a timeout
             assert deliver(ports[0], twice) == deliver(ports[1], twice) == 200
