@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from bot.inbox import HANDLED_FOR, KEPT_ASIDE_FOR
 from index.errors import ArchiveError, first_line
-from index.postgres import Session, connect
+from index.postgres import Session, connect, setting_up
 
 if TYPE_CHECKING:
     import psycopg
@@ -63,7 +63,8 @@ def bot_connection(url: str) -> psycopg.Connection:
         if not connection.execute(
             "select 1 from pg_namespace where nspname = %s", (SCHEMA,)
         ).fetchone():
-            connection.execute(f"create schema if not exists {SCHEMA}")
+            with setting_up(connection):
+                connection.execute(f"create schema if not exists {SCHEMA}")
         connection.execute(f"set search_path to {SCHEMA}")
     except psycopg.Error as error:
         connection.close()
@@ -140,10 +141,11 @@ class Leadership:
 
         try:  # a connection of its own: the lock's must never be replaced under it
             with contextlib.closing(bot_connection(self.url)) as connection:
-                connection.execute(
-                    f"create table if not exists {PROCESSES} (process text primary key, "
-                    "status jsonb not null, written double precision not null)"
-                )
+                with setting_up(connection):
+                    connection.execute(
+                        f"create table if not exists {PROCESSES} (process text primary key, "
+                        "status jsonb not null, written double precision not null)"
+                    )
                 connection.execute(
                     f"insert into {PROCESSES} values (%s, %s, %s) on conflict (process) do "
                     "update set status = excluded.status, written = excluded.written",
@@ -197,12 +199,15 @@ class SharedInbox:
         self._free_since: dict[str, float] = {}  # receivers whose lock was seen free, since
         self._session = Session(self._connect)
         try:
-            self._session.run(
-                f"create table if not exists {INBOX} (bot_id bigint not null, update_id bigint "
-                "not null, body text, state text not null, reason text, at double precision "
-                "not null, primary key (bot_id, update_id))"
-            )
-            self._session.run(f"alter table {INBOX} add column if not exists process text")
+            with setting_up(self._session.connection):
+                self._session.connection.execute(
+                    f"create table if not exists {INBOX} (bot_id bigint not null, update_id "
+                    "bigint not null, body text, state text not null, reason text, at double "
+                    "precision not null, primary key (bot_id, update_id))"
+                )
+                self._session.connection.execute(
+                    f"alter table {INBOX} add column if not exists process text"
+                )
         except psycopg.Error as error:
             self._session.close()
             raise ArchiveError(

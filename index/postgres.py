@@ -73,6 +73,7 @@ EF_SEARCH = 200  # HNSW candidates examined per question (at least the candidate
 BM25_K1, BM25_B = 1.2, 0.75  # SQLite's FTS5 bm25() defaults
 PORTER_BYTES = (3, 64)  # FTS5's Porter tokenizer stems words of this many UTF-8 bytes only
 LOCK_KEY = 0x61726368  # the advisory lock of a build ("arch")
+SETUP_KEY = LOCK_KEY + 2  # the advisory lock of making tables (`setting_up`)
 # The types of a passage row (index.store.database_rows) and its number of words.
 PASSAGE_TYPES = ["int4", "text", "text", "int4", "int4", "text", "text", "int4", "int4", "int4",
                  "int4", "text", "text", "int4", "int4"]  # fmt: skip
@@ -251,6 +252,16 @@ def _current(connection: psycopg.Connection, url: str) -> dict:
     return row
 
 
+@contextlib.contextmanager
+def setting_up(connection: psycopg.Connection) -> Iterator[None]:
+    """A transaction that makes tables or schemas, one process at a time: two processes
+    starting together would both make them, and one fail ("create … if not exists" is no
+    guard against another transaction doing the same)."""
+    with connection.transaction():
+        connection.execute("select pg_advisory_xact_lock(%s)", (SETUP_KEY,))
+        yield
+
+
 def read_calibration(url: str) -> str | None:
     """The archive's own calibration kept in the database (JSON), None when it has none.
 
@@ -280,7 +291,7 @@ def write_calibration(url: str, text: str | None) -> None:
     import psycopg
 
     try:
-        with contextlib.closing(connect(url)) as connection, connection.transaction():
+        with contextlib.closing(connect(url)) as connection, setting_up(connection):
             connection.execute(
                 f"create table if not exists {CALIBRATION} (calibration text not null, "
                 "written_at timestamptz not null default now())"
@@ -487,8 +498,7 @@ def _add_lexemes(connection: psycopg.Connection, schema: str, url: str) -> None:
     if connection.execute("select to_regclass(%s) as found", (table,)).fetchone()["found"]:
         return
     try:
-        with connection.transaction():
-            connection.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+        with setting_up(connection):
             connection.execute(
                 f'create table if not exists {table} (lexeme text collate "C" primary key, '
                 "df integer not null)"

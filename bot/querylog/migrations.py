@@ -164,16 +164,18 @@ def migrate_postgres(connection) -> None:
     Raises:
         RuntimeError: the log is of a newer schema than this archive-bot knows.
     """
-    connection.execute("create table if not exists log_schema (version integer not null)")
-    row = connection.execute("select max(version) as version from log_schema").fetchone()
-    version = row["version"] or 0
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"its schema version {version} is of a newer archive-bot (this one reads up to "
-            f"{SCHEMA_VERSION})"
-        )
-    if version < SCHEMA_VERSION:
-        with connection.transaction():
+    from index.postgres import setting_up
+
+    with setting_up(connection):  # one process at a time: two bots may start together
+        connection.execute("create table if not exists log_schema (version integer not null)")
+        row = connection.execute("select max(version) as version from log_schema").fetchone()
+        version = row["version"] or 0
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"its schema version {version} is of a newer archive-bot (this one reads up to "
+                f"{SCHEMA_VERSION})"
+            )
+        if version < SCHEMA_VERSION:
             for statement in POSTGRES_TABLES:
                 connection.execute(statement)
             connection.execute("insert into log_schema values (%s)", (SCHEMA_VERSION,))
