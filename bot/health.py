@@ -203,11 +203,11 @@ def status(data_dir: Path) -> dict:
         healthy = 0 <= time.time() - (report.get("written") or 0) <= POLLED_WITHIN
     try:
         own = own_calibration(data_dir)
-    except ArchiveError as error:
-        own = None, str(error)
-    calibration = "own" if own and own[0] else "shipped"
+        calibration, calibration_at = ("own", own[1]) if own else ("shipped", None)
+    except ArchiveError as error:  # its own, unreadable: the shipped one serves
+        calibration, calibration_at = "shipped", str(error)
     report = report | {"running": running, "healthy": healthy, "index": index,
-                       "calibration": calibration, "calibration_at": own and own[1]}  # fmt: skip
+                       "calibration": calibration, "calibration_at": calibration_at}  # fmt: skip
     if (url := database_url()) is not None:
         from bot.shared import processes
 
@@ -278,7 +278,7 @@ def status_lines(report: dict, data_dir: Path) -> list[str]:
     if report["calibration"] == "own":
         lines.append(f"judgement: this archive's own calibration ({report['calibration_at']})")
     else:
-        problem = report.get("calibration_at")  # its own, unreadable: the shipped one serves
+        problem = report.get("calibration_at")
         lines.append("judgement: the shipped calibration" + (f" ({problem})" if problem else ""))
     if report.get("pid"):
         log = f"on, kept {report.get('retention_days')} days" if report.get("log") else "OFF"

@@ -400,15 +400,8 @@ def write_index(
                 _copy(cursor, f"{schema}.documents", document_rows)
                 _copy(cursor, f"{schema}.terms", [{"term": t, "df": n} for t, n in terms.items()])
                 _copy(cursor, f"{schema}.names", [{"name": name} for name in names])
-                with cursor.copy(
-                    f"copy {schema}.passages (id, passage_id, doc_id, paragraph, part, section, "
-                    'heading, page, scanned, start, "end", text, folded, cyrillic, tokens) '
-                    "from stdin with (format binary)"
-                ) as copy:
-                    copy.set_types(PASSAGE_TYPES)
-                    for row in passage_rows:
-                        copy.write_row([*row.values(), len(porter_words(row["folded"]))])
                 lexemes: Counter = Counter()
+                tokens = []  # each passage's number of words, which the passages row keeps
                 with cursor.copy(
                     f"copy {schema}.postings (lexeme, id, tf, tokens) from stdin "
                     "with (format binary)"
@@ -416,10 +409,19 @@ def write_index(
                     copy.set_types(["text", "int4", "int4", "int4"])
                     for row in passage_rows:
                         stemmed = porter_words(row["folded"])
+                        tokens.append(len(stemmed))
                         counts = Counter(stemmed)
                         lexemes.update(counts.keys())
                         for lexeme, count in counts.items():
                             copy.write_row([lexeme, row["id"], count, len(stemmed)])
+                with cursor.copy(
+                    f"copy {schema}.passages (id, passage_id, doc_id, paragraph, part, section, "
+                    'heading, page, scanned, start, "end", text, folded, cyrillic, tokens) '
+                    "from stdin with (format binary)"
+                ) as copy:
+                    copy.set_types(PASSAGE_TYPES)
+                    for row, count in zip(passage_rows, tokens, strict=True):
+                        copy.write_row([*row.values(), count])
                 with cursor.copy(
                     f"copy {schema}.lexemes (lexeme, df) from stdin with (format binary)"
                 ) as copy:

@@ -292,7 +292,7 @@ def _transfer(data_dir: Path, into_database: bool) -> None:
         )
     try:
         manifest = transfer_index(data_dir, url, into_database)
-        calibration = _copy_calibration(data_dir, url, into_database)
+        calibration = _copy_calibration(data_dir, into_database)
     except ArchiveError as error:
         raise fail(error) from None
     there = where(url) if into_database else str(data_dir)
@@ -305,20 +305,20 @@ def _transfer(data_dir: Path, into_database: bool) -> None:
         _copy_log(data_dir)
 
 
-def _copy_calibration(data_dir: Path, url: str, into_database: bool) -> bool:
-    """Copy the archive's own calibration, if it has one, along with its index; whether it
-    had one (ArchiveError: it is damaged, or cannot be written)."""
-    from index import postgres
-    from index.answerable import ARCHIVE_FILE, Calibration
+def _copy_calibration(data_dir: Path, into_database: bool) -> bool:
+    """Copy the archive's own calibration, if it has one, along with its index, between the
+    data dir's file and the database (where `own_calibration` reads it, the URL being set);
+    whether it had one (ArchiveError: it is damaged, or cannot be written)."""
+    from index.answerable import ARCHIVE_FILE, Calibration, keep_calibration, own_calibration
 
     own = data_dir / ARCHIVE_FILE
     if into_database:
         if own.exists():
-            postgres.write_calibration(url, Calibration.load(own).text())
+            keep_calibration(data_dir, Calibration.load(own))
         return own.exists()
-    if (text := postgres.read_calibration(url)) is not None:
-        Calibration.parse(text, postgres.where(url)).save(own)
-    return text is not None
+    if (kept := own_calibration(data_dir)) is not None:
+        Calibration.parse(*kept).save(own)
+    return kept is not None
 
 
 def _copy_log(data_dir: Path) -> None:

@@ -289,8 +289,10 @@ def read_pdf(raw: bytes, ocr_page: Callable[[int], object] | None = None) -> Ext
     # The author the file names stands unless a tool made it or the first page does not print
     # it (a login: "ibm", "senellpa"); then the byline under the cover title, if any.
     author = metadata.get("author", "")
-    printed = fold(author) in fold(" ".join(line.text for line in pages[0])) if pages else False
-    if cover and (tool_made(author or "untitled") or not printed):
+    if cover and (
+        tool_made(author or "untitled")
+        or fold(author) not in fold(" ".join(line.text for line in pages[0]))
+    ):
         if byline := _byline(pages[0][cover[1] :]):
             metadata["author"] = byline
     return Extracted(text, metadata, pages=starts, scanned=scanned)
