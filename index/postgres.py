@@ -17,8 +17,9 @@ Every process sees a new build at its next look at `archive_builds` (the manifes
 files), and the previous build stays until the next one, so a process still reading it is not
 cut off. Keyword search scores with the same BM25 as SQLite's FTS5 (k1 1.2, b 0.75) over the
 same words, stemmed by the same Porter algorithm, so both backends rank alike. Vector search is
-exact up to `EXACT_LIMIT` passages, as in files; above it an HNSW index over half-precision
-copies of the vectors picks the candidates and the stored vectors score them.
+exact up to `EXACT_LIMIT` passages, as in files; above it an inverted file (pgvector's IVFFlat,
+as FAISS's in files) over half-precision copies of the vectors picks the candidates and the
+stored vectors score them.
 """
 
 from __future__ import annotations
@@ -67,9 +68,14 @@ logger = logging.getLogger(__name__)
 BUILDS = "archive_builds"
 CALIBRATION = "archive_calibration"  # the archive's own calibration (`archive-bot calibrate`)
 SCHEMA_PREFIX = "archive_"
-BUILD_MEMORY = "1GB"  # for an HNSW index's build (1M passages: about 1 GB a model)
+BUILD_MEMORY = "1GB"  # for an inverted file's build: its k-means takes 200 bytes x lists²
+# Inverted lists: the square root of the passages, as pgvector advises (1,000 at a million), at
+# most so many that the k-means fits BUILD_MEMORY. A search reads PROBES of them: at a million
+# passages recall@10 against exact search is 0.963 with 4, 0.980 with 8, 0.986 with 16, and
+# the time grows with them (3, 7, 14 ms p50; measured, BENCHMARKS.md "Scale").
+MAX_LISTS = 2000
+PROBES = 8
 QUERY_MEMORY = "64MB"  # per sort or hash of one search, at most (PostgreSQL's work_mem)
-EF_SEARCH = 200  # HNSW candidates examined per question (at least the candidates asked for)
 BM25_K1, BM25_B = 1.2, 0.75  # SQLite's FTS5 bm25() defaults
 PORTER_BYTES = (3, 64)  # FTS5's Porter tokenizer stems words of this many UTF-8 bytes only
 LOCK_KEY = 0x61726368  # the advisory lock of a build ("arch")
@@ -348,7 +354,8 @@ def write_index(
 
     build_id = new_build_id()
     schema = SCHEMA_PREFIX + build_id.lower().replace("-", "_")
-    searched = "exact" if len(passages) <= EXACT_LIMIT else "hnsw (halfvec)"
+    lists = min(int(len(passages) ** 0.5), MAX_LISTS)
+    searched = "exact" if len(passages) <= EXACT_LIMIT else f"ivfflat{lists} (halfvec)"
     manifest = new_manifest(build_id, documents, passages, vectors, models, examples, searched)
     dimensions = manifest["dimensions"]
     document_rows, passage_rows, terms, names = database_rows(documents, passages)
@@ -441,13 +448,11 @@ def write_index(
                 f"create unique index on {schema}.postings (lexeme, id) include (tf, tokens)"
             )
             if len(passages) > EXACT_LIMIT:
-                # pgvector builds an HNSW graph fast while it fits in this memory (about 1 KB
-                # a passage per model), much slower beyond; for this session only.
                 connection.execute(f"set local maintenance_work_mem = '{BUILD_MEMORY}'")
                 for number, dimension in enumerate(dimensions):
                     connection.execute(
-                        f"create index on {schema}.vectors_{number} using hnsw "
-                        f"((v::halfvec({dimension})) halfvec_ip_ops)"
+                        f"create index on {schema}.vectors_{number} using ivfflat "
+                        f"((v::halfvec({dimension})) halfvec_ip_ops) with (lists = {lists})"
                     )
             models = [f"vectors_{number}" for number in range(len(vectors))]
             for table in ["passages", "postings", "lexemes", *models]:
@@ -520,9 +525,9 @@ def _add_lexemes(connection: psycopg.Connection, schema: str, url: str) -> None:
 
 
 def _with_settings(connection: psycopg.Connection) -> psycopg.Connection:
-    """A search's session settings: HNSW candidates per search, and memory enough for the
+    """A search's session settings: inverted lists read per search, and memory enough for the
     keyword search's sums over a common word's passages (on disk, they took 10 x longer)."""
-    connection.execute(f"set hnsw.ef_search = {EF_SEARCH}")
+    connection.execute(f"set ivfflat.probes = {PROBES}")
     connection.execute(f"set work_mem = '{QUERY_MEMORY}'")
     return connection
 
@@ -607,7 +612,7 @@ class PostgresStore:
     ) -> list[list[tuple[int, float]]]:
         """Return, per query vector, up to `limit` (row, cosine similarity) pairs, best first."""
         dimension = self.manifest["dimensions"][model]
-        # Exact: every vector compared, ties by row as FAISS; approximate: the HNSW index's
+        # Exact: every vector compared, ties by row as FAISS; approximate: the inverted file's
         # order (it serves only a plain ORDER BY distance), scored by the stored vectors.
         order = "v <#> %(q)s, id" if not self.indexed else (
             f"v::halfvec({dimension}) <#> %(q)s::halfvec({dimension})"

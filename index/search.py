@@ -76,7 +76,6 @@ HUB_WEIGHT = 0.25
 # The passages the judgement looks at: the first an asker sees, however many the caller asked
 # for (the bot shows 3; `eval` ranks 5).
 DECIDED_BY = 3
-NAMES_CACHE = 10_000  # the vectors of this many questions' names are kept (1.5 KB each)
 # A question about a time the archive cannot speak of is not answered, however close its
 # passages are: a year that no passage names ("What happened to Ablyazov after 2016?"), or the
 # present (words beginning so: "Who is the current president?"; documents speak of their own
@@ -93,7 +92,6 @@ SPELLING_LIMIT = 1_000_000
 FOUND_WORD_LENGTH = 3
 STEM = 5
 STEMS_CACHE = 2048  # passages whose words' stems are kept (`stems_of`): a few KB each
-SENTENCES_CACHE = 4096  # sentences whose multilingual vectors are kept: 1.5 KB each
 
 
 @dataclass(frozen=True)
@@ -177,13 +175,6 @@ def sentence_overlaps(text: str, query: str) -> list[tuple[tuple[int, int], int]
     ]
 
 
-@functools.lru_cache(maxsize=SENTENCES_CACHE)
-def sentence_vector(model: Embedder, sentence: str) -> np.ndarray:
-    """The multilingual model's vector of one sentence of a passage, kept: the first passages
-    of an archive's questions recur."""
-    return model.encode([sentence])[0]
-
-
 @functools.lru_cache(maxsize=STEMS_CACHE)
 def stems_of(text: str) -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
     """Return the beginnings (STEM letters) of the words of each sentence of a passage's `text`
@@ -236,9 +227,6 @@ class Searcher:
         self.titles = title_words(store.documents())
         self.title_words = frozenset().union(*self.titles.values())
         self.names = Names(store.names())
-        # A question's names recur ("Ablyazov", "Kazakhstan"): their vectors are kept, so a new
-        # question pays for its names only the first time they are asked about.
-        self.names_vectors = functools.lru_cache(maxsize=NAMES_CACHE)(self._encode_names)
         self.calibration = Calibration.for_archive(store.data_dir)
 
     @classmethod
@@ -279,20 +267,26 @@ class Searcher:
         if kind := archive_question(asked, self.title_words):
             return self._about_archive(query, kind, top_k)
         latin = not any(is_cyrillic(word) for word in tokens(query))
-        minilm = self.embedder.encode_query(query) if latin else None
+        # The question and its names (index.names) in one pass per model, the multilingual
+        # one running while the English one's neighbours and the keywords are looked up.
+        names = self.names.of(query)
+        asked_texts = [query, names] if names else [query]
+        by_english = self.embedder.encode_kept(asked_texts, True) if latin else None
+        by_e5 = self.multilingual.encode_kept(asked_texts, True)
+        minilm = by_english.result() if by_english else None
         by_minilm = []
         if mode != "keyword" and minilm is not None:
-            by_minilm = [row for row, _ in self.store.dense(minilm, CANDIDATES, 0)[0]]
+            by_minilm = [row for row, _ in self.store.dense(minilm[:1], CANDIDATES, 0)[0]]
         # "the letter" names a document: its passages count more, and the word is no keyword
         # (the warranty letter of ¶ 24 is not what "which report does the letter quote?" asks).
         named, naming = named_documents(asked, self.titles)
         match = self.keyword_query(query, naming) if mode != "dense" else None
         keyword = self.store.keyword(match, CANDIDATES) if match else []
         by_words = [row for row, _ in keyword]
-        e5 = self.multilingual.encode_query(query)
+        e5 = by_e5.result()
         candidates = by_minilm
         if mode != "keyword":
-            candidates = [row for row, _ in self.store.dense(e5, CANDIDATES, 1)[0]] + by_minilm
+            candidates = [row for row, _ in self.store.dense(e5[:1], CANDIDATES, 1)[0]] + by_minilm
         rows = list(dict.fromkeys(candidates + by_words))
         if not rows:
             return SearchResult(query, False, [])
@@ -318,8 +312,9 @@ class Searcher:
         one sentence; else the one sharing most of the question's words, or, where words
         cannot tell (no sentence shares one, or two share as many: the letter in English asked
         in Russian or Kazakh), the one closest in meaning to the question by the multilingual
-        model, shared words adding to it. Only the first passage is read so (about 50 ms a
-        sentence on this machine, once: `sentence_vector`): it is the one that answers."""
+        model, shared words adding to it. Only the first passage is read so (its sentences in
+        one pass, about 20 ms each on this machine, kept: `Embedder.encode_kept`): it is the
+        one that answers."""
         overlaps = sentence_overlaps(text, query)
         if len(overlaps) <= 1:
             return overlaps[0][0] if overlaps else None  # the passage is the sentence
@@ -327,8 +322,8 @@ class Searcher:
         if most[0] > most[1]:
             return next(span for span, shared in overlaps if shared == most[0])
         spans = [span for span, _ in overlaps]
-        vectors = [sentence_vector(self.multilingual, text[a:b]) for a, b in spans]
-        closeness = [float(vector @ e5.ravel()) for vector in vectors]
+        vectors = self.multilingual.encode_kept([text[a:b] for a, b in spans], False).result()
+        closeness = (vectors @ e5[0]).tolist()
         scores = [shared / (most[0] or 1) + close
                   for (_, shared), close in zip(overlaps, closeness, strict=True)]  # fmt: skip
         return spans[max(range(len(spans)), key=scores.__getitem__)]
@@ -353,8 +348,9 @@ class Searcher:
 
     def _judge(self, query: str, hits: list[Hit], e5, minilm, naming: set[str]) -> SearchResult:
         """Decide whether the first `hits` answer `query` (its vectors `e5` and `minilm`, the
-        latter None for a question in Cyrillic letters; `naming`: its words that name a
-        document, "the letter", not what it asks).
+        latter None for a question in Cyrillic letters, each with its names' vector as a second
+        row when it names any; `naming`: its words that name a document, "the letter", not what
+        it asks).
 
         Both decisions are fitted (index.answerable). Off the question's subject, nothing is
         related ("none"). On it, the question is answered when the confidence reaches its cut,
@@ -382,8 +378,7 @@ class Searcher:
         minilm_similarity = None
         if minilm is not None:
             minilm_similarity = float((self.store.vectors(rows, 0) @ minilm[0]).max())
-        names = self.names.of(query)
-        added = self._added_to_names(names, rows, e5, minilm) if names else {}
+        added = self._added_to_names(rows, e5, minilm) if len(e5) > 1 else {}
         words = [w for w in content_words(query, FOUND_WORD_LENGTH) if w not in naming]
         sentence, passage = self._coverage(words, [hit.passage.text for hit in hits[:DECIDED_BY]])
         every_word = match_expression(words, "AND", self._corrections(words))
@@ -454,24 +449,17 @@ class Searcher:
             return True
         return any(not self.store.holds(Keywords(((year,),))) for year in YEAR.findall(query))
 
-    def _added_to_names(
-        self, names: str, rows: list[int], e5: np.ndarray, minilm: np.ndarray | None
-    ) -> dict[int, float]:
+    def _added_to_names(self, rows: list[int], e5, minilm) -> dict[int, float]:
         """Return, per model number, how much closer the passages at `rows` are to the question
-        (its vectors `e5` and `minilm`, those it was encoded with) than to its `names` alone:
-        whether they answer what it asks of them, not only mention them (index.names)."""
+        than to its names alone (the two rows of `e5` and `minilm`, the vectors by each model it
+        was encoded with): whether they answer what it asks of them, not only mention them
+        (index.names)."""
         added = {}
-        for model, question in ((1, e5), (0, minilm)):
-            if question is not None:
+        for model, vectors in ((1, e5), (0, minilm)):
+            if vectors is not None:
                 passages = self.store.vectors(rows, model)
-                named = self.names_vectors(names, model)
-                added[model] = float((passages @ question[0]).max() - (passages @ named[0]).max())
+                added[model] = float((passages @ vectors[0]).max() - (passages @ vectors[1]).max())
         return added
-
-    def _encode_names(self, names: str, model: int) -> np.ndarray:
-        """The vector of a question's names by model number `model` (0 the English one, 1 the
-        multilingual one)."""
-        return (self.embedder if model == 0 else self.multilingual).encode_query(names)
 
     def _corrections(self, words: list[str]) -> dict[str, list[str]]:
         """Return, per word the archive does not hold, the archive's words spelled like it."""

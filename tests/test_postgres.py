@@ -121,6 +121,27 @@ def test_the_index_copies_into_the_database_and_back_unchanged(
     assert asked.exit_code == 0 and json.loads(asked.stdout)["passages"]
 
 
+def test_above_the_exact_limit_an_inverted_file_finds_the_nearest_passages(
+    index_dir: Path, embedder, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setattr(postgres, "EXACT_LIMIT", 10)  # the letter's 33 passages: 5 lists
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    copied = CliRunner().invoke(cli, ["database", "copy-in", "--data-dir", str(index_dir)])
+    assert copied.exit_code == 0, copied.output
+    files, database = IndexStore(index_dir), PostgresStore(database_url, tmp_path)
+    assert database.manifest["faiss_index"] == "ivfflat5 (halfvec)"
+    made = database._query(
+        "select indexdef from pg_indexes where schemaname = %s and indexdef like %s",
+        (database.schema, "%ivfflat%"),
+    )
+    assert len(made) == 2  # one per model
+    vectors = Searcher(files, embedder).multilingual.encode(["Who was detained in France?"])
+    for model in (0, 1):  # PROBES reach every list of so small an archive: the exact order
+        query = files.vectors([7], model) if model == 0 else vectors
+        (expected,), (found,) = files.dense(query, 10, model), database.dense(query, 10, model)
+        assert [row for row, _ in found] == [row for row, _ in expected]
+
+
 def test_a_lost_connection_is_made_again_and_the_inbox_keeps_its_updates_own(
     index_dir: Path, database_url: str, tmp_path: Path
 ):

@@ -10,6 +10,7 @@ from bot.answering import MAX_QUESTION_CHARS, answer
 from index.build import build_index
 from index.cards import named_documents, title_words
 from index.evaluate import evaluate, load_questions
+from index.normalize import fold
 from index.search import MERGED_LIMIT, Searcher, best_sentence
 from index.store import IndexStore
 
@@ -200,14 +201,26 @@ def test_parts_of_one_paragraph_come_back_as_one_quote(tmp_path: Path, embedder)
     assert len(hits[0].passage.text) > len(source) // 2
 
 
-def test_question_vectors_match_passage_vectors_and_are_cached(embedder):
+def test_question_vectors_match_passage_vectors_and_are_kept(embedder, monkeypatch):
     import numpy as np
 
-    question = "Who was the French ambassador?"
+    question, sentence = "Who was the French ambassador?", "Ablyazov was detained in France."
     embedder.clear_cache()
     single = embedder.encode_query(question)
-    assert np.allclose(single, embedder.encode([question]), atol=1e-5)
-    assert embedder.encode_query("who was the french  AMBASSADOR?") is single  # same folded text
+    expected = embedder.encode([question, "Ablyazov", sentence])
+    assert np.allclose(single, expected[:1], atol=1e-5)
+    passes = []
+    encode = embedder._encode_prepared
+    monkeypatch.setattr(embedder, "_encode_prepared", lambda *a: passes.append(a) or encode(*a))
+    # The same folded text is kept; a new one and a passage's sentence go in one pass each, and
+    # the rows come in the order asked.
+    again = embedder.encode_kept(["Ablyazov", "who was the french  AMBASSADOR?"], True).result()
+    assert np.array_equal(again[1], single[0])
+    assert np.allclose(again[0], expected[1], atol=1e-5)
+    kept = embedder.encode_kept([sentence, sentence], False).result()
+    assert np.allclose(kept, expected[[2, 2]], atol=1e-5)
+    assert embedder.encode_kept([sentence], False).result().shape == (1, embedder.dimension)
+    assert [texts for texts, _ in passes] == [["ablyazov"], [fold(sentence)]]
 
 
 def test_words_common_in_a_large_archive_leave_the_keyword_search(searcher, monkeypatch):
