@@ -536,6 +536,18 @@ def webhook_secret(token: str) -> str:
     return hmac.new(token.encode(), b"archive-bot webhook", hashlib.sha256).hexdigest()
 
 
+def listen_address(listen: str) -> tuple[str, int]:
+    """The host and port of a listening address, host:port ("[::1]:8443" too).
+
+    Raises:
+        ValueError: `listen` is not host:port with a port from 1 to 65535.
+    """
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"not host:port: {listen!r}")
+    return host.strip("[]"), int(port)
+
+
 def run_bot(
     token: str, application: Application, webhook: str | None = None, listen: str = ""
 ) -> None:
@@ -548,10 +560,10 @@ def run_bot(
     if webhook is None:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
         return
-    host, _, port = listen.rpartition(":")
+    host, port = listen_address(listen)
     application.run_webhook(
-        listen=host.strip("[]"),
-        port=int(port),
+        listen=host,
+        port=port,
         url_path=urlsplit(webhook).path.lstrip("/"),
         webhook_url=webhook,
         secret_token=webhook_secret(token),

@@ -6,7 +6,9 @@
 Datasette is given a copy of the log made at start (`bot.querylog.public_copy`) that has no
 pseudonym column at all, so no URL or SQL reaches one; restart it to see newer questions. The
 copy lives in the data dir and goes when this script ends, by Ctrl-C, SIGTERM or a dropped SSH
-session (SIGHUP) alike; after a SIGKILL, when the log is next opened (`bot.copies`).
+session (SIGHUP) alike; after a SIGKILL, when the log is next opened (`bot.copies`). With the
+log and index in PostgreSQL (ARCHIVE_BOT_DATABASE_URL), they are first copied as files into
+that folder, as `archive-bot backup` copies them.
 With --screenshots, the pages moderators start from are opened in headless Chromium (Debian's
 `chromium` package) and saved as PNG files, and the script checks what a browser is served:
 no pseudonym on any page, none reachable by SQL, the raw table hidden, every canned query
@@ -30,8 +32,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from click import ClickException
+
+from bot.backup import backup
+from bot.cli.common import retention_days
 from bot.copies import partial_dir
 from bot.querylog import LOG_FILE, public_copy
+from index.errors import ArchiveError
+from index.store import database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,22 +130,30 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--screenshots", type=Path, help="Save PNGs here, check, and stop.")
     args = parser.parse_args()
+    in_database = database_url() is not None
     for needed in (args.data_dir / LOG_FILE, args.data_dir / "index" / "passages.db"):
-        if not needed.exists():
+        if not in_database and not needed.exists():
             sys.exit(f"no {needed}: run the bot (the log) and `archive-bot index` first")
     # In the data dir (owner-only, like the log), removed on any exit, a signal included.
     with partial_dir(args.data_dir, "browse-logs") as folder:
+        source = args.data_dir
+        if in_database:
+            source = folder / "files"
+            try:
+                backup(args.data_dir, source, retention_days())
+            except (ArchiveError, ClickException) as error:
+                sys.exit(str(error))
         log_copy = folder / LOG_FILE  # named logs.db: the pages are /logs/…
-        public_copy(args.data_dir, log_copy)
+        public_copy(source, log_copy)
         quiet = subprocess.DEVNULL if args.screenshots else None
         server = subprocess.Popen(
-            command(log_copy, args.data_dir, args.port),
+            command(log_copy, source, args.port),
             preexec_fn=die_with_parent,
             stdout=quiet,
             stderr=quiet,
         )
         try:
-            status = serve(server, args)
+            status = serve(server, args, source)
         finally:  # datasette first: it holds the copy open
             server.terminate()
             server.wait()
@@ -150,15 +166,16 @@ def die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def serve(server: subprocess.Popen, args: argparse.Namespace) -> int:
-    """Serve until datasette stops (or, with --screenshots, check); return the exit status."""
+def serve(server: subprocess.Popen, args: argparse.Namespace, source: Path) -> int:
+    """Serve until datasette stops (or, with --screenshots, check the log of the data dir
+    `source`); return the exit status."""
     if not args.screenshots:
         print(f"The query log on http://127.0.0.1:{args.port} (Ctrl-C stops it)", file=sys.stderr)
         return server.wait()
     wait_for(args.port)
     base = f"http://127.0.0.1:{args.port}"
     screenshots(base, args.screenshots)
-    problems = check(base, args.data_dir)
+    problems = check(base, source)
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -209,3 +210,30 @@ def test_exports_are_owner_only(data_dir: Path, searcher, tmp_path: Path, comman
         assert made.exit_code == 0, made.output
         assert stat.S_IMODE(output.stat().st_mode) == 0o600, output
     assert "earlier export" not in existing.read_text()
+
+
+def test_a_log_in_the_database_is_browsed_from_files_that_go_with_the_script(
+    index_dir: Path, searcher, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ARCHIVE_BOT_LOG_SECRET", "a-test-key-of-forty-characters-000000000")
+    copied = CliRunner().invoke(cli, ["database", "copy-in", "--data-dir", str(index_dir)])
+    assert copied.exit_code == 0, copied.output
+    data_dir = tmp_path / "data"  # a machine of the bot: nothing in files
+    logged(data_dir, searcher)
+    script = browse(data_dir, tmp_path)
+    try:
+        server = server_of(script)
+        copy = wait_for_file(".browse-logs.partial-*", data_dir)
+        assert (copy / "files" / "index" / "passages.db").exists()  # beside the log's pages
+        with sqlite3.connect(f"file:{copy / LOG_FILE}?mode=ro", uri=True) as served:
+            columns = [row[1] for row in served.execute("pragma table_info(queries)")]
+            asked = served.execute("select query from queries").fetchall()
+        assert "asker" not in columns and asked == [(QUESTION,)] * 3
+        script.send_signal(signal.SIGTERM)
+        _, err = script.communicate(timeout=60)
+    finally:  # never left running by a failing test
+        script.kill()
+        script.communicate()
+    assert "Traceback" not in err, err
+    assert not list(data_dir.glob(".*partial*")) and gone(server)

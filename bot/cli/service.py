@@ -149,9 +149,14 @@ def check_webhook(webhook: str | None, listen: str) -> None:
             "Telegram calls https addresses only, such as https://bot.example.org/archive-bot",
             param_hint="--webhook",
         )
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise click.BadParameter("give host:port, such as 127.0.0.1:8443", param_hint="--listen")
+    from bot.app import listen_address  # python-telegram-bot: only for a webhook
+
+    try:
+        listen_address(listen)
+    except ValueError:
+        raise click.BadParameter(
+            "give host:port, such as 127.0.0.1:8443", param_hint="--listen"
+        ) from None
 
 
 def serve(
