@@ -143,12 +143,15 @@ def _previous(data_dir: Path, models: list[str], full: bool) -> IndexStore | Pos
     if url is not None:
         from index import postgres
 
-        if postgres.current_build(url) is None:
+        if (build := postgres.current_build(url)) is None:
             return None
-    elif (version := format_version(data_dir)) not in (None, FORMAT_VERSION):
+        version, place = build["manifest"].get("format_version"), postgres.where(url)
+    else:
+        version, place = format_version(data_dir), data_dir
+    if version not in (None, FORMAT_VERSION):
         logger.warning(
             "the index in %s has format version %s, this version reads %s: rebuilding it, "
-            "keeping every stored vector this version computes the same", data_dir, version,
+            "keeping every stored vector this version computes the same", place, version,
             FORMAT_VERSION,
         )  # fmt: skip
         return None
@@ -218,8 +221,14 @@ def build_index(
             report.seconds = time.perf_counter() - started
             return report
         # An index of an older format: its vectors this version would compute the same.
-        older = previous is None and not full and url is None
-        reuse = reusable_vectors(data_dir, models) if older else []
+        reuse = []
+        if previous is None and not full:
+            if url is None:
+                reuse = reusable_vectors(data_dir, models)
+            else:
+                from index import postgres
+
+                reuse = postgres.reusable_vectors(url, models)
         passages, vectors, report.passages_embedded = _passages_and_vectors(
             previous, keep, fresh, report, models, embedder, reuse, progress
         )

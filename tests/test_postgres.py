@@ -142,6 +142,31 @@ def test_above_the_exact_limit_an_inverted_file_finds_the_nearest_passages(
         assert [row for row, _ in found] == [row for row, _ in expected]
 
 
+def test_a_new_index_format_in_the_database_reuses_the_vectors_it_would_compute_the_same(
+    embedder, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from index import store
+
+    monkeypatch.setenv("ARCHIVE_BOT_DATABASE_URL", database_url)
+    data_dir = tmp_path / "data"
+    first = build_index(CORPUS, data_dir, embedder=embedder)
+    before = PostgresStore(database_url, data_dir)
+    rows = list(range(before.manifest["passages"]))
+    minilm, e5 = before.vectors(rows, 0), before.vectors(rows, 1)
+    version = store.FORMAT_VERSION + 1  # the next version, whose input to e5 changed
+    for module in (store, postgres):
+        monkeypatch.setattr(module, "FORMAT_VERSION", version)
+        monkeypatch.setattr(module, "VECTORS_VALID_SINCE", (4, version))
+    with pytest.raises(ArchiveError, match="has format version"):
+        PostgresStore(database_url, data_dir)  # the older build is refused for searching
+    report = build_index(CORPUS, data_dir, embedder=embedder)
+    after = PostgresStore(database_url, data_dir)
+    assert after.manifest["format_version"] == store.FORMAT_VERSION
+    assert report.passages_embedded == len(rows) == first.passages_total  # e5's only
+    assert (after.vectors(rows, 0) == minilm).all()  # MiniLM's kept as they were
+    assert np.allclose(after.vectors(rows, 1), e5, atol=1e-5)
+
+
 def test_a_lost_connection_is_made_again_and_the_inbox_keeps_its_updates_own(
     index_dir: Path, database_url: str, tmp_path: Path
 ):
