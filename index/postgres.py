@@ -44,14 +44,15 @@ from index.store import (
     CARD_ID,
     EXACT_LIMIT,
     FORMAT_VERSION,
+    PASSAGE_FIELDS,
     REBUILD_HINT,
-    VECTORS_VALID_SINCE,
     Keywords,
     StoredPassage,
     card,
     database_rows,
     new_build_id,
     new_manifest,
+    reusable,
     stored_passage,
 )
 
@@ -260,38 +261,27 @@ def _current(connection: psycopg.Connection, url: str) -> dict:
 
 
 def reusable_vectors(url: str, models: list[str]) -> list[dict[str, np.ndarray]]:
-    """Return, per model, the vectors of the current build when it is of an older format that
-    this version would compute the same, by the text they embed: `index.store.reusable_vectors`
-    for the database (each dict empty when nothing can be reused)."""
+    """`index.store.reusable` for the current build in the database; nothing when there is
+    none or it cannot be read."""
     import psycopg
 
-    from index.passages import Passage
-
-    reusable: list[dict] = [{} for _ in models]
     try:
         with contextlib.closing(connect(url)) as connection:
-            row = _current_row(connection, url)
-            if row is None:
-                return reusable
-            manifest, schema = row["manifest"], row["schema"]
-            old = manifest["format_version"]
-            if manifest["models"] != models or not (
-                min(VECTORS_VALID_SINCE) <= old < FORMAT_VERSION
-            ):
-                return reusable
-            rows = connection.execute(
-                "select id, doc_id, paragraph, part, section, start, \"end\", text, heading, "
-                f"page from {schema}.passages"
-            ).fetchall()
-            keys = {r["id"]: Passage(*list(r.values())[1:]).search_text for r in rows}
-            for number, since in enumerate(VECTORS_VALID_SINCE[: len(models)]):
-                if old >= since:
-                    vectors = connection.execute(f"select id, v from {schema}.vectors_{number}")
-                    found = {r["id"]: r["v"].to_numpy() for r in vectors}
-                    reusable[number] = {key: found[row] for row, key in keys.items()}
+            if (row := _current_row(connection, url)) is None:
+                return [{} for _ in models]
+            schema = row["schema"]
+
+            def passage_rows() -> list[tuple]:
+                found = connection.execute(f"select {PASSAGE_FIELDS} from {schema}.passages")
+                return [tuple(passage.values()) for passage in found]
+
+            def vectors_of(number: int) -> dict[int, np.ndarray]:
+                found = connection.execute(f"select id, v from {schema}.vectors_{number}")
+                return {vector["id"]: vector["v"].to_numpy() for vector in found}
+
+            return reusable(row["manifest"], models, passage_rows, vectors_of)
     except (ArchiveError, psycopg.Error, KeyError, TypeError, ValueError):
         return [{} for _ in models]
-    return reusable
 
 
 @contextlib.contextmanager

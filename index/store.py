@@ -37,6 +37,8 @@ from index.normalize import fold, words
 from index.settings import value
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     import numpy as np
 
     from index.documents import Document
@@ -397,41 +399,59 @@ def copy_index(data_dir: Path, dest: Path) -> dict:
     return manifest
 
 
-def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[str, np.ndarray]]:
-    """Return, per model, the vectors of an index of an older format that this version would
-    compute the same (see VECTORS_VALID_SINCE), by the text they embed.
+# A stored passage's fields as `index.passages.Passage` takes them, after its row number: what
+# `reusable` reads back from an older index of either backend.
+PASSAGE_FIELDS = 'id, doc_id, paragraph, part, section, start, "end", text, heading, page'
 
-    Each model's dict is empty when nothing can be reused: no index, the current format,
-    other models, a layout older than a vector file per model, or a file that cannot be read.
-    """
-    import faiss
 
+def reusable(
+    manifest: dict,
+    models: list[str],
+    passage_rows: Callable[[], list[tuple]],
+    vectors_of: Callable[[int], Mapping[int, np.ndarray] | np.ndarray],
+) -> list[dict[str, np.ndarray]]:
+    """Return, per model, the vectors of the index that `manifest` describes when it is of an
+    older format that this version would compute the same (see VECTORS_VALID_SINCE), by the
+    text they embed; each dict empty when nothing can be reused (the current format, other
+    models, a model's input changed since). The passages (`passage_rows`: PASSAGE_FIELDS) and
+    a model's vectors by row (`vectors_of`) are read only when they are reused: for files,
+    `reusable_vectors`; for the database, `index.postgres.reusable_vectors`."""
     from index.passages import Passage
 
-    reusable: list[dict] = [{} for _ in models]
+    found: list[dict] = [{} for _ in models]
+    old = manifest["format_version"]
+    if manifest["models"] != models or not min(VECTORS_VALID_SINCE) <= old < FORMAT_VERSION:
+        return found
+    keys = {row[0]: Passage(*row[1:]).search_text for row in passage_rows()}
+    for number, since in enumerate(VECTORS_VALID_SINCE[: len(models)]):
+        if old >= since:
+            vectors = vectors_of(number)
+            found[number] = {key: vectors[row] for row, key in keys.items()}
+    return found
+
+
+def reusable_vectors(data_dir: Path, models: list[str]) -> list[dict[str, np.ndarray]]:
+    """`reusable` for the index in files of `data_dir`; nothing when there is none, its layout
+    is older than a vector file per model, or a file cannot be read."""
+    import faiss
+
     directory = (data_dir / CURRENT).resolve()
+
+    def passage_rows() -> list[tuple]:
+        with sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True) as db:
+            return db.execute(f"select {PASSAGE_FIELDS} from passages").fetchall()
+
+    def vectors_of(number: int) -> np.ndarray:
+        index = faiss.read_index(str(directory / vector_file(number)))
+        if manifest.get("faiss_index", "").startswith("IVF"):
+            faiss.extract_index_ivf(index).make_direct_map()
+        return index.reconstruct_n(0, index.ntotal)
+
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        old = manifest["format_version"]
-        if manifest["models"] != models or not min(VECTORS_VALID_SINCE) <= old < FORMAT_VERSION:
-            return reusable
-        with sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True) as db:
-            rows = db.execute(
-                "select id, doc_id, paragraph, part, section, start, end, text, heading, page "
-                "from passages"
-            ).fetchall()
-        keys = {row[0]: Passage(*row[1:]).search_text for row in rows}
-        for number, since in enumerate(VECTORS_VALID_SINCE[: len(models)]):
-            if old < since:
-                continue
-            index = faiss.read_index(str(directory / vector_file(number)))
-            if manifest.get("faiss_index", "").startswith("IVF"):
-                faiss.extract_index_ivf(index).make_direct_map()
-            vectors = index.reconstruct_n(0, index.ntotal)
-            reusable[number] = {key: vectors[row] for row, key in keys.items()}
+        return reusable(manifest, models, passage_rows, vectors_of)
     except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, sqlite3.Error):
         return [{} for _ in models]
-    return reusable
 
 
 def format_version(data_dir: Path) -> int | None:

@@ -163,7 +163,7 @@ def test_a_new_index_format_in_the_database_reuses_the_vectors_it_would_compute_
     version = store.FORMAT_VERSION + 1  # the next version, whose input to e5 changed
     for module in (store, postgres):
         monkeypatch.setattr(module, "FORMAT_VERSION", version)
-        monkeypatch.setattr(module, "VECTORS_VALID_SINCE", (4, version))
+    monkeypatch.setattr(store, "VECTORS_VALID_SINCE", (4, version))
     with pytest.raises(ArchiveError, match="has format version"):
         PostgresStore(database_url, data_dir)  # the older build is refused for searching
     report = build_index(CORPUS, data_dir, embedder=embedder)
