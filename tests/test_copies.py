@@ -151,21 +151,30 @@ def gone(pid: int, seconds: float = 10) -> bool:
     return False
 
 
-@pytest.mark.parametrize("stop", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
-def test_the_browser_views_copy_goes_with_the_script(data_dir: Path, searcher, tmp_path, stop):
-    logged(data_dir, searcher)
+def browsed_until(stop: int, data_dir: Path, tmp_path: Path, look) -> None:
+    """Start the browser view of `data_dir`, `look` at its copy (the folder) once datasette
+    serves it, then `stop` the script: nothing of it may be left, datasette included."""
     script = browse(data_dir, tmp_path)
     try:
         server = server_of(script)
-        copy = wait_for_file(".browse-logs.partial-*", data_dir)
-        assert stat.S_IMODE(copy.stat().st_mode) == 0o700 and (copy / LOG_FILE).exists()
-        script.send_signal(stop)  # an SSH session dropped, systemd, Ctrl-C
+        look(wait_for_file(".browse-logs.partial-*", data_dir))
+        script.send_signal(stop)
         _, err = script.communicate(timeout=60)
     finally:  # never left running by a failing test
         script.kill()
         script.communicate()
     assert "Traceback" not in err, err
     assert not list(data_dir.glob(".*partial*")) and gone(server)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_the_browser_views_copy_goes_with_the_script(data_dir: Path, searcher, tmp_path, stop):
+    logged(data_dir, searcher)
+
+    def look(copy: Path) -> None:
+        assert stat.S_IMODE(copy.stat().st_mode) == 0o700 and (copy / LOG_FILE).exists()
+
+    browsed_until(stop, data_dir, tmp_path, look)  # an SSH session dropped, systemd, Ctrl-C
 
 
 def test_a_killed_browser_view_leaves_a_copy_that_the_next_log_command_removes(
@@ -221,19 +230,12 @@ def test_a_log_in_the_database_is_browsed_from_files_that_go_with_the_script(
     assert copied.exit_code == 0, copied.output
     data_dir = tmp_path / "data"  # a machine of the bot: nothing in files
     logged(data_dir, searcher)
-    script = browse(data_dir, tmp_path)
-    try:
-        server = server_of(script)
-        copy = wait_for_file(".browse-logs.partial-*", data_dir)
+
+    def look(copy: Path) -> None:
         assert (copy / "files" / "index" / "passages.db").exists()  # beside the log's pages
         with sqlite3.connect(f"file:{copy / LOG_FILE}?mode=ro", uri=True) as served:
             columns = [row[1] for row in served.execute("pragma table_info(queries)")]
             asked = served.execute("select query from queries").fetchall()
         assert "asker" not in columns and asked == [(QUESTION,)] * 3
-        script.send_signal(signal.SIGTERM)
-        _, err = script.communicate(timeout=60)
-    finally:  # never left running by a failing test
-        script.kill()
-        script.communicate()
-    assert "Traceback" not in err, err
-    assert not list(data_dir.glob(".*partial*")) and gone(server)
+
+    browsed_until(signal.SIGTERM, data_dir, tmp_path, look)
